@@ -1,0 +1,60 @@
+//! The catalog's error type. Variants are distinct per cause so the server can map each one to
+//! the right HTTP status (not found vs. conflict vs. bad input).
+
+/// Everything that can go wrong in the catalog.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A table or column name that is not a plain identifier.
+    #[error("Invalid {kind} name '{name}': {reason}")]
+    InvalidName {
+        /// "table" or "column".
+        kind: &'static str,
+        /// The offending name.
+        name: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+
+    /// No table of that name.
+    #[error("Unknown table: {0}")]
+    TableNotFound(String),
+
+    /// `CREATE TABLE` of a name that is taken.
+    #[error("Table '{0}' already exists")]
+    TableExists(String),
+
+    /// A column the table does not have.
+    #[error("Unknown column '{column}' in table '{table}'")]
+    ColumnNotFound {
+        /// The table.
+        table: String,
+        /// The missing column.
+        column: String,
+    },
+
+    /// `ADD COLUMN` of a name that is taken, or a duplicate in `CREATE TABLE`.
+    #[error("Column '{column}' already exists in table '{table}'")]
+    ColumnExists {
+        /// The table.
+        table: String,
+        /// The duplicate column.
+        column: String,
+    },
+
+    /// A type name the catalog does not know.
+    #[error(
+        "Unsupported column type '{0}' (supported: INT64/BIGINT, INT32/INT, FLOAT64/DOUBLE, FLOAT32/REAL, TIMESTAMP/TIMESTAMP_NS, SYMBOL, STRING/VARCHAR/TEXT, BOOL)"
+    )]
+    UnsupportedType(String),
+
+    /// A change that would leave the table unusable (no columns, dropping the time column, …).
+    #[error("{0}")]
+    InvalidDefinition(String),
+
+    /// The Delta representation of a schema could not be built.
+    #[error("Delta schema error: {0}")]
+    Delta(String),
+}
+
+/// Result alias for the catalog.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,28 @@
+//! The Strata catalog: which tables exist, their columns, declared types and options.
+//!
+//! The catalog owns *names and schemas*, nothing else. It knows nothing of query engines or HTTP:
+//! it hands out plain [`TableDefinition`]s that the tiers crate turns into Arrow data and the
+//! server turns into DataFusion tables.
+//!
+//! | file | what it holds |
+//! |---|---|
+//! | [`types`] | the SQL column types users declare (`SYMBOL`, `TIMESTAMP_NS`, …) and their Arrow mapping |
+//! | [`table`] | a table's definition: columns, time column, Arrow schema |
+//! | [`name`] | identifier rules that keep table names from escaping the data root |
+//! | [`registry`] | the [`Catalog`]: create / drop / alter / list, safe under concurrent use |
+//! | [`delta`] | the Delta Lake schema every table maps to (its HDB representation) |
+//!
+//! Today the registry lives in memory; the HDB work persists each table as a Delta log whose
+//! metadata is the source of truth, and rebuilds this registry from it at start.
+
+pub mod delta;
+pub mod error;
+pub mod name;
+pub mod registry;
+pub mod table;
+pub mod types;
+
+pub use error::{Error, Result};
+pub use registry::Catalog;
+pub use table::{ColumnDef, TIME_COLUMN_METADATA_KEY, TableDefinition};
+pub use types::ColumnType;

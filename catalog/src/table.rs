@@ -1,0 +1,205 @@
+//! A table's definition: its columns in order, their declared types, and which column is time.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow_schema::{Field, Schema, SchemaRef};
+
+use crate::error::{Error, Result};
+use crate::name::{validate_column_name, validate_table_name};
+use crate::types::ColumnType;
+
+/// Arrow field metadata key marking a table's time column. Query planning reads it to order
+/// `first`/`last` and kdb-style window functions by time, through subqueries and joins alike.
+pub const TIME_COLUMN_METADATA_KEY: &str = "strata.time_column";
+
+/// One column of a table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnDef {
+    /// Column name (a validated identifier).
+    pub name: String,
+    /// Declared type.
+    pub ty: ColumnType,
+}
+
+impl ColumnDef {
+    /// A column, with its name validated.
+    pub fn new(name: impl Into<String>, ty: ColumnType) -> Result<Self> {
+        let name = name.into();
+        validate_column_name(&name)?;
+        Ok(Self { name, ty })
+    }
+}
+
+/// The definition of one table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableDefinition {
+    name: String,
+    columns: Vec<ColumnDef>,
+}
+
+impl TableDefinition {
+    /// A table definition; checks the name, that there is at least one column and that column
+    /// names are unique.
+    pub fn new(name: impl Into<String>, columns: Vec<ColumnDef>) -> Result<Self> {
+        let name = name.into();
+        validate_table_name(&name)?;
+        if columns.is_empty() {
+            return Err(Error::InvalidDefinition(format!(
+                "Table '{name}' needs at least one column"
+            )));
+        }
+        let mut seen = HashMap::new();
+        for c in &columns {
+            if seen.insert(c.name.as_str(), ()).is_some() {
+                return Err(Error::ColumnExists {
+                    table: name,
+                    column: c.name.clone(),
+                });
+            }
+        }
+        Ok(Self { name, columns })
+    }
+
+    /// The table name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The columns in declaration order.
+    pub fn columns(&self) -> &[ColumnDef] {
+        &self.columns
+    }
+
+    /// Position of a column by name.
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
+    }
+
+    /// The time column: the `TIMESTAMP_NS` column named `timestamp`, `timestamp_ns`, `ts` or
+    /// `time` if there is one, else the first `TIMESTAMP_NS` column. It orders `first`/`last`,
+    /// and partitions the table by day.
+    pub fn time_column(&self) -> Option<usize> {
+        let is_ts = |i: &usize| self.columns[*i].ty == ColumnType::TimestampNs;
+        ["timestamp", "timestamp_ns", "ts", "time"]
+            .iter()
+            .find_map(|p| self.column_index(p).filter(is_ts))
+            .or_else(|| (0..self.columns.len()).find(is_ts))
+    }
+
+    /// The Arrow schema rows of this table are held in. Every column is nullable (omitted values
+    /// in an INSERT are NULL); the time column carries [`TIME_COLUMN_METADATA_KEY`].
+    pub fn arrow_schema(&self) -> SchemaRef {
+        let time = self.time_column();
+        let fields: Vec<Field> = self
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let field = Field::new(&c.name, c.ty.arrow_type(), true);
+                if Some(i) == time {
+                    field.with_metadata(HashMap::from([(
+                        TIME_COLUMN_METADATA_KEY.to_string(),
+                        "true".to_string(),
+                    )]))
+                } else {
+                    field
+                }
+            })
+            .collect();
+        Arc::new(Schema::new(fields))
+    }
+
+    /// This definition with one more column at the end.
+    pub fn with_column(&self, column: ColumnDef) -> Result<Self> {
+        if self.column_index(&column.name).is_some() {
+            return Err(Error::ColumnExists {
+                table: self.name.clone(),
+                column: column.name,
+            });
+        }
+        let mut columns = self.columns.clone();
+        columns.push(column);
+        Self::new(self.name.clone(), columns)
+    }
+
+    /// This definition without the named column. The time column cannot be dropped: it
+    /// partitions the stored data.
+    pub fn without_column(&self, column: &str) -> Result<Self> {
+        let idx = self
+            .column_index(column)
+            .ok_or_else(|| Error::ColumnNotFound {
+                table: self.name.clone(),
+                column: column.to_string(),
+            })?;
+        if Some(idx) == self.time_column() {
+            return Err(Error::InvalidDefinition(format!(
+                "Cannot drop column '{column}': it is the time column of table '{}'",
+                self.name
+            )));
+        }
+        let mut columns = self.columns.clone();
+        columns.remove(idx);
+        Self::new(self.name.clone(), columns)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn def(cols: &[(&str, ColumnType)]) -> TableDefinition {
+        TableDefinition::new(
+            "t",
+            cols.iter()
+                .map(|(n, t)| ColumnDef::new(*n, *t).unwrap())
+                .collect(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn time_column_prefers_conventional_names() {
+        let t = def(&[
+            ("recv", ColumnType::TimestampNs),
+            ("symbol", ColumnType::Symbol),
+            ("timestamp", ColumnType::TimestampNs),
+        ]);
+        assert_eq!(t.time_column(), Some(2));
+        let t = def(&[("a", ColumnType::Int64), ("recv", ColumnType::TimestampNs)]);
+        assert_eq!(t.time_column(), Some(1));
+        let t = def(&[("timestamp", ColumnType::Int64)]);
+        assert_eq!(t.time_column(), None);
+    }
+
+    #[test]
+    fn arrow_schema_marks_the_time_column() {
+        let t = def(&[("symbol", ColumnType::Symbol), ("ts", ColumnType::TimestampNs)]);
+        let schema = t.arrow_schema();
+        assert!(schema.field(1).metadata().contains_key(TIME_COLUMN_METADATA_KEY));
+        assert!(schema.field(0).metadata().is_empty());
+    }
+
+    #[test]
+    fn duplicate_columns_are_refused() {
+        let cols = vec![
+            ColumnDef::new("a", ColumnType::Int64).unwrap(),
+            ColumnDef::new("a", ColumnType::Bool).unwrap(),
+        ];
+        assert!(matches!(
+            TableDefinition::new("t", cols),
+            Err(Error::ColumnExists { .. })
+        ));
+    }
+
+    #[test]
+    fn add_and_drop_columns() {
+        let t = def(&[("a", ColumnType::Int64), ("ts", ColumnType::TimestampNs)]);
+        let t2 = t.with_column(ColumnDef::new("b", ColumnType::Bool).unwrap()).unwrap();
+        assert_eq!(t2.columns().len(), 3);
+        assert!(t2.with_column(ColumnDef::new("a", ColumnType::Bool).unwrap()).is_err());
+        assert_eq!(t2.without_column("a").unwrap().columns().len(), 2);
+        assert!(t2.without_column("ts").is_err(), "time column must stay");
+        assert!(t2.without_column("zz").is_err());
+    }
+}

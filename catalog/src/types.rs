@@ -1,0 +1,146 @@
+//! Column types as users declare them in `CREATE TABLE`, and how each is stored in Arrow.
+//!
+//! The names follow the ZeptoDB reference (kdb+ heritage): `SYMBOL` is an interned string used for
+//! instrument identifiers, `TIMESTAMP_NS` is nanoseconds since the Unix epoch in UTC. Every type
+//! has one canonical name, which `DESCRIBE` prints.
+
+use arrow_schema::{DataType, TimeUnit};
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::{Error, Result};
+
+/// Time zone stored on every timestamp column: all Strata timestamps are UTC instants. It is also
+/// what Delta's `timestamp`/`timestamp_nanos` types map to, so the hot tier and the HDB agree.
+pub const UTC: &str = "UTC";
+
+/// A declared column type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ColumnType {
+    /// 64-bit signed integer (`INT64`, `BIGINT`, `LONG`).
+    Int64,
+    /// 32-bit signed integer (`INT32`, `INT`, `INTEGER`).
+    Int32,
+    /// 64-bit float (`FLOAT64`, `DOUBLE`).
+    Float64,
+    /// 32-bit float (`FLOAT32`, `FLOAT`, `REAL`).
+    Float32,
+    /// Nanosecond UTC timestamp (`TIMESTAMP_NS`, `TIMESTAMP`).
+    TimestampNs,
+    /// Low-cardinality identifier such as a ticker (`SYMBOL`).
+    Symbol,
+    /// Free text (`STRING`, `VARCHAR`, `TEXT`).
+    String,
+    /// Boolean (`BOOL`, `BOOLEAN`).
+    Bool,
+}
+
+impl ColumnType {
+    /// Every type, in the order the docs list them.
+    pub const ALL: [ColumnType; 8] = [
+        ColumnType::Int64,
+        ColumnType::Int32,
+        ColumnType::Float64,
+        ColumnType::Float32,
+        ColumnType::TimestampNs,
+        ColumnType::Symbol,
+        ColumnType::String,
+        ColumnType::Bool,
+    ];
+
+    /// The canonical name `DESCRIBE` prints.
+    pub fn name(self) -> &'static str {
+        match self {
+            ColumnType::Int64 => "INT64",
+            ColumnType::Int32 => "INT32",
+            ColumnType::Float64 => "FLOAT64",
+            ColumnType::Float32 => "FLOAT32",
+            ColumnType::TimestampNs => "TIMESTAMP_NS",
+            ColumnType::Symbol => "SYMBOL",
+            ColumnType::String => "STRING",
+            ColumnType::Bool => "BOOL",
+        }
+    }
+
+    /// The Arrow type values of this column are held in.
+    ///
+    /// `SYMBOL` is a plain UTF-8 column: Delta and Parquet readers see an ordinary string and
+    /// DataFusion's string kernels and group-by paths apply directly.
+    pub fn arrow_type(self) -> DataType {
+        match self {
+            ColumnType::Int64 => DataType::Int64,
+            ColumnType::Int32 => DataType::Int32,
+            ColumnType::Float64 => DataType::Float64,
+            ColumnType::Float32 => DataType::Float32,
+            ColumnType::TimestampNs => DataType::Timestamp(TimeUnit::Nanosecond, Some(UTC.into())),
+            ColumnType::Symbol | ColumnType::String => DataType::Utf8,
+            ColumnType::Bool => DataType::Boolean,
+        }
+    }
+}
+
+impl fmt::Display for ColumnType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for ColumnType {
+    type Err = Error;
+
+    /// Parses a declared type name, case-insensitively. A length or precision suffix such as
+    /// `VARCHAR(32)` is accepted and ignored: strings are variable length.
+    fn from_str(s: &str) -> Result<Self> {
+        let base = s.split('(').next().unwrap_or(s).trim().to_ascii_uppercase();
+        let ty = match base.as_str() {
+            "INT64" | "BIGINT" | "LONG" => ColumnType::Int64,
+            "INT32" | "INT" | "INTEGER" => ColumnType::Int32,
+            "FLOAT64" | "DOUBLE" | "DOUBLE PRECISION" => ColumnType::Float64,
+            "FLOAT32" | "FLOAT" | "REAL" => ColumnType::Float32,
+            "TIMESTAMP_NS" | "TIMESTAMP" => ColumnType::TimestampNs,
+            "SYMBOL" => ColumnType::Symbol,
+            "STRING" | "VARCHAR" | "TEXT" | "CHARACTER VARYING" => ColumnType::String,
+            "BOOL" | "BOOLEAN" => ColumnType::Bool,
+            _ => return Err(Error::UnsupportedType(s.trim().to_string())),
+        };
+        Ok(ty)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aliases_parse_to_canonical_types() {
+        let cases = [
+            ("int64", ColumnType::Int64),
+            ("BIGINT", ColumnType::Int64),
+            ("INT", ColumnType::Int32),
+            ("Double", ColumnType::Float64),
+            ("REAL", ColumnType::Float32),
+            ("TIMESTAMP", ColumnType::TimestampNs),
+            ("TIMESTAMP_NS", ColumnType::TimestampNs),
+            ("symbol", ColumnType::Symbol),
+            ("VARCHAR(20)", ColumnType::String),
+            ("text", ColumnType::String),
+            ("BOOLEAN", ColumnType::Bool),
+        ];
+        for (text, want) in cases {
+            assert_eq!(text.parse::<ColumnType>().unwrap(), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn canonical_names_round_trip() {
+        for ty in ColumnType::ALL {
+            assert_eq!(ty.name().parse::<ColumnType>().unwrap(), ty);
+        }
+    }
+
+    #[test]
+    fn unknown_type_names_the_culprit() {
+        let err = "DECIMAL(10,2)".parse::<ColumnType>().unwrap_err();
+        assert!(err.to_string().contains("DECIMAL(10,2)"), "{err}");
+    }
+}

@@ -1,0 +1,38 @@
+//! Liveness, readiness and identity: `/ping`, `/health`, `/ready`, `/whoami`.
+
+use axum::Router;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+
+use super::paths;
+use super::response::ok_json;
+use crate::state::AppState;
+
+/// The routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(paths::PING, get(ping))
+        .route(paths::HEALTH, get(health))
+        .route(paths::READY, get(ready))
+        .route(paths::WHOAMI, get(whoami))
+}
+
+async fn ping() -> Response {
+    ([(CONTENT_TYPE, "text/plain; charset=UTF-8")], "Ok\n").into_response()
+}
+
+async fn health() -> Response {
+    ok_json(json!({ "status": "healthy" }))
+}
+
+async fn ready() -> Response {
+    ok_json(json!({ "status": "ready" }))
+}
+
+/// Without authentication every caller is the anonymous administrator, as in the reference's
+/// `--no-auth` mode.
+async fn whoami() -> Response {
+    ok_json(json!({ "role": "admin", "subject": "anonymous" }))
+}

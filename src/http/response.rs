@@ -1,0 +1,61 @@
+//! Turning errors into responses: status from [`Error::status`], a JSON body, `Allow` on 405.
+
+use axum::Json;
+use axum::http::header::ALLOW;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::error::Error;
+
+/// An error response with `body` as its JSON.
+pub fn error_response(error: &Error, body: Value) -> Response {
+    let status = error.status();
+    if status.is_server_error() {
+        tracing::error!(%status, "{error}");
+    } else {
+        tracing::debug!(%status, "{error}");
+    }
+    let mut response = (status, Json(body)).into_response();
+    if let Error::MethodNotAllowed { allow, .. } = error {
+        response
+            .headers_mut()
+            .insert(ALLOW, HeaderValue::from_static(allow));
+    }
+    response
+}
+
+impl IntoResponse for Error {
+    /// `{"error": "<message>"}`: the shape of every endpoint except SQL.
+    fn into_response(self) -> Response {
+        error_response(&self, json!({ "error": self.to_string() }))
+    }
+}
+
+/// An error from `POST /` or `GET /?query=`, in the ZeptoDB SQL result shape:
+/// `{"columns":[],"data":[],"rows":0,"execution_time_us":0,"error":"…"}`.
+#[derive(Debug)]
+pub struct SqlError(pub Error);
+
+impl IntoResponse for SqlError {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "columns": [],
+            "data": [],
+            "rows": 0,
+            "execution_time_us": 0,
+            "error": self.0.to_string(),
+        });
+        error_response(&self.0, body)
+    }
+}
+
+/// The answer for an unknown path.
+pub async fn not_found() -> Error {
+    Error::NotFound("No such endpoint; see docs/api.md for the list".into())
+}
+
+/// 200 with a JSON body.
+pub fn ok_json(body: Value) -> Response {
+    (StatusCode::OK, Json(body)).into_response()
+}

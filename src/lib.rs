@@ -1,0 +1,112 @@
+//! Strata: a lakehouse server for time-series data.
+//!
+//! Writes land in an in-memory columnar tier (the RDB, [`strata_tiers`]); every query is planned
+//! by DataFusion over Strata's tables ([`sql`]); the ZeptoDB HTTP API is served on one port
+//! ([`http`]). The HDB (Delta + Parquet on object storage) and the WAL attach to the tiers crate.
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`config`] | flags and `STRATA_*` environment variables |
+//! | [`http`] | routes, middleware, error responses |
+//! | [`sql`] | statement parsing, DDL, DataFusion session, time-series functions |
+//! | [`format`] | result encodings (ZeptoDB JSON, Arrow IPC) |
+//! | [`ingest`] | Arrow IPC bulk ingest |
+//! | [`metrics`] | `/stats` and Prometheus figures |
+//! | [`demo`] | the quick-start table and demo ticks |
+//! | [`error`] | the error type and its HTTP statuses |
+
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod format;
+pub mod http;
+pub mod ingest;
+pub mod metrics;
+pub mod sql;
+pub mod state;
+pub mod telemetry;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use strata_catalog::Catalog;
+use strata_tiers::Tiers;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::metrics::Metrics;
+use crate::sql::{QueryLimits, QueryService};
+use crate::state::AppState;
+
+/// Runs the server until SIGINT or SIGTERM.
+pub async fn run(config: Config) -> Result<()> {
+    let tiers = Arc::new(Tiers::new(Arc::new(Catalog::new())));
+    demo::seed(&tiers, config.ticks)?;
+    let limits = QueryLimits {
+        timeout: Duration::from_millis(config.query_timeout_ms),
+    };
+    let queries = Arc::new(QueryService::new(
+        Arc::clone(&tiers),
+        config.parallelism(),
+        limits,
+    ));
+    let listener = TcpListener::bind((config.bind, config.port))
+        .await
+        .map_err(|e| Error::Startup(format!("cannot listen on {}:{}: {e}", config.bind, config.port)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::Startup(e.to_string()))?;
+    let state = AppState {
+        config: Arc::new(config),
+        tiers,
+        queries,
+        metrics: Arc::new(Metrics::new()?),
+    };
+    announce(addr);
+    axum::serve(listener, http::router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| Error::Startup(format!("server failed: {e}")))?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Tells whoever started us where we listen: a log line, and one line on standard output that
+/// scripts and tests read to learn the port (`--port 0` picks a free one).
+fn announce(addr: SocketAddr) {
+    tracing::info!(%addr, "Strata listening");
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "Strata listening on http://{addr}");
+    let _ = out.flush();
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!("cannot listen for Ctrl-C: {e}");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!("cannot listen for SIGTERM: {e}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,232 @@
+//! Server figures: the `/stats` JSON and the Prometheus text of `/metrics`.
+//!
+//! Counters live where the work happens (tiers, query service); this module reads them when asked,
+//! so the two endpoints always agree. Metric names follow the ZeptoDB reference (`zepto_*`);
+//! figures the reference has no name for are `strata_*`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parking_lot::Mutex;
+use prometheus::{Encoder, IntCounter, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
+use serde::Serialize;
+use strata_tiers::Tiers;
+
+use crate::error::{Error, Result};
+use crate::sql::QueryService;
+
+/// The `/stats` document.
+#[derive(Debug, Serialize)]
+pub struct Stats {
+    /// Rows accepted by every write path since start.
+    pub ticks_ingested: u64,
+    /// Rows stored (every accepted row is stored: equal to `ticks_ingested`).
+    pub ticks_stored: u64,
+    /// Rows dropped (Strata acknowledges only stored rows: always 0).
+    pub ticks_dropped: u64,
+    /// Statements run since start.
+    pub queries_executed: u64,
+    /// Rows read by table scans since start, after partition pruning.
+    pub total_rows_scanned: u64,
+    /// Day partitions created since start.
+    pub partitions_created: u64,
+    /// Wall time of the latest write, in nanoseconds.
+    pub last_ingest_latency_ns: u64,
+    /// Rows held in memory (the RDB).
+    pub rdb_rows: u64,
+    /// Arrow bytes held in memory (the RDB).
+    pub rdb_bytes: u64,
+    /// Per-table figures, sorted by name.
+    pub tables: Vec<TableFigures>,
+}
+
+/// One table's figures in `/stats`.
+#[derive(Debug, Serialize)]
+pub struct TableFigures {
+    /// Table name.
+    pub name: String,
+    /// Rows in memory.
+    pub rows: u64,
+    /// Arrow bytes in memory.
+    pub bytes: u64,
+    /// Day partitions in memory.
+    pub partitions: u64,
+}
+
+/// Collects the figures of `tiers` and `queries`.
+pub fn stats(tiers: &Tiers, queries: &QueryService) -> Stats {
+    let t = tiers.stats();
+    let tables: Vec<TableFigures> = tiers
+        .table_stats()
+        .into_iter()
+        .map(|s| TableFigures {
+            name: s.name,
+            rows: s.rows,
+            bytes: s.bytes,
+            partitions: s.partitions,
+        })
+        .collect();
+    Stats {
+        ticks_ingested: t.rows_ingested(),
+        ticks_stored: t.rows_ingested(),
+        ticks_dropped: 0,
+        queries_executed: queries.queries_executed(),
+        total_rows_scanned: t.rows_scanned(),
+        partitions_created: t.partitions_created(),
+        last_ingest_latency_ns: t.last_ingest_latency_ns(),
+        rdb_rows: tables.iter().map(|t| t.rows).sum(),
+        rdb_bytes: tables.iter().map(|t| t.bytes).sum(),
+        tables,
+    }
+}
+
+/// The Prometheus registry and the metrics in it.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    http_requests: AtomicU64,
+    counters: Counters,
+    gauges: Gauges,
+    table: TableGauges,
+    /// Scrapes compute counter increments from a snapshot; one at a time.
+    scrape: Mutex<()>,
+}
+
+#[derive(Debug)]
+struct Counters {
+    ticks_ingested: IntCounter,
+    ticks_stored: IntCounter,
+    ticks_dropped: IntCounter,
+    queries_executed: IntCounter,
+    rows_scanned: IntCounter,
+    http_requests: IntCounter,
+}
+
+#[derive(Debug)]
+struct Gauges {
+    server_up: IntGauge,
+    server_ready: IntGauge,
+    partitions: IntGauge,
+    last_ingest_latency_ns: IntGauge,
+    rdb_rows: IntGauge,
+    rdb_bytes: IntGauge,
+}
+
+#[derive(Debug)]
+struct TableGauges {
+    rows: IntGaugeVec,
+    bytes: IntGaugeVec,
+    partitions: IntGaugeVec,
+}
+
+impl Metrics {
+    /// A registry with every metric registered.
+    pub fn new() -> Result<Self> {
+        let registry = Registry::new();
+        let counter = |name: &str, help: &str| -> Result<IntCounter> {
+            let c = IntCounter::new(name, help).map_err(prom)?;
+            registry.register(Box::new(c.clone())).map_err(prom)?;
+            Ok(c)
+        };
+        let gauge = |name: &str, help: &str| -> Result<IntGauge> {
+            let g = IntGauge::new(name, help).map_err(prom)?;
+            registry.register(Box::new(g.clone())).map_err(prom)?;
+            Ok(g)
+        };
+        let table_gauge = |name: &str, help: &str| -> Result<IntGaugeVec> {
+            let g = IntGaugeVec::new(Opts::new(name, help), &["table"]).map_err(prom)?;
+            registry.register(Box::new(g.clone())).map_err(prom)?;
+            Ok(g)
+        };
+        let counters = Counters {
+            ticks_ingested: counter("zepto_ticks_ingested_total", "Total ticks ingested")?,
+            ticks_stored: counter("zepto_ticks_stored_total", "Total ticks stored to column store")?,
+            ticks_dropped: counter("zepto_ticks_dropped_total", "Total ticks dropped (queue overflow)")?,
+            queries_executed: counter("zepto_queries_executed_total", "Total SQL queries executed")?,
+            rows_scanned: counter("zepto_rows_scanned_total", "Total rows scanned")?,
+            http_requests: counter("zepto_http_requests_total", "Total HTTP requests served")?,
+        };
+        let gauges = Gauges {
+            server_up: gauge("zepto_server_up", "1 while the server runs")?,
+            server_ready: gauge("zepto_server_ready", "1 while the server accepts queries")?,
+            partitions: gauge("zepto_partitions_total", "Day partitions held in memory")?,
+            last_ingest_latency_ns: gauge(
+                "zepto_last_ingest_latency_ns",
+                "Last ingest latency in nanoseconds",
+            )?,
+            rdb_rows: gauge("strata_rdb_rows", "Rows held in the in-memory tier")?,
+            rdb_bytes: gauge("strata_rdb_bytes", "Arrow bytes held in the in-memory tier")?,
+        };
+        let table = TableGauges {
+            rows: table_gauge("strata_table_rows", "Rows per table in the in-memory tier")?,
+            bytes: table_gauge("strata_table_bytes", "Arrow bytes per table in the in-memory tier")?,
+            partitions: table_gauge(
+                "strata_table_partitions",
+                "Day partitions per table in the in-memory tier",
+            )?,
+        };
+        Ok(Self {
+            registry,
+            http_requests: AtomicU64::new(0),
+            counters,
+            gauges,
+            table,
+            scrape: Mutex::new(()),
+        })
+    }
+
+    /// Counts one HTTP request.
+    pub fn count_request(&self) {
+        self.http_requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The Prometheus text exposition of every metric, current as of this call.
+    pub fn render(&self, tiers: &Tiers, queries: &QueryService) -> Result<String> {
+        let _one_at_a_time = self.scrape.lock();
+        let s = stats(tiers, queries);
+        let c = &self.counters;
+        advance(&c.ticks_ingested, s.ticks_ingested);
+        advance(&c.ticks_stored, s.ticks_stored);
+        advance(&c.ticks_dropped, s.ticks_dropped);
+        advance(&c.queries_executed, s.queries_executed);
+        advance(&c.rows_scanned, s.total_rows_scanned);
+        advance(&c.http_requests, self.http_requests.load(Ordering::Relaxed));
+        let g = &self.gauges;
+        g.server_up.set(1);
+        g.server_ready.set(1);
+        g.partitions
+            .set(s.tables.iter().map(|t| t.partitions as i64).sum());
+        g.last_ingest_latency_ns
+            .set(s.last_ingest_latency_ns as i64);
+        g.rdb_rows.set(s.rdb_rows as i64);
+        g.rdb_bytes.set(s.rdb_bytes as i64);
+        // Reset so dropped tables disappear from the exposition.
+        for vec in [&self.table.rows, &self.table.bytes, &self.table.partitions] {
+            vec.reset();
+        }
+        for t in &s.tables {
+            self.table.rows.with_label_values(&[&t.name]).set(t.rows as i64);
+            self.table.bytes.with_label_values(&[&t.name]).set(t.bytes as i64);
+            self.table
+                .partitions
+                .with_label_values(&[&t.name])
+                .set(t.partitions as i64);
+        }
+        let mut out = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .map_err(prom)?;
+        String::from_utf8(out).map_err(|e| Error::Internal(e.to_string()))
+    }
+}
+
+/// Moves a Prometheus counter up to `value` (the source counters only grow).
+fn advance(counter: &IntCounter, value: u64) {
+    let current = counter.get();
+    if value > current {
+        counter.inc_by(value - current);
+    }
+}
+
+fn prom(e: prometheus::Error) -> Error {
+    Error::Internal(format!("metrics: {e}"))
+}

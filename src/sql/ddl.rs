@@ -1,0 +1,189 @@
+//! Catalog statements: CREATE TABLE, DROP TABLE, ALTER TABLE, SHOW TABLES, DESCRIBE.
+//!
+//! These bypass DataFusion: the column types are Strata's (`SYMBOL`, `TIMESTAMP_NS`, …) and the
+//! results follow the ZeptoDB reference (`result` messages, `name, rows`, `column, type`).
+
+use std::sync::Arc;
+
+use arrow::array::{Int64Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use datafusion::sql::sqlparser::ast::{
+    AlterTable, AlterTableOperation, ColumnDef as SqlColumnDef, CreateTable, ObjectType, Statement,
+};
+use strata_catalog::{ColumnDef, ColumnType, TableDefinition};
+use strata_tiers::Tiers;
+
+use super::QueryOutput;
+use super::statement::{ident_name, table_name};
+use crate::error::{Error, Result};
+
+/// Runs a catalog statement.
+pub fn execute(tiers: &Tiers, stmt: &Statement) -> Result<QueryOutput> {
+    match stmt {
+        Statement::CreateTable(create) => create_table(tiers, create),
+        Statement::Drop {
+            object_type: ObjectType::Table,
+            if_exists,
+            names,
+            ..
+        } => drop_tables(tiers, names, *if_exists),
+        Statement::AlterTable(alter) => alter_table(tiers, alter),
+        Statement::ShowTables { .. } => show_tables(tiers),
+        Statement::ExplainTable { table_name: t, .. } => describe(tiers, &table_name(t)?),
+        other => Err(Error::Internal(format!("not a catalog statement: {other}"))),
+    }
+}
+
+fn create_table(tiers: &Tiers, create: &CreateTable) -> Result<QueryOutput> {
+    let name = table_name(&create.name)?;
+    if create.query.is_some() {
+        return Err(Error::BadRequest(
+            "CREATE TABLE … AS SELECT is not supported: create the table, then INSERT INTO … SELECT"
+                .into(),
+        ));
+    }
+    if create.or_replace {
+        return Err(Error::BadRequest(
+            "CREATE OR REPLACE TABLE is not supported: DROP TABLE first".into(),
+        ));
+    }
+    let columns = create
+        .columns
+        .iter()
+        .map(column_def)
+        .collect::<Result<Vec<_>>>()?;
+    let def = TableDefinition::new(&name, columns)?;
+    let message = if tiers.create_table(def, create.if_not_exists)? {
+        format!("Table '{name}' created")
+    } else {
+        format!("Table '{name}' already exists")
+    };
+    message_output(message)
+}
+
+fn column_def(col: &SqlColumnDef) -> Result<ColumnDef> {
+    let ty: ColumnType = col.data_type.to_string().parse()?;
+    Ok(ColumnDef::new(ident_name(&col.name), ty)?)
+}
+
+fn drop_tables(
+    tiers: &Tiers,
+    names: &[datafusion::sql::sqlparser::ast::ObjectName],
+    if_exists: bool,
+) -> Result<QueryOutput> {
+    let names = names.iter().map(table_name).collect::<Result<Vec<_>>>()?;
+    if !if_exists
+        && let Some(missing) = names.iter().find(|n| !tiers.catalog().contains(n))
+    {
+        // Checked up front so `DROP TABLE a, missing` drops nothing.
+        return Err(Error::UnknownTable(missing.clone()));
+    }
+    let messages = names
+        .iter()
+        .map(|name| {
+            Ok(if tiers.drop_table(name, if_exists)? {
+                format!("Table '{name}' dropped")
+            } else {
+                format!("Table '{name}' does not exist")
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    text_output("result", messages)
+}
+
+fn alter_table(tiers: &Tiers, alter: &AlterTable) -> Result<QueryOutput> {
+    let name = table_name(&alter.name)?;
+    if !tiers.catalog().contains(&name) {
+        return if alter.if_exists {
+            message_output(format!("Table '{name}' does not exist"))
+        } else {
+            Err(Error::UnknownTable(name))
+        };
+    }
+    // Validate every operation before applying any, so a statement is all or nothing.
+    enum Change {
+        Add(ColumnDef, bool),
+        Drop(String, bool),
+    }
+    let changes = alter
+        .operations
+        .iter()
+        .map(|op| match op {
+            AlterTableOperation::AddColumn {
+                column_def: col,
+                if_not_exists,
+                ..
+            } => Ok(Change::Add(column_def(col)?, *if_not_exists)),
+            AlterTableOperation::DropColumn {
+                column_names,
+                if_exists,
+                ..
+            } => match column_names.as_slice() {
+                [col] => Ok(Change::Drop(ident_name(col), *if_exists)),
+                _ => Err(Error::BadRequest(
+                    "ALTER TABLE … DROP COLUMN takes one column per operation".into(),
+                )),
+            },
+            other => Err(Error::BadRequest(format!(
+                "Unsupported ALTER TABLE operation: {other} (supported: ADD COLUMN, DROP COLUMN)"
+            ))),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    // Dry-run on a copy: drops the no-op changes (IF [NOT] EXISTS) and fails before anything is
+    // applied if any change is invalid.
+    let mut preview = (*tiers.catalog().get(&name)?).clone();
+    let mut effective = Vec::new();
+    for change in changes {
+        match &change {
+            Change::Add(col, true) if preview.column_index(&col.name).is_some() => continue,
+            Change::Drop(col, true) if preview.column_index(col).is_none() => continue,
+            Change::Add(col, _) => preview = preview.with_column(col.clone())?,
+            Change::Drop(col, _) => preview = preview.without_column(col)?,
+        }
+        effective.push(change);
+    }
+    for change in effective {
+        match change {
+            Change::Add(col, _) => tiers.add_column(&name, col)?,
+            Change::Drop(col, _) => tiers.drop_column(&name, &col)?,
+        }
+    }
+    message_output(format!("Table '{name}' altered"))
+}
+
+fn show_tables(tiers: &Tiers) -> Result<QueryOutput> {
+    let stats = tiers.table_stats();
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("name", DataType::Utf8, false),
+        Field::new("rows", DataType::Int64, false),
+    ]));
+    let names = StringArray::from_iter_values(stats.iter().map(|s| s.name.as_str()));
+    let rows = Int64Array::from_iter_values(stats.iter().map(|s| s.rows as i64));
+    output(schema, vec![Arc::new(names), Arc::new(rows)])
+}
+
+fn describe(tiers: &Tiers, name: &str) -> Result<QueryOutput> {
+    let def = tiers.catalog().get(name)?;
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("column", DataType::Utf8, false),
+        Field::new("type", DataType::Utf8, false),
+    ]));
+    let cols = StringArray::from_iter_values(def.columns().iter().map(|c| c.name.as_str()));
+    let types = StringArray::from_iter_values(def.columns().iter().map(|c| c.ty.name()));
+    output(schema, vec![Arc::new(cols), Arc::new(types)])
+}
+
+fn message_output(message: String) -> Result<QueryOutput> {
+    text_output("result", vec![message])
+}
+
+fn text_output(column: &str, values: Vec<String>) -> Result<QueryOutput> {
+    let schema = Arc::new(Schema::new(vec![Field::new(column, DataType::Utf8, false)]));
+    output(schema, vec![Arc::new(StringArray::from(values))])
+}
+
+fn output(schema: Arc<Schema>, columns: Vec<arrow::array::ArrayRef>) -> Result<QueryOutput> {
+    let batch = RecordBatch::try_new(Arc::clone(&schema), columns)
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(QueryOutput::new(schema, vec![batch]))
+}

@@ -1,0 +1,171 @@
+//! Parsing one request's SQL and deciding what kind of statement it is.
+//!
+//! The kind decides permissions and routing: reads may come over `GET`, writes and DDL only over
+//! `POST`; catalog statements (`CREATE`, `DROP`, `ALTER`, `SHOW TABLES`, `DESCRIBE`) are run by
+//! [`super::ddl`], everything else by DataFusion.
+
+use datafusion::sql::parser::{DFParser, Statement as DfStatement};
+use datafusion::sql::sqlparser::ast::{Ident, ObjectName, ObjectNamePart, ObjectType, Statement};
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+
+use crate::error::{Error, Result};
+
+/// What a statement does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Reads only: SELECT, EXPLAIN, SHOW TABLES, DESCRIBE.
+    Read,
+    /// Changes rows: INSERT, UPDATE, DELETE.
+    Write,
+    /// Changes tables: CREATE, DROP, ALTER.
+    Ddl,
+}
+
+/// The name a DML statement reports its row count under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DmlKind {
+    /// `INSERT` → `inserted`.
+    Insert,
+    /// `UPDATE` → `updated`.
+    Update,
+    /// `DELETE` → `deleted`.
+    Delete,
+}
+
+impl DmlKind {
+    /// The result column name (as in the ZeptoDB reference).
+    pub fn column(self) -> &'static str {
+        match self {
+            DmlKind::Insert => "inserted",
+            DmlKind::Update => "updated",
+            DmlKind::Delete => "deleted",
+        }
+    }
+}
+
+/// Parses exactly one statement (a trailing `;` is fine).
+pub fn parse(sql: &str) -> Result<Statement> {
+    if sql.trim().is_empty() {
+        return Err(Error::BadRequest(
+            "Empty query: send one SQL statement in the request body (or ?query=)".into(),
+        ));
+    }
+    let mut statements = DFParser::parse_sql_with_dialect(sql, &GenericDialect {})?;
+    if statements.len() > 1 {
+        return Err(Error::BadRequest(format!(
+            "Only one statement per request is allowed, got {}",
+            statements.len()
+        )));
+    }
+    match statements.pop_front() {
+        Some(DfStatement::Statement(stmt)) => Ok(*stmt),
+        Some(other) => Err(unsupported(&other.to_string())),
+        None => Err(Error::BadRequest("Empty query: no statement found".into())),
+    }
+}
+
+/// The kind of a parsed statement; statements Strata does not run are refused here with a clear
+/// message, before any planning.
+pub fn kind(stmt: &Statement) -> Result<Kind> {
+    let kind = match stmt {
+        Statement::Query(_) | Statement::ShowTables { .. } | Statement::ExplainTable { .. } => {
+            Kind::Read
+        }
+        Statement::Explain {
+            statement, analyze, ..
+        } => match kind(statement)? {
+            // EXPLAIN ANALYZE runs its statement.
+            Kind::Read => Kind::Read,
+            _ if !analyze => Kind::Read,
+            other => other,
+        },
+        Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) => Kind::Write,
+        Statement::CreateTable(_) | Statement::AlterTable(_) => Kind::Ddl,
+        Statement::Drop {
+            object_type: ObjectType::Table,
+            ..
+        } => Kind::Ddl,
+        other => return Err(unsupported(&other.to_string())),
+    };
+    Ok(kind)
+}
+
+/// The DML kind of a statement, if it is one.
+pub fn dml_kind(stmt: &Statement) -> Option<DmlKind> {
+    match stmt {
+        Statement::Insert(_) => Some(DmlKind::Insert),
+        Statement::Update(_) => Some(DmlKind::Update),
+        Statement::Delete(_) => Some(DmlKind::Delete),
+        _ => None,
+    }
+}
+
+fn unsupported(sql: &str) -> Error {
+    let head: String = sql.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
+    Error::BadRequest(format!(
+        "Unsupported statement: {head} … (supported: SELECT, INSERT, UPDATE, DELETE, CREATE TABLE, DROP TABLE, ALTER TABLE, SHOW TABLES, DESCRIBE, EXPLAIN)"
+    ))
+}
+
+/// An identifier as SQL means it: unquoted names are case-insensitive (folded to lower case),
+/// quoted names are taken as written. DataFusion folds the same way, so both agree.
+pub fn ident_name(ident: &Ident) -> String {
+    if ident.quote_style.is_some() {
+        ident.value.clone()
+    } else {
+        ident.value.to_lowercase()
+    }
+}
+
+/// The table a name refers to. Strata has one namespace, so only a bare name is accepted.
+pub fn table_name(name: &ObjectName) -> Result<String> {
+    match name.0.as_slice() {
+        [ObjectNamePart::Identifier(ident)] => Ok(ident_name(ident)),
+        _ => Err(Error::BadRequest(format!(
+            "Qualified table names are not supported: {name} (use the bare table name)"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind_of(sql: &str) -> Result<Kind> {
+        kind(&parse(sql)?)
+    }
+
+    #[test]
+    fn statements_are_classified() {
+        assert_eq!(kind_of("SELECT 1").unwrap(), Kind::Read);
+        assert_eq!(kind_of("SHOW TABLES").unwrap(), Kind::Read);
+        assert_eq!(kind_of("DESCRIBE t").unwrap(), Kind::Read);
+        assert_eq!(kind_of("EXPLAIN DELETE FROM t").unwrap(), Kind::Read);
+        assert_eq!(kind_of("EXPLAIN ANALYZE DELETE FROM t").unwrap(), Kind::Write);
+        assert_eq!(kind_of("INSERT INTO t VALUES (1)").unwrap(), Kind::Write);
+        assert_eq!(kind_of("UPDATE t SET a = 1").unwrap(), Kind::Write);
+        assert_eq!(kind_of("DELETE FROM t").unwrap(), Kind::Write);
+        assert_eq!(kind_of("CREATE TABLE t (a INT64)").unwrap(), Kind::Ddl);
+        assert_eq!(kind_of("DROP TABLE t").unwrap(), Kind::Ddl);
+        assert_eq!(kind_of("ALTER TABLE t ADD COLUMN b BOOL").unwrap(), Kind::Ddl);
+        assert!(kind_of("CREATE VIEW v AS SELECT 1").is_err());
+    }
+
+    #[test]
+    fn bad_input_is_refused_clearly() {
+        assert!(matches!(parse("  "), Err(Error::BadRequest(_))));
+        assert!(matches!(parse("SELEC 1"), Err(Error::Parse(_))));
+        assert!(matches!(parse("SELECT 1; SELECT 2"), Err(Error::BadRequest(_))));
+        parse("SELECT 1;").unwrap();
+    }
+
+    #[test]
+    fn names_fold_unless_quoted() {
+        let Statement::Query(q) = parse("SELECT 1 FROM \"MiXed\"").unwrap() else {
+            panic!()
+        };
+        let _ = q;
+        assert_eq!(ident_name(&Ident::new("Trades")), "trades");
+        assert_eq!(ident_name(&Ident::with_quote('"', "Trades")), "Trades");
+    }
+}

@@ -1,0 +1,22 @@
+//! [`AppState`]: what every handler can reach.
+
+use std::sync::Arc;
+
+use strata_tiers::Tiers;
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::sql::QueryService;
+
+/// Shared server state; cloning is cheap (`Arc`s).
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// Flags the server started with.
+    pub config: Arc<Config>,
+    /// Tables and their data.
+    pub tiers: Arc<Tiers>,
+    /// SQL execution.
+    pub queries: Arc<QueryService>,
+    /// Prometheus registry.
+    pub metrics: Arc<Metrics>,
+}

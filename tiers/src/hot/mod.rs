@@ -1,0 +1,42 @@
+//! The hot tier (the RDB): every table's recent rows in memory as Arrow batches.
+
+pub mod partition;
+pub mod table;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+
+pub use partition::{Chunk, NANOS_PER_DAY, Partition, PartitionKey};
+pub use table::{AppendOutcome, HotTable, Snapshot};
+
+/// Name → [`HotTable`].
+#[derive(Debug, Default)]
+pub struct HotTier {
+    tables: RwLock<BTreeMap<String, Arc<HotTable>>>,
+}
+
+impl HotTier {
+    /// Adds (or replaces) a table.
+    pub fn insert(&self, table: Arc<HotTable>) {
+        self.tables
+            .write()
+            .insert(table.name().to_string(), table);
+    }
+
+    /// Removes a table; its memory is freed when the last scan holding a snapshot finishes.
+    pub fn remove(&self, name: &str) -> Option<Arc<HotTable>> {
+        self.tables.write().remove(name)
+    }
+
+    /// A table by name.
+    pub fn get(&self, name: &str) -> Option<Arc<HotTable>> {
+        self.tables.read().get(name).cloned()
+    }
+
+    /// All tables, sorted by name.
+    pub fn tables(&self) -> Vec<Arc<HotTable>> {
+        self.tables.read().values().cloned().collect()
+    }
+}

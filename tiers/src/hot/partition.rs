@@ -1,0 +1,236 @@
+//! Day partitions of the hot tier and the chunks they hold.
+//!
+//! A table with a time column is partitioned by UTC day of that column, the unit kdb+ users
+//! partition their HDB by and the unit the flush to Delta writes. Rows whose time is NULL, and
+//! every row of a table without a time column, share one partition without a day.
+
+use std::collections::BTreeMap;
+
+use arrow::array::{Array, AsArray, RecordBatch, UInt32Array};
+use arrow::compute::{concat_batches, take_record_batch};
+use arrow::datatypes::TimestampNanosecondType;
+
+use crate::error::Result;
+
+/// Nanoseconds in a UTC day.
+pub const NANOS_PER_DAY: i64 = 86_400 * 1_000_000_000;
+
+/// Chunks below this many rows are merged as they arrive, so a stream of single-row INSERTs
+/// still yields batches large enough for vectorised scans.
+const SMALL_CHUNK_ROWS: usize = 8 * 1024;
+
+/// Which partition a row belongs to: its UTC day (days since the epoch), or `None` when the table
+/// has no time column or the row's time is NULL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PartitionKey(pub Option<i64>);
+
+impl PartitionKey {
+    /// The key of a timestamp in nanoseconds.
+    pub fn of_nanos(ts: i64) -> Self {
+        Self(Some(ts.div_euclid(NANOS_PER_DAY)))
+    }
+
+    /// Inclusive nanosecond range the partition covers, if it has a day.
+    pub fn nanos_range(self) -> Option<(i64, i64)> {
+        self.0.map(|d| {
+            let lo = d.saturating_mul(NANOS_PER_DAY);
+            (lo, lo.saturating_add(NANOS_PER_DAY - 1))
+        })
+    }
+}
+
+/// An immutable batch plus the bounds of its time column, used to skip it in scans.
+#[derive(Debug, Clone)]
+pub struct Chunk {
+    /// The rows.
+    pub batch: RecordBatch,
+    /// Smallest and largest non-null time in the batch; `None` if there is no time column or
+    /// every time is NULL.
+    pub time_range: Option<(i64, i64)>,
+}
+
+impl Chunk {
+    /// A chunk, computing its time bounds from column `time_col`.
+    pub fn new(batch: RecordBatch, time_col: Option<usize>) -> Self {
+        let time_range = time_col.and_then(|i| time_bounds(batch.column(i).as_ref()));
+        Self { batch, time_range }
+    }
+
+    /// Whether any row may fall in the inclusive range `[lo, hi]`.
+    pub fn overlaps(&self, lo: i64, hi: i64) -> bool {
+        self.time_range.is_some_and(|(min, max)| min <= hi && max >= lo)
+    }
+}
+
+/// All rows of one table for one day.
+#[derive(Debug, Clone, Default)]
+pub struct Partition {
+    chunks: Vec<Chunk>,
+    rows: usize,
+    bytes: usize,
+}
+
+impl Partition {
+    /// A partition holding `chunks`.
+    pub fn from_chunks(chunks: Vec<Chunk>) -> Self {
+        let rows = chunks.iter().map(|c| c.batch.num_rows()).sum();
+        let bytes = chunks.iter().map(|c| c.batch.get_array_memory_size()).sum();
+        Self {
+            chunks,
+            rows,
+            bytes,
+        }
+    }
+
+    /// Appends a chunk, merging it into the previous one when both are small.
+    pub fn push(&mut self, chunk: Chunk, time_col: Option<usize>) -> Result<()> {
+        self.rows += chunk.batch.num_rows();
+        let small = |c: &Chunk| c.batch.num_rows() < SMALL_CHUNK_ROWS;
+        match self.chunks.last_mut() {
+            Some(last) if small(last) && small(&chunk) => {
+                self.bytes -= last.batch.get_array_memory_size();
+                let merged = concat_batches(&last.batch.schema(), [&last.batch, &chunk.batch])?;
+                *last = Chunk::new(merged, time_col);
+                self.bytes += last.batch.get_array_memory_size();
+            }
+            _ => {
+                self.bytes += chunk.batch.get_array_memory_size();
+                self.chunks.push(chunk);
+            }
+        }
+        Ok(())
+    }
+
+    /// The chunks, oldest first.
+    pub fn chunks(&self) -> &[Chunk] {
+        &self.chunks
+    }
+
+    /// Rows held.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Arrow memory held, in bytes.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
+/// Smallest and largest non-null value of a nanosecond timestamp column.
+fn time_bounds(col: &dyn Array) -> Option<(i64, i64)> {
+    let ts = col.as_primitive_opt::<TimestampNanosecondType>()?;
+    let min = arrow::compute::min(ts)?;
+    let max = arrow::compute::max(ts)?;
+    Some((min, max))
+}
+
+/// Splits `batch` into one chunk per day of column `time_col`. The common case of a batch within
+/// one day costs two passes over the time column and no copy.
+pub fn split_by_day(
+    batch: RecordBatch,
+    time_col: Option<usize>,
+) -> Result<Vec<(PartitionKey, Chunk)>> {
+    if batch.num_rows() == 0 {
+        return Ok(vec![]);
+    }
+    let Some(tc) = time_col else {
+        return Ok(vec![(PartitionKey(None), Chunk::new(batch, None))]);
+    };
+    let col = batch.column(tc);
+    let Some(ts) = col.as_primitive_opt::<TimestampNanosecondType>() else {
+        return Ok(vec![(PartitionKey(None), Chunk::new(batch, None))]);
+    };
+    let bounds = time_bounds(ts);
+    match bounds {
+        None => return Ok(vec![(PartitionKey(None), Chunk::new(batch, None))]),
+        Some((min, max))
+            if ts.null_count() == 0 && PartitionKey::of_nanos(min) == PartitionKey::of_nanos(max) =>
+        {
+            let chunk = Chunk {
+                batch,
+                time_range: bounds,
+            };
+            return Ok(vec![(PartitionKey::of_nanos(min), chunk)]);
+        }
+        Some(_) => {}
+    }
+    let mut rows_by_day: BTreeMap<PartitionKey, Vec<u32>> = BTreeMap::new();
+    for (row, value) in ts.iter().enumerate() {
+        let key = value.map_or(PartitionKey(None), PartitionKey::of_nanos);
+        // Batches are bounded by the request size limit, far below u32::MAX rows.
+        rows_by_day.entry(key).or_default().push(row as u32);
+    }
+    rows_by_day
+        .into_iter()
+        .map(|(key, rows)| {
+            let part = take_record_batch(&batch, &UInt32Array::from(rows))?;
+            Ok((key, Chunk::new(part, Some(tc))))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Int64Array, TimestampNanosecondArray};
+    use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+    use std::sync::Arc;
+
+    fn batch(ts: Vec<Option<i64>>) -> RecordBatch {
+        let n = ts.len() as i64;
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("v", DataType::Int64, true),
+            Field::new("ts", DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())), true),
+        ]));
+        RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Int64Array::from_iter_values(0..n)),
+                Arc::new(TimestampNanosecondArray::from(ts).with_timezone("UTC")),
+            ],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn one_day_is_not_copied() {
+        let b = batch(vec![Some(10), Some(NANOS_PER_DAY - 1)]);
+        let parts = split_by_day(b, Some(1)).unwrap();
+        assert_eq!(parts.len(), 1);
+        assert_eq!(parts[0].0, PartitionKey(Some(0)));
+        assert_eq!(parts[0].1.time_range, Some((10, NANOS_PER_DAY - 1)));
+    }
+
+    #[test]
+    fn rows_go_to_their_day_and_nulls_to_the_dayless_partition() {
+        let b = batch(vec![
+            Some(NANOS_PER_DAY + 5),
+            None,
+            Some(-1),
+            Some(NANOS_PER_DAY),
+        ]);
+        let parts = split_by_day(b, Some(1)).unwrap();
+        let keys: Vec<_> = parts.iter().map(|(k, _)| *k).collect();
+        assert_eq!(
+            keys,
+            [PartitionKey(None), PartitionKey(Some(-1)), PartitionKey(Some(1))]
+        );
+        let rows: Vec<_> = parts.iter().map(|(_, c)| c.batch.num_rows()).collect();
+        assert_eq!(rows, [1, 1, 2]);
+        assert_eq!(parts[2].1.time_range, Some((NANOS_PER_DAY, NANOS_PER_DAY + 5)));
+    }
+
+    #[test]
+    fn small_chunks_merge_and_counts_stay_exact() {
+        let mut p = Partition::default();
+        for i in 0..100 {
+            p.push(Chunk::new(batch(vec![Some(i)]), Some(1)), Some(1))
+                .unwrap();
+        }
+        assert_eq!(p.chunks().len(), 1);
+        assert_eq!(p.rows(), 100);
+        assert_eq!(p.chunks()[0].time_range, Some((0, 99)));
+        assert_eq!(p.bytes(), p.chunks()[0].batch.get_array_memory_size());
+    }
+}

@@ -1,0 +1,309 @@
+//! One table of the hot tier: its schema and day partitions behind a single lock.
+//!
+//! Writers do the expensive work (casting, splitting by day) before taking the lock and hold it
+//! only to link chunks in; readers hold it only to clone `Arc`s of the chunks they will scan.
+//! Every change (append, rewrite, schema change) is applied whole or not at all.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use parking_lot::RwLock;
+use strata_catalog::TableDefinition;
+
+use super::partition::{Chunk, Partition, PartitionKey, split_by_day};
+use crate::error::{Error, Result};
+use crate::stats::TableStats;
+
+/// The rows of one table held in memory.
+#[derive(Debug)]
+pub struct HotTable {
+    name: String,
+    state: RwLock<TableState>,
+}
+
+#[derive(Debug, Clone)]
+struct TableState {
+    schema: SchemaRef,
+    time_col: Option<usize>,
+    partitions: BTreeMap<PartitionKey, Partition>,
+}
+
+/// What a scan reads: the batches of the partitions and chunks that survived pruning.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// The table schema the batches follow.
+    pub schema: SchemaRef,
+    /// Batches to scan, oldest partition first.
+    pub batches: Vec<RecordBatch>,
+    /// Total rows in `batches`.
+    pub rows: usize,
+}
+
+/// The effect of an append.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AppendOutcome {
+    /// Rows added.
+    pub rows: usize,
+    /// Partitions that did not exist before.
+    pub new_partitions: usize,
+}
+
+impl HotTable {
+    /// An empty table following `def`.
+    pub fn new(def: &TableDefinition) -> Self {
+        Self {
+            name: def.name().to_string(),
+            state: RwLock::new(TableState {
+                schema: def.arrow_schema(),
+                time_col: def.time_column(),
+                partitions: BTreeMap::new(),
+            }),
+        }
+    }
+
+    /// Table name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Current schema.
+    pub fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.state.read().schema)
+    }
+
+    /// Appends batches that were built against `schema`. Fails with
+    /// [`Error::SchemaChanged`] if the table was altered since, so no row is ever stored under
+    /// the wrong columns.
+    pub fn append(&self, schema: &SchemaRef, batches: Vec<RecordBatch>) -> Result<AppendOutcome> {
+        let time_col = {
+            let state = self.state.read();
+            self.check_schema(&state, schema)?;
+            state.time_col
+        };
+        let mut pieces = Vec::new();
+        for batch in batches {
+            // Re-label with the table schema: same columns, but the table's field metadata and
+            // nullability, so every stored batch has one schema.
+            let batch = RecordBatch::try_new(Arc::clone(schema), batch.columns().to_vec())?;
+            pieces.extend(split_by_day(batch, time_col)?);
+        }
+        let rows = pieces.iter().map(|(_, c)| c.batch.num_rows()).sum();
+        let mut state = self.state.write();
+        self.check_schema(&state, schema)?;
+        let before = state.partitions.len();
+        for (key, chunk) in pieces {
+            state
+                .partitions
+                .entry(key)
+                .or_default()
+                .push(chunk, time_col)?;
+        }
+        Ok(AppendOutcome {
+            rows,
+            new_partitions: state.partitions.len() - before,
+        })
+    }
+
+    /// The batches a scan must read. With `time_range = Some((lo, hi))` (inclusive nanoseconds)
+    /// only partitions and chunks that may hold rows in that range are returned.
+    pub fn snapshot(&self, time_range: Option<(i64, i64)>) -> Snapshot {
+        let state = self.state.read();
+        let mut batches = Vec::new();
+        let mut rows = 0;
+        for (key, partition) in &state.partitions {
+            if let Some((lo, hi)) = time_range {
+                match key.nanos_range() {
+                    Some((start, end)) if start <= hi && end >= lo => {}
+                    _ => continue,
+                }
+            }
+            for chunk in partition.chunks() {
+                if let Some((lo, hi)) = time_range
+                    && !chunk.overlaps(lo, hi)
+                {
+                    continue;
+                }
+                rows += chunk.batch.num_rows();
+                batches.push(chunk.batch.clone());
+            }
+        }
+        Snapshot {
+            schema: Arc::clone(&state.schema),
+            batches,
+            rows,
+        }
+    }
+
+    /// Rewrites the table batch by batch, as UPDATE and DELETE do. `change` returns `None` for a
+    /// batch it leaves alone, or its replacement (possibly empty). Nothing is changed unless every
+    /// batch succeeds. Rewritten rows are re-partitioned, since their time may have changed.
+    pub fn rewrite(
+        &self,
+        schema: &SchemaRef,
+        mut change: impl FnMut(&RecordBatch) -> Result<Option<RecordBatch>>,
+    ) -> Result<()> {
+        let mut state = self.state.write();
+        self.check_schema(&state, schema)?;
+        let time_col = state.time_col;
+        let mut next: BTreeMap<PartitionKey, Partition> = BTreeMap::new();
+        for (key, partition) in &state.partitions {
+            for chunk in partition.chunks() {
+                match change(&chunk.batch)? {
+                    None => next.entry(*key).or_default().push(chunk.clone(), time_col)?,
+                    Some(batch) => {
+                        for (k, c) in split_by_day(batch, time_col)? {
+                            next.entry(k).or_default().push(c, time_col)?;
+                        }
+                    }
+                }
+            }
+        }
+        state.partitions = next;
+        Ok(())
+    }
+
+    /// Moves the table to a new definition (ALTER TABLE), converting every batch with `adapt`.
+    pub fn change_schema(
+        &self,
+        def: &TableDefinition,
+        adapt: impl Fn(&RecordBatch, &SchemaRef) -> Result<RecordBatch>,
+    ) -> Result<()> {
+        let schema = def.arrow_schema();
+        let time_col = def.time_column();
+        let mut state = self.state.write();
+        let mut partitions = BTreeMap::new();
+        for (key, partition) in &state.partitions {
+            let chunks = partition
+                .chunks()
+                .iter()
+                .map(|c| Ok(Chunk::new(adapt(&c.batch, &schema)?, time_col)))
+                .collect::<Result<Vec<_>>>()?;
+            partitions.insert(*key, Partition::from_chunks(chunks));
+        }
+        *state = TableState {
+            schema,
+            time_col,
+            partitions,
+        };
+        Ok(())
+    }
+
+    /// Rows, bytes and partitions held.
+    pub fn stats(&self) -> TableStats {
+        let state = self.state.read();
+        TableStats {
+            name: self.name.clone(),
+            rows: state.partitions.values().map(|p| p.rows() as u64).sum(),
+            bytes: state.partitions.values().map(|p| p.bytes() as u64).sum(),
+            partitions: state.partitions.len() as u64,
+        }
+    }
+
+    fn check_schema(&self, state: &TableState, schema: &SchemaRef) -> Result<()> {
+        if Arc::ptr_eq(&state.schema, schema) || state.schema == *schema {
+            Ok(())
+        } else {
+            Err(Error::SchemaChanged(self.name.clone()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hot::partition::NANOS_PER_DAY;
+    use arrow::array::{Int64Array, TimestampNanosecondArray};
+    use strata_catalog::{ColumnDef, ColumnType};
+
+    fn table() -> HotTable {
+        let def = TableDefinition::new(
+            "t",
+            vec![
+                ColumnDef::new("v", ColumnType::Int64).unwrap(),
+                ColumnDef::new("ts", ColumnType::TimestampNs).unwrap(),
+            ],
+        )
+        .unwrap();
+        HotTable::new(&def)
+    }
+
+    fn batch(schema: &SchemaRef, rows: &[(i64, i64)]) -> RecordBatch {
+        RecordBatch::try_new(
+            Arc::clone(schema),
+            vec![
+                Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.0))),
+                Arc::new(
+                    TimestampNanosecondArray::from_iter_values(rows.iter().map(|r| r.1))
+                        .with_timezone("UTC"),
+                ),
+            ],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn append_partitions_by_day_and_snapshot_prunes() {
+        let t = table();
+        let s = t.schema();
+        let out = t
+            .append(&s, vec![batch(&s, &[(1, 5), (2, NANOS_PER_DAY + 5), (3, 6)])])
+            .unwrap();
+        assert_eq!(out, AppendOutcome { rows: 3, new_partitions: 2 });
+        assert_eq!(t.snapshot(None).rows, 3);
+        assert_eq!(t.snapshot(Some((0, 10))).rows, 2);
+        assert_eq!(t.snapshot(Some((NANOS_PER_DAY, i64::MAX))).rows, 1);
+        assert_eq!(t.snapshot(Some((7, 100))).rows, 0, "chunk bounds prune too");
+        let stats = t.stats();
+        assert_eq!((stats.rows, stats.partitions), (3, 2));
+    }
+
+    #[test]
+    fn a_failed_rewrite_changes_nothing() {
+        let t = table();
+        let s = t.schema();
+        t.append(&s, vec![batch(&s, &[(1, 5)])]).unwrap();
+        t.append(&s, vec![batch(&s, &[(2, NANOS_PER_DAY)])]).unwrap();
+        let mut seen = 0;
+        let err = t.rewrite(&s, |_| {
+            seen += 1;
+            if seen == 2 {
+                Err(Error::InvalidData("boom".into()))
+            } else {
+                Ok(Some(batch(&s, &[])))
+            }
+        });
+        assert!(err.is_err());
+        assert_eq!(t.snapshot(None).rows, 2);
+    }
+
+    #[test]
+    fn rewrite_moves_rows_whose_day_changed() {
+        let t = table();
+        let s = t.schema();
+        t.append(&s, vec![batch(&s, &[(1, 5)])]).unwrap();
+        t.rewrite(&s, |b| Ok(Some(batch(&s, &[(1, 3 * NANOS_PER_DAY)])).filter(|_| b.num_rows() > 0)))
+            .unwrap();
+        assert_eq!(t.snapshot(Some((0, 10))).rows, 0);
+        assert_eq!(t.snapshot(Some((3 * NANOS_PER_DAY, i64::MAX))).rows, 1);
+    }
+
+    #[test]
+    fn writes_against_an_old_schema_are_refused() {
+        let t = table();
+        let old = t.schema();
+        let def = TableDefinition::new(
+            "t",
+            vec![
+                ColumnDef::new("v", ColumnType::Int64).unwrap(),
+                ColumnDef::new("ts", ColumnType::TimestampNs).unwrap(),
+                ColumnDef::new("x", ColumnType::Bool).unwrap(),
+            ],
+        )
+        .unwrap();
+        t.change_schema(&def, |b, _| Ok(b.clone())).unwrap();
+        let err = t.append(&old, vec![batch(&old, &[(1, 1)])]).unwrap_err();
+        assert!(matches!(err, Error::SchemaChanged(_)));
+    }
+}

@@ -1,0 +1,233 @@
+//! [`TieredTable`]: a Strata table as DataFusion sees it.
+//!
+//! Scans take a snapshot of the hot tier pruned to the query's time range ([`prune`]), cut it
+//! into evenly sized partitions for parallel execution, and let DataFusion apply projection,
+//! limit and the filters on top. Writes go to the table's [`TableHandle`].
+
+mod dml;
+pub mod prune;
+mod sink;
+
+use std::any::Any;
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use async_trait::async_trait;
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::tree_node::{Transformed, TransformedResult, TreeNode};
+use datafusion::common::{Column, DFSchema, not_impl_err};
+use datafusion::datasource::memory::{DataSourceExec, MemorySourceConfig};
+use datafusion::datasource::sink::DataSinkExec;
+use datafusion::error::Result;
+use datafusion::logical_expr::dml::InsertOp;
+use datafusion::logical_expr::utils::conjunction;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_plan::ExecutionPlan;
+use strata_catalog::TIME_COLUMN_METADATA_KEY;
+
+use crate::error::Error;
+use crate::store::TableHandle;
+use dml::{DmlExec, DmlOp};
+use sink::TableSink;
+
+/// One Strata table, readable and writable through DataFusion.
+#[derive(Debug)]
+pub struct TieredTable {
+    table: TableHandle,
+    /// Fixed when the provider is created, so one statement sees one schema from planning to end.
+    schema: SchemaRef,
+}
+
+impl TieredTable {
+    /// A provider over `table` at its current schema.
+    pub fn new(table: TableHandle) -> Self {
+        let schema = table.schema();
+        Self { table, schema }
+    }
+
+    fn time_column(&self) -> Option<&str> {
+        self.schema
+            .fields()
+            .iter()
+            .find(|f| f.metadata().contains_key(TIME_COLUMN_METADATA_KEY))
+            .map(|f| f.name().as_str())
+    }
+
+    /// Compiles a predicate over this table's columns. Column qualifiers (`t.a`) are dropped: DML
+    /// targets exactly one table.
+    fn physical(&self, state: &dyn Session, expr: Expr) -> Result<Arc<dyn PhysicalExpr>> {
+        let expr = expr
+            .transform(|e| match e {
+                Expr::Column(c) if c.relation.is_some() => {
+                    Ok(Transformed::yes(Expr::Column(Column::new_unqualified(c.name))))
+                }
+                other => Ok(Transformed::no(other)),
+            })
+            .data()?;
+        let df_schema = DFSchema::try_from(Arc::clone(&self.schema))?;
+        state.create_physical_expr(expr, &df_schema)
+    }
+
+    fn predicate(
+        &self,
+        state: &dyn Session,
+        filters: Vec<Expr>,
+    ) -> Result<Option<Arc<dyn PhysicalExpr>>> {
+        conjunction(filters)
+            .map(|p| self.physical(state, p))
+            .transpose()
+    }
+}
+
+/// Cuts `batches` into zero-copy slices of at most `batch_rows` rows and deals them into `n`
+/// partitions of contiguous slices with about equal row counts (contiguous keeps time order
+/// within each partition).
+fn partition_batches(batches: Vec<RecordBatch>, n: usize, batch_rows: usize) -> Vec<Vec<RecordBatch>> {
+    let total: usize = batches.iter().map(|b| b.num_rows()).sum();
+    let n = n.max(1);
+    let per_partition = total.div_ceil(n).max(1);
+    let mut parts: Vec<Vec<RecordBatch>> = vec![Vec::new(); n];
+    let (mut current, mut filled) = (0, 0);
+    for batch in batches {
+        let mut offset = 0;
+        while offset < batch.num_rows() {
+            let len = (batch.num_rows() - offset)
+                .min(batch_rows.max(1))
+                .min(per_partition - filled);
+            parts[current].push(batch.slice(offset, len));
+            offset += len;
+            filled += len;
+            if filled >= per_partition && current + 1 < n {
+                current += 1;
+                filled = 0;
+            }
+        }
+    }
+    parts.retain(|p| !p.is_empty());
+    if parts.is_empty() {
+        parts.push(Vec::new());
+    }
+    parts
+}
+
+#[async_trait]
+impl TableProvider for TieredTable {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let range = self
+            .time_column()
+            .and_then(|tc| prune::time_range(filters, tc));
+        let snapshot = self.table.snapshot(range);
+        if snapshot.schema != self.schema {
+            return Err(Error::SchemaChanged(self.table.name().to_string()).into());
+        }
+        let config = state.config();
+        let partitions = partition_batches(
+            snapshot.batches,
+            config.target_partitions(),
+            config.batch_size(),
+        );
+        let source = MemorySourceConfig::try_new(
+            &partitions,
+            Arc::clone(&self.schema),
+            projection.cloned(),
+        )?
+        .with_limit(limit);
+        Ok(DataSourceExec::from_data_source(source))
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
+        // Filters prune partitions but DataFusion must still apply them row by row.
+        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
+    }
+
+    async fn insert_into(
+        &self,
+        _state: &dyn Session,
+        input: Arc<dyn ExecutionPlan>,
+        insert_op: InsertOp,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        if insert_op != InsertOp::Append {
+            return not_impl_err!("{insert_op} is not supported; use INSERT INTO");
+        }
+        let sink = TableSink::new(self.table.clone(), Arc::clone(&self.schema));
+        Ok(Arc::new(DataSinkExec::new(input, Arc::new(sink), None)))
+    }
+
+    async fn delete_from(
+        &self,
+        state: &dyn Session,
+        filters: Vec<Expr>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let op = DmlOp::Delete {
+            predicate: self.predicate(state, filters)?,
+        };
+        Ok(Arc::new(DmlExec::new(op, self.table.clone(), Arc::clone(&self.schema))))
+    }
+
+    async fn update(
+        &self,
+        state: &dyn Session,
+        assignments: Vec<(String, Expr)>,
+        filters: Vec<Expr>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let assignments = assignments
+            .into_iter()
+            .map(|(name, value)| {
+                let idx = self.schema.index_of(&name)?;
+                Ok((idx, self.physical(state, value)?))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let op = DmlOp::Update {
+            predicate: self.predicate(state, filters)?,
+            assignments,
+        };
+        Ok(Arc::new(DmlExec::new(op, self.table.clone(), Arc::clone(&self.schema))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::Int64Array;
+
+    fn batch(n: i64) -> RecordBatch {
+        RecordBatch::try_from_iter(vec![("v", Arc::new(Int64Array::from_iter_values(0..n)) as _)])
+            .unwrap()
+    }
+
+    #[test]
+    fn partitions_are_balanced_and_keep_order() {
+        let parts = partition_batches(vec![batch(10), batch(5)], 2, 4);
+        let rows: Vec<usize> = parts
+            .iter()
+            .map(|p| p.iter().map(|b| b.num_rows()).sum())
+            .collect();
+        assert_eq!(rows, [8, 7]);
+        assert!(parts.iter().flatten().all(|b| b.num_rows() <= 4));
+        assert_eq!(partition_batches(vec![], 4, 8).len(), 1);
+        assert_eq!(partition_batches(vec![batch(3)], 4, 8).len(), 3);
+    }
+}

@@ -1,0 +1,62 @@
+//! Counters the tiers keep for `/stats` and `/metrics`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Process-wide tier counters. Monotonic counters only; per-table gauges are computed on demand
+/// from the partitions themselves ([`TableStats`]), so they can never drift from the data.
+#[derive(Debug, Default)]
+pub struct TierStats {
+    rows_ingested: AtomicU64,
+    rows_scanned: AtomicU64,
+    partitions_created: AtomicU64,
+    last_ingest_latency_ns: AtomicU64,
+}
+
+impl TierStats {
+    pub(crate) fn record_ingest(&self, rows: u64, latency_ns: u64) {
+        self.rows_ingested.fetch_add(rows, Ordering::Relaxed);
+        self.last_ingest_latency_ns
+            .store(latency_ns, Ordering::Relaxed);
+    }
+
+    pub(crate) fn record_scan(&self, rows: u64) {
+        self.rows_scanned.fetch_add(rows, Ordering::Relaxed);
+    }
+
+    pub(crate) fn record_partitions_created(&self, n: u64) {
+        self.partitions_created.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Rows accepted by every write path since start.
+    pub fn rows_ingested(&self) -> u64 {
+        self.rows_ingested.load(Ordering::Relaxed)
+    }
+
+    /// Rows handed to queries by table scans since start (after partition pruning).
+    pub fn rows_scanned(&self) -> u64 {
+        self.rows_scanned.load(Ordering::Relaxed)
+    }
+
+    /// Day partitions created since start.
+    pub fn partitions_created(&self) -> u64 {
+        self.partitions_created.load(Ordering::Relaxed)
+    }
+
+    /// Wall time of the most recent write, in nanoseconds.
+    pub fn last_ingest_latency_ns(&self) -> u64 {
+        self.last_ingest_latency_ns.load(Ordering::Relaxed)
+    }
+}
+
+/// Size of one table in the hot tier.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TableStats {
+    /// Table name.
+    pub name: String,
+    /// Rows held.
+    pub rows: u64,
+    /// Bytes of Arrow memory held.
+    pub bytes: u64,
+    /// Day partitions held.
+    pub partitions: u64,
+}
