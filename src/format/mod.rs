@@ -7,11 +7,14 @@
 pub mod arrow_ipc;
 pub mod json;
 
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderName};
 use axum::http::header::ACCEPT;
 
 /// The media type of an Arrow IPC stream.
 pub const ARROW_STREAM_MEDIA_TYPE: &str = "application/vnd.apache.arrow.stream";
+
+/// Debug aid the reference sets on Arrow responses and Arrow ingest replies (`arrow-stream`).
+pub const X_ZEPTO_FORMAT: HeaderName = HeaderName::from_static("x-zepto-format");
 
 /// How a result is sent back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,6 +12,7 @@ use serde_json::json;
 
 use super::{body, paths};
 use crate::error::{Error, Result};
+use crate::format::X_ZEPTO_FORMAT;
 use crate::state::AppState;
 
 /// The routes of this module.
@@ -46,7 +47,7 @@ async fn insert_arrow(
     .await
     .map_err(|e| Error::Internal(format!("ingest task failed: {e}")))??;
     Ok((
-        [("x-zepto-format", "arrow-stream")],
+        [(X_ZEPTO_FORMAT, "arrow-stream")],
         axum::Json(json!({ "inserted": inserted })),
     )
         .into_response())

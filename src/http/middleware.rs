@@ -1,4 +1,5 @@
-//! Layers applied to every request: request ids, request counting, tracing, JSON 405s.
+//! Layers applied to every request: request ids, request counting, tracing, JSON 405s, and
+//! panics turned into 500s.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -53,4 +54,17 @@ pub async fn json_method_not_allowed(request: Request, next: Next) -> Response {
         out.headers_mut().insert(ALLOW, allow);
     }
     out
+}
+
+/// A handler that panicked answers 500 with a JSON body instead of dropping the connection; the
+/// panic is logged. (Nothing should panic: this is the last line of defence.)
+pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let detail = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    tracing::error!("request handler panicked: {detail}");
+    let body = json!({ "error": format!("Internal error: {detail}") });
+    (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response()
 }

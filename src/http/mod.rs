@@ -15,6 +15,7 @@ pub mod stats;
 
 use axum::Router;
 use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
@@ -48,7 +49,8 @@ pub fn router(state: AppState) -> Router {
                         tracing::debug_span!("http", method = %request.method(), path = %request.uri().path(), request_id = %id)
                     },
                 ))
-                .layer(PropagateRequestIdLayer::x_request_id()),
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(CatchPanicLayer::custom(middleware::panic_response)),
         )
         .with_state(state)
 }

@@ -16,7 +16,7 @@ use serde_json::json;
 use super::response::{SqlError, ok_json};
 use super::{body, paths};
 use crate::error::Error;
-use crate::format::{self, ARROW_STREAM_MEDIA_TYPE, ResultFormat};
+use crate::format::{self, ARROW_STREAM_MEDIA_TYPE, ResultFormat, X_ZEPTO_FORMAT};
 use crate::sql::Access;
 use crate::state::AppState;
 
@@ -115,7 +115,7 @@ async fn run(
             .map(|b| ([(CONTENT_TYPE, "application/json")], b).into_response()),
         ResultFormat::ArrowStream => format::arrow_ipc::encode(&output).map(|b| {
             (
-                [(CONTENT_TYPE, ARROW_STREAM_MEDIA_TYPE), ("x-zepto-format", "arrow-stream")],
+                [(CONTENT_TYPE, ARROW_STREAM_MEDIA_TYPE), (X_ZEPTO_FORMAT, "arrow-stream")],
                 b,
             )
                 .into_response()

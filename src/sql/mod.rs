@@ -70,12 +70,20 @@ pub struct QueryLimits {
 }
 
 /// Plans and runs SQL against the tiers.
-#[derive(Debug)]
 pub struct QueryService {
     tiers: Arc<Tiers>,
     ctx: SessionContext,
     limits: QueryLimits,
     executed: AtomicU64,
+}
+
+impl std::fmt::Debug for QueryService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueryService")
+            .field("limits", &self.limits)
+            .field("executed", &self.executed)
+            .finish_non_exhaustive()
+    }
 }
 
 impl QueryService {
@@ -133,9 +141,12 @@ impl QueryService {
         let dml = statement::dml_kind(&stmt);
         let state = self.ctx.state();
         let stmt = DfStatement::Statement(Box::new(stmt));
+        // Checked up front for the reference's clear message; table functions such as
+        // generate_series(…) look like relations to the resolver.
         for table in state.resolve_table_references(&stmt)? {
-            if !self.tiers.catalog().contains(table.table()) {
-                return Err(Error::UnknownTable(table.table().to_string()));
+            let name = table.table();
+            if !self.tiers.catalog().contains(name) && !state.table_functions().contains_key(name) {
+                return Err(Error::UnknownTable(name.to_string()));
             }
         }
         let plan = state.statement_to_plan(stmt).await?;

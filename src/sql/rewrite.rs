@@ -15,8 +15,16 @@ use datafusion::sql::sqlparser::ast::{
 
 /// Applies every rewrite to `stmt`.
 pub fn apply(stmt: &mut Statement) {
-    if let Statement::Query(q) = stmt {
-        name_result_columns(q);
+    match stmt {
+        Statement::Query(q) => name_columns(q, |expr, _| expr.to_string()),
+        // INSERT … SELECT matches columns by position, so names only need to be distinct
+        // (DataFusion refuses `SELECT 'x', 1, 1` for its two columns named `Int64(1)`).
+        Statement::Insert(insert) => {
+            if let Some(source) = insert.source.as_mut() {
+                name_columns(source, |_, position| format!("column{}", position + 1));
+            }
+        }
+        _ => {}
     }
     let _ = visit_expressions_mut(stmt, |expr| {
         if let Expr::Interval(Interval {
@@ -36,18 +44,18 @@ pub fn apply(stmt: &mut Statement) {
     });
 }
 
-/// Names the outermost SELECT's unaliased expressions after their text. Plain column references
-/// and wildcards keep their names. In `UNION`s the first branch names the columns.
-fn name_result_columns(query: &mut Query) {
+/// Names the outermost SELECT's unaliased expressions with `name(expr, position)`. Plain column
+/// references and wildcards keep their names. In `UNION`s the first branch names the columns.
+fn name_columns(query: &mut Query, name: impl Fn(&Expr, usize) -> String) {
     let mut body = query.body.as_mut();
     loop {
         match body {
             SetExpr::Select(select) => {
-                for item in &mut select.projection {
+                for (position, item) in select.projection.iter_mut().enumerate() {
                     if let SelectItem::UnnamedExpr(expr) = item
                         && !matches!(expr, Expr::Identifier(_) | Expr::CompoundIdentifier(_))
                     {
-                        let alias = Ident::with_quote('"', expr.to_string());
+                        let alias = Ident::with_quote('"', name(expr, position));
                         *item = SelectItem::ExprWithAlias {
                             expr: expr.clone(),
                             alias,
@@ -114,6 +122,14 @@ mod tests {
         assert_eq!(
             rewrite("SELECT 1 + 1 UNION ALL SELECT 2"),
             r#"SELECT 1 + 1 AS "1 + 1" UNION ALL SELECT 2"#
+        );
+    }
+
+    #[test]
+    fn insert_select_columns_get_distinct_positional_names() {
+        assert_eq!(
+            rewrite("INSERT INTO t SELECT 'x', 1, 1, a FROM s"),
+            r#"INSERT INTO t SELECT 'x' AS "column1", 1 AS "column2", 1 AS "column3", a FROM s"#
         );
     }
 

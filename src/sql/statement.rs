@@ -4,9 +4,9 @@
 //! `POST`; catalog statements (`CREATE`, `DROP`, `ALTER`, `SHOW TABLES`, `DESCRIBE`) are run by
 //! [`super::ddl`], everything else by DataFusion.
 
-use datafusion::sql::parser::{DFParser, Statement as DfStatement};
 use datafusion::sql::sqlparser::ast::{Ident, ObjectName, ObjectNamePart, ObjectType, Statement};
 use datafusion::sql::sqlparser::dialect::GenericDialect;
+use datafusion::sql::sqlparser::parser::Parser;
 
 use crate::error::{Error, Result};
 
@@ -43,6 +43,9 @@ impl DmlKind {
     }
 }
 
+/// Deepest expression nesting accepted; deeper SQL is refused instead of exhausting the stack.
+const MAX_NESTING: usize = 128;
+
 /// Parses exactly one statement (a trailing `;` is fine).
 pub fn parse(sql: &str) -> Result<Statement> {
     if sql.trim().is_empty() {
@@ -50,18 +53,19 @@ pub fn parse(sql: &str) -> Result<Statement> {
             "Empty query: send one SQL statement in the request body (or ?query=)".into(),
         ));
     }
-    let mut statements = DFParser::parse_sql_with_dialect(sql, &GenericDialect {})?;
+    let mut statements = Parser::new(&GenericDialect {})
+        .with_recursion_limit(MAX_NESTING)
+        .try_with_sql(sql)?
+        .parse_statements()?;
     if statements.len() > 1 {
         return Err(Error::BadRequest(format!(
             "Only one statement per request is allowed, got {}",
             statements.len()
         )));
     }
-    match statements.pop_front() {
-        Some(DfStatement::Statement(stmt)) => Ok(*stmt),
-        Some(other) => Err(unsupported(&other.to_string())),
-        None => Err(Error::BadRequest("Empty query: no statement found".into())),
-    }
+    statements
+        .pop()
+        .ok_or_else(|| Error::BadRequest("Empty query: no statement found".into()))
 }
 
 /// The kind of a parsed statement; statements Strata does not run are refused here with a clear

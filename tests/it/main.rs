@@ -1,1 +1,24 @@
+//! Strata's integration tests: one binary, real `strata` processes on port 0, real HTTP.
+//!
+//! Each test starts its own server (fresh data, no shared state) and stops it when done.
 
+mod common;
+
+/// DDL: CREATE/DROP/ALTER TABLE, SHOW TABLES, DESCRIBE, the quick-start table.
+mod ddl;
+/// INSERT (VALUES, SELECT), UPDATE, DELETE and their all-or-nothing behaviour.
+mod dml;
+/// Bad input of every kind: statuses, bodies, nothing changed, server still up.
+mod errors;
+/// Result formats: ZeptoDB JSON types, Arrow IPC stream.
+mod formats;
+/// Time-series functions: xbar, vwap, first/last, EMA, DELTA, RATIO, epoch, date_trunc, stats.
+mod functions;
+/// /ping, /health, /ready, /whoami, request ids, unknown paths and methods, shutdown.
+mod health;
+/// POST /insert/arrow, and ingest racing queries.
+mod ingest;
+/// SELECT: filters, joins, CTEs, subqueries, window functions, time predicates.
+mod select;
+/// /stats and /metrics.
+mod stats;

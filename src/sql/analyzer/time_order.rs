@@ -10,7 +10,7 @@
 //! carries through projections, subqueries and joins. The rewritten expression keeps its original
 //! name, so the plan's schema does not change.
 
-use datafusion::common::tree_node::{Transformed, TransformedResult, TreeNode};
+use datafusion::common::tree_node::{Transformed, TransformedResult};
 use datafusion::common::{Column, DFSchema, Result};
 use datafusion::config::ConfigOptions;
 use datafusion::logical_expr::expr::{AggregateFunction, WindowFunction};

@@ -75,7 +75,7 @@ fn deltas<T: ArrowPrimitiveType>(
         .map(|x| {
             let d = match prev {
                 None => x,
-                Some(p) => Some(sub(x?, p?)),
+                Some(p) => x.zip(p).map(|(x, p)| sub(x, p)),
             };
             prev = Some(x);
             d

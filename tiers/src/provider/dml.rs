@@ -53,7 +53,11 @@ impl DmlOp {
                         DataFusionError::Plan("WHERE clause is not a boolean condition".into())
                     })?;
                     // SQL: a NULL condition does not match.
-                    prep_null_mask_filter(mask)
+                    if mask.null_count() > 0 {
+                        prep_null_mask_filter(mask)
+                    } else {
+                        mask.clone()
+                    }
                 }
                 None => BooleanArray::from(vec![true; batch.num_rows()]),
             };

@@ -1,0 +1,91 @@
+# Strata — every developer and CI command. `make` alone lists the targets.
+#
+# Each target installs what it needs, idempotently: a fresh machine needs only `make run` or
+# `make test`. Builds go to a target dir outside the clone so CI and clean clones reuse them.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/strata/target
+VENV ?= $(HOME)/.cache/strata/venv
+PYTHON := $(VENV)/bin/python
+CARGO_FLAGS ?= --locked
+PORT ?= 8123
+STRATA_ARGS ?=
+SHARED ?= ../shared
+
+##@ Running
+
+.PHONY: run
+run: deps-build ## Build in release mode and start the server on 127.0.0.1:$(PORT)
+	cargo build $(CARGO_FLAGS) --release --bin strata
+	$(CARGO_TARGET_DIR)/release/strata --port $(PORT) $(STRATA_ARGS)
+
+.PHONY: build
+build: deps-build ## Build the release binary
+	cargo build $(CARGO_FLAGS) --release --bin strata
+
+##@ Checking
+
+.PHONY: test
+test: deps-build deps-python fmt-check clippy ## Everything CI runs: fmt, clippy, unit + integration tests, conformance
+	cargo test $(CARGO_FLAGS) --workspace
+	$(MAKE) --no-print-directory conformance
+
+.PHONY: conformance
+conformance: deps-python ## Run ../shared/conformance/zepto_api.py --only sql against a fresh server
+	cargo build $(CARGO_FLAGS) --bin strata
+	PYTHON=$(PYTHON) SHARED=$(SHARED) tests/conformance/run.sh $(CARGO_TARGET_DIR)/debug/strata
+
+.PHONY: fmt
+fmt: ## Format the code
+	cargo fmt --all
+
+.PHONY: fmt-check
+fmt-check: ## Fail if the code is not formatted
+	cargo fmt --all -- --check
+
+.PHONY: clippy
+clippy: deps-build ## Lints, warnings as errors
+	cargo clippy $(CARGO_FLAGS) --workspace --all-targets -- -D warnings
+
+.PHONY: doc
+doc: deps-build ## API docs, warnings as errors
+	RUSTDOCFLAGS="-D warnings" cargo doc $(CARGO_FLAGS) --workspace --no-deps --document-private-items
+
+##@ Benchmarks
+
+.PHONY: bench
+bench: deps-build deps-bench ## Strata vs DuckDB on a 10M-row tick table; writes the figures to stdout
+	cargo build $(CARGO_FLAGS) --release --bin strata
+	$(PYTHON) tests/bench/bench.py --strata $(CARGO_TARGET_DIR)/release/strata $(BENCH_ARGS)
+
+##@ Setup (called by the targets above)
+
+.PHONY: deps-build
+deps-build: ## Install build tools: protoc (Lance needs it), a C compiler
+	@command -v protoc >/dev/null || { echo "installing protobuf-compiler"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq protobuf-compiler >/dev/null; }
+	@command -v cc >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq build-essential >/dev/null; }
+
+$(PYTHON):
+	python3 -m venv $(VENV)
+	$(PYTHON) -m pip install -q --upgrade pip
+
+.PHONY: deps-python
+deps-python: $(PYTHON) ## Python packages the tests use (pyarrow decodes Arrow results)
+	@$(PYTHON) -c "import pyarrow" 2>/dev/null || $(PYTHON) -m pip install -q -r tests/requirements.txt
+
+.PHONY: deps-bench
+deps-bench: deps-python ## Python packages the benchmark uses (DuckDB, NumPy)
+	@$(PYTHON) -c "import duckdb, numpy" 2>/dev/null || $(PYTHON) -m pip install -q -r tests/bench/requirements.txt
+
+##@ Help
+
+.PHONY: help
+help: ## This list
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} \
+		/^[a-zA-Z_-]+:.*?##/ { printf "  %-14s %s\n", $$1, $$2 } \
+		/^##@/ { printf "\n%s\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Starts a fresh Strata on a free port, runs the shared ZeptoDB conformance script against it
+# (`--only sql`), and stops the server whatever happens.
+#
+#   tests/conformance/run.sh path/to/strata
+#
+# PYTHON picks the interpreter (default python3); SHARED the shared/ folder (default ../shared).
+set -euo pipefail
+binary=${1:?usage: run.sh path/to/strata}
+python=${PYTHON:-python3}
+shared=${SHARED:-../shared}
+script="$shared/conformance/zepto_api.py"
+if [[ ! -f "$script" ]]; then
+    echo "conformance: $script not found; set SHARED to the shared/ folder" >&2
+    exit 1
+fi
+
+log=$(mktemp)
+"$binary" --port 0 >"$log.out" 2>"$log" &
+pid=$!
+trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -f "$log" "$log.out"' EXIT
+
+port=""
+for _ in $(seq 1 300); do
+    port=$(sed -n 's#^Strata listening on http://[^:]*:\([0-9]*\)$#\1#p' "$log.out")
+    [[ -n "$port" ]] && break
+    kill -0 "$pid" 2>/dev/null || { echo "conformance: server exited:"; cat "$log"; exit 1; }
+    sleep 0.1
+done
+[[ -n "$port" ]] || { echo "conformance: server did not start in 30 s"; cat "$log"; exit 1; }
+
+"$python" "$script" "$port" --only sql

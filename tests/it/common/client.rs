@@ -1,0 +1,96 @@
+//! [`Client`]: typed helpers over HTTP, returning status and parsed bodies.
+
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+
+/// An HTTP client bound to one server.
+#[derive(Clone)]
+pub(crate) struct Client {
+    http: reqwest::Client,
+    base: String,
+}
+
+/// A raw response.
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Vec<u8>,
+}
+
+impl Reply {
+    /// The body as JSON (panics with the body text if it is not JSON).
+    pub(crate) fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body))
+        })
+    }
+
+    /// A header as text.
+    pub(crate) fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+    }
+}
+
+impl Client {
+    pub(crate) fn new(base: &str) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            base: base.to_string(),
+        }
+    }
+
+    /// Any request.
+    pub(crate) async fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Reply {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.body(body).send().await.expect("request sent");
+        Reply {
+            status: resp.status(),
+            headers: resp.headers().clone(),
+            body: resp.bytes().await.expect("body").to_vec(),
+        }
+    }
+
+    /// `GET path`.
+    pub(crate) async fn get(&self, path: &str) -> Reply {
+        self.request(reqwest::Method::GET, path, &[], vec![]).await
+    }
+
+    /// `POST /` with `sql`; returns status and JSON body.
+    pub(crate) async fn sql(&self, sql: &str) -> (StatusCode, Value) {
+        let r = self
+            .request(reqwest::Method::POST, "/", &[], sql.as_bytes().to_vec())
+            .await;
+        (r.status, r.json())
+    }
+
+    /// `POST /` that must succeed; returns the JSON body.
+    pub(crate) async fn sql_ok(&self, sql: &str) -> Value {
+        let (status, body) = self.sql(sql).await;
+        assert_eq!(status, StatusCode::OK, "{sql}\n→ {body}");
+        body
+    }
+
+    /// `POST /` that must fail with `status`; returns the error message.
+    pub(crate) async fn sql_err(&self, sql: &str, status: StatusCode) -> String {
+        let (got, body) = self.sql(sql).await;
+        assert_eq!(got, status, "{sql}\n→ {body}");
+        assert_eq!(body["rows"], 0, "error body shape: {body}");
+        assert_eq!(body["columns"], serde_json::json!([]), "error body shape: {body}");
+        body["error"].as_str().expect("error message").to_string()
+    }
+
+    /// The `data` of a successful query.
+    pub(crate) async fn rows(&self, sql: &str) -> Value {
+        self.sql_ok(sql).await["data"].clone()
+    }
+}
