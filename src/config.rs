@@ -76,7 +76,15 @@ mod tests {
 
     #[test]
     fn flags_parse() {
-        let c = Config::parse_from(["strata", "--port", "0", "--ticks", "10", "--log-format", "json"]);
+        let c = Config::parse_from([
+            "strata",
+            "--port",
+            "0",
+            "--ticks",
+            "10",
+            "--log-format",
+            "json",
+        ]);
         assert_eq!((c.port, c.ticks, c.log_format), (0, 10, LogFormat::Json));
     }
 }

@@ -86,7 +86,10 @@ fn demo_batch(n: usize, end_ns: i64) -> Result<RecordBatch, arrow::error::ArrowE
         ("symbol", Arc::new(StringArray::from(sym))),
         ("price", Arc::new(Float64Array::from(price))),
         ("volume", Arc::new(Int64Array::from(volume))),
-        ("timestamp", Arc::new(TimestampNanosecondArray::from(ts).with_timezone("UTC"))),
+        (
+            "timestamp",
+            Arc::new(TimestampNanosecondArray::from(ts).with_timezone("UTC")),
+        ),
     ];
     RecordBatch::try_from_iter(columns)
 }
@@ -100,7 +103,11 @@ mod tests {
         let a = demo_batch(1000, 10_000_000_000).unwrap();
         let b = demo_batch(1000, 10_000_000_000).unwrap();
         assert_eq!(a, b);
-        let ts = a.column(3).as_any().downcast_ref::<TimestampNanosecondArray>().unwrap();
+        let ts = a
+            .column(3)
+            .as_any()
+            .downcast_ref::<TimestampNanosecondArray>()
+            .unwrap();
         assert!(ts.values().windows(2).all(|w| w[0] < w[1]));
         assert_eq!(ts.value(999), 10_000_000_000 - 1_000_000);
     }

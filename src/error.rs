@@ -175,7 +175,10 @@ mod tests {
         let plan = DataFusionError::Plan("No field named x".into());
         assert_eq!(Error::from(plan).status(), StatusCode::BAD_REQUEST);
         let internal = DataFusionError::Internal("bug".into());
-        assert_eq!(Error::from(internal).status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            Error::from(internal).status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
         let wrapped = DataFusionError::Context(
             "ctx".into(),
             Box::new(DataFusionError::External(Box::new(

@@ -55,7 +55,12 @@ pub async fn run(config: Config) -> Result<()> {
     ));
     let listener = TcpListener::bind((config.bind, config.port))
         .await
-        .map_err(|e| Error::Startup(format!("cannot listen on {}:{}: {e}", config.bind, config.port)))?;
+        .map_err(|e| {
+            Error::Startup(format!(
+                "cannot listen on {}:{}: {e}",
+                config.bind, config.port
+            ))
+        })?;
     let addr = listener
         .local_addr()
         .map_err(|e| Error::Startup(e.to_string()))?;

@@ -139,9 +139,18 @@ impl Metrics {
         };
         let counters = Counters {
             ticks_ingested: counter("zepto_ticks_ingested_total", "Total ticks ingested")?,
-            ticks_stored: counter("zepto_ticks_stored_total", "Total ticks stored to column store")?,
-            ticks_dropped: counter("zepto_ticks_dropped_total", "Total ticks dropped (queue overflow)")?,
-            queries_executed: counter("zepto_queries_executed_total", "Total SQL queries executed")?,
+            ticks_stored: counter(
+                "zepto_ticks_stored_total",
+                "Total ticks stored to column store",
+            )?,
+            ticks_dropped: counter(
+                "zepto_ticks_dropped_total",
+                "Total ticks dropped (queue overflow)",
+            )?,
+            queries_executed: counter(
+                "zepto_queries_executed_total",
+                "Total SQL queries executed",
+            )?,
             rows_scanned: counter("zepto_rows_scanned_total", "Total rows scanned")?,
             http_requests: counter("zepto_http_requests_total", "Total HTTP requests served")?,
         };
@@ -158,7 +167,10 @@ impl Metrics {
         };
         let table = TableGauges {
             rows: table_gauge("strata_table_rows", "Rows per table in the in-memory tier")?,
-            bytes: table_gauge("strata_table_bytes", "Arrow bytes per table in the in-memory tier")?,
+            bytes: table_gauge(
+                "strata_table_bytes",
+                "Arrow bytes per table in the in-memory tier",
+            )?,
             partitions: table_gauge(
                 "strata_table_partitions",
                 "Day partitions per table in the in-memory tier",
@@ -204,8 +216,14 @@ impl Metrics {
             vec.reset();
         }
         for t in &s.tables {
-            self.table.rows.with_label_values(&[&t.name]).set(t.rows as i64);
-            self.table.bytes.with_label_values(&[&t.name]).set(t.bytes as i64);
+            self.table
+                .rows
+                .with_label_values(&[&t.name])
+                .set(t.rows as i64);
+            self.table
+                .bytes
+                .with_label_values(&[&t.name])
+                .set(t.bytes as i64);
             self.table
                 .partitions
                 .with_label_values(&[&t.name])

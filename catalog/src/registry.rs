@@ -104,12 +104,18 @@ mod tests {
         assert!(c.create(table("b"), false).unwrap());
         assert!(c.create(table("a"), false).unwrap());
         assert!(!c.create(table("a"), true).unwrap());
-        assert!(matches!(c.create(table("a"), false), Err(Error::TableExists(_))));
+        assert!(matches!(
+            c.create(table("a"), false),
+            Err(Error::TableExists(_))
+        ));
         let names: Vec<_> = c.list().iter().map(|t| t.name().to_string()).collect();
         assert_eq!(names, ["a", "b"]);
         assert!(c.drop_table("a", false).unwrap());
         assert!(!c.drop_table("a", true).unwrap());
-        assert!(matches!(c.drop_table("a", false), Err(Error::TableNotFound(_))));
+        assert!(matches!(
+            c.drop_table("a", false),
+            Err(Error::TableNotFound(_))
+        ));
         assert!(c.get("b").is_ok());
     }
 
@@ -123,6 +129,10 @@ mod tests {
         assert_eq!(before.columns().len(), 1, "old readers keep their snapshot");
         assert_eq!(c.get("t").unwrap().columns().len(), 2);
         assert!(c.drop_column("t", "nope").is_err());
-        assert_eq!(c.get("t").unwrap().columns().len(), 2, "failed alter changes nothing");
+        assert_eq!(
+            c.get("t").unwrap().columns().len(),
+            2,
+            "failed alter changes nothing"
+        );
     }
 }

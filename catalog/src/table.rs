@@ -174,9 +174,17 @@ mod tests {
 
     #[test]
     fn arrow_schema_marks_the_time_column() {
-        let t = def(&[("symbol", ColumnType::Symbol), ("ts", ColumnType::TimestampNs)]);
+        let t = def(&[
+            ("symbol", ColumnType::Symbol),
+            ("ts", ColumnType::TimestampNs),
+        ]);
         let schema = t.arrow_schema();
-        assert!(schema.field(1).metadata().contains_key(TIME_COLUMN_METADATA_KEY));
+        assert!(
+            schema
+                .field(1)
+                .metadata()
+                .contains_key(TIME_COLUMN_METADATA_KEY)
+        );
         assert!(schema.field(0).metadata().is_empty());
     }
 
@@ -195,9 +203,14 @@ mod tests {
     #[test]
     fn add_and_drop_columns() {
         let t = def(&[("a", ColumnType::Int64), ("ts", ColumnType::TimestampNs)]);
-        let t2 = t.with_column(ColumnDef::new("b", ColumnType::Bool).unwrap()).unwrap();
+        let t2 = t
+            .with_column(ColumnDef::new("b", ColumnType::Bool).unwrap())
+            .unwrap();
         assert_eq!(t2.columns().len(), 3);
-        assert!(t2.with_column(ColumnDef::new("a", ColumnType::Bool).unwrap()).is_err());
+        assert!(
+            t2.with_column(ColumnDef::new("a", ColumnType::Bool).unwrap())
+                .is_err()
+        );
         assert_eq!(t2.without_column("a").unwrap().columns().len(), 2);
         assert!(t2.without_column("ts").is_err(), "time column must stay");
         assert!(t2.without_column("zz").is_err());

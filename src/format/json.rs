@@ -148,8 +148,8 @@ impl Cells {
                 }
             }
             Cells::NumberText(a) | Cells::Text(a) => {
-                let formatter =
-                    ArrayFormatter::try_new(a.as_ref(), &FormatOptions::default()).map_err(internal)?;
+                let formatter = ArrayFormatter::try_new(a.as_ref(), &FormatOptions::default())
+                    .map_err(internal)?;
                 let text = formatter.value(row).to_string();
                 if matches!(self, Cells::NumberText(_)) {
                     out.extend_from_slice(text.as_bytes());
@@ -200,13 +200,26 @@ mod tests {
     #[test]
     fn real_json_types_and_nulls() {
         let batch = RecordBatch::try_from_iter(vec![
-            ("i", Arc::new(Int32Array::from(vec![Some(1), None])) as ArrayRef),
-            ("f", Arc::new(Float64Array::from(vec![Some(1.5), Some(f64::NAN)])) as _),
-            ("s", Arc::new(StringArray::from(vec![Some("a\"b"), None])) as _),
-            ("b", Arc::new(BooleanArray::from(vec![Some(true), Some(false)])) as _),
+            (
+                "i",
+                Arc::new(Int32Array::from(vec![Some(1), None])) as ArrayRef,
+            ),
+            (
+                "f",
+                Arc::new(Float64Array::from(vec![Some(1.5), Some(f64::NAN)])) as _,
+            ),
+            (
+                "s",
+                Arc::new(StringArray::from(vec![Some("a\"b"), None])) as _,
+            ),
+            (
+                "b",
+                Arc::new(BooleanArray::from(vec![Some(true), Some(false)])) as _,
+            ),
             (
                 "t",
-                Arc::new(TimestampMicrosecondArray::from(vec![Some(2), None]).with_timezone("UTC")) as _,
+                Arc::new(TimestampMicrosecondArray::from(vec![Some(2), None]).with_timezone("UTC"))
+                    as _,
             ),
         ])
         .unwrap();
@@ -214,7 +227,10 @@ mod tests {
         assert_eq!(v["columns"], serde_json::json!(["i", "f", "s", "b", "t"]));
         assert_eq!(
             v["data"],
-            serde_json::json!([[1, 1.5, "a\"b", true, 2000], [null, null, null, false, null]])
+            serde_json::json!([
+                [1, 1.5, "a\"b", true, 2000],
+                [null, null, null, false, null]
+            ])
         );
         assert_eq!(v["rows"], 2);
         assert_eq!(v["execution_time_us"], 12.35);
@@ -222,9 +238,11 @@ mod tests {
 
     #[test]
     fn doubles_stay_doubles() {
-        let batch =
-            RecordBatch::try_from_iter(vec![("f", Arc::new(Float64Array::from(vec![100.0])) as ArrayRef)])
-                .unwrap();
+        let batch = RecordBatch::try_from_iter(vec![(
+            "f",
+            Arc::new(Float64Array::from(vec![100.0])) as ArrayRef,
+        )])
+        .unwrap();
         let out = QueryOutput::new(batch.schema(), vec![batch]);
         let text = String::from_utf8(encode(&out, 0.0).unwrap()).unwrap();
         assert!(text.contains("[[100.0]]"), "{text}");

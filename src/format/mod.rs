@@ -7,8 +7,8 @@
 pub mod arrow_ipc;
 pub mod json;
 
-use axum::http::{HeaderMap, HeaderName};
 use axum::http::header::ACCEPT;
+use axum::http::{HeaderMap, HeaderName};
 
 /// The media type of an Arrow IPC stream.
 pub const ARROW_STREAM_MEDIA_TYPE: &str = "application/vnd.apache.arrow.stream";
@@ -37,9 +37,9 @@ impl ResultFormat {
             .iter()
             .filter_map(|v| v.to_str().ok())
             .any(|v| v.contains(ARROW_STREAM_MEDIA_TYPE));
-        let param_arrow = default_format
-            .is_some_and(|f| f.eq_ignore_ascii_case("arrow") || f.eq_ignore_ascii_case("arrowstream"))
-            || format.is_some_and(|f| f.eq_ignore_ascii_case("arrow"));
+        let param_arrow = default_format.is_some_and(|f| {
+            f.eq_ignore_ascii_case("arrow") || f.eq_ignore_ascii_case("arrowstream")
+        }) || format.is_some_and(|f| f.eq_ignore_ascii_case("arrow"));
         if accept_arrow || param_arrow {
             ResultFormat::ArrowStream
         } else {
@@ -56,13 +56,34 @@ mod tests {
     #[test]
     fn negotiation() {
         let none = HeaderMap::new();
-        assert_eq!(ResultFormat::negotiate(&none, None, None), ResultFormat::ZeptoJson);
-        assert_eq!(ResultFormat::negotiate(&none, Some("ArrowStream"), None), ResultFormat::ArrowStream);
-        assert_eq!(ResultFormat::negotiate(&none, Some("arrow"), None), ResultFormat::ArrowStream);
-        assert_eq!(ResultFormat::negotiate(&none, None, Some("arrow")), ResultFormat::ArrowStream);
-        assert_eq!(ResultFormat::negotiate(&none, Some("JSON"), None), ResultFormat::ZeptoJson);
+        assert_eq!(
+            ResultFormat::negotiate(&none, None, None),
+            ResultFormat::ZeptoJson
+        );
+        assert_eq!(
+            ResultFormat::negotiate(&none, Some("ArrowStream"), None),
+            ResultFormat::ArrowStream
+        );
+        assert_eq!(
+            ResultFormat::negotiate(&none, Some("arrow"), None),
+            ResultFormat::ArrowStream
+        );
+        assert_eq!(
+            ResultFormat::negotiate(&none, None, Some("arrow")),
+            ResultFormat::ArrowStream
+        );
+        assert_eq!(
+            ResultFormat::negotiate(&none, Some("JSON"), None),
+            ResultFormat::ZeptoJson
+        );
         let mut h = HeaderMap::new();
-        h.insert(ACCEPT, HeaderValue::from_static("application/vnd.apache.arrow.stream"));
-        assert_eq!(ResultFormat::negotiate(&h, None, None), ResultFormat::ArrowStream);
+        h.insert(
+            ACCEPT,
+            HeaderValue::from_static("application/vnd.apache.arrow.stream"),
+        );
+        assert_eq!(
+            ResultFormat::negotiate(&h, None, None),
+            ResultFormat::ArrowStream
+        );
     }
 }

@@ -10,8 +10,11 @@ use crate::error::{Error, Result};
 /// The whole body, or 413 if it is longer than `limit` bytes. A declared `Content-Length` over the
 /// limit is refused before anything is read.
 pub async fn read(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes> {
-    let too_large =
-        || Error::PayloadTooLarge(format!("Request body exceeds {limit} bytes (--max-request-bytes)"));
+    let too_large = || {
+        Error::PayloadTooLarge(format!(
+            "Request body exceeds {limit} bytes (--max-request-bytes)"
+        ))
+    };
     let declared = headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())

@@ -23,12 +23,18 @@ pub struct SequentialRequestId {
 impl MakeRequestId for SequentialRequestId {
     fn make_request_id<B>(&mut self, _request: &axum::http::Request<B>) -> Option<RequestId> {
         let n = self.next.fetch_add(1, Ordering::Relaxed) + 1;
-        HeaderValue::from_str(&format!("r{n:06x}")).ok().map(RequestId::new)
+        HeaderValue::from_str(&format!("r{n:06x}"))
+            .ok()
+            .map(RequestId::new)
     }
 }
 
 /// Counts requests for `zepto_http_requests_total`.
-pub async fn count_requests(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn count_requests(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     state.metrics.count_request();
     next.run(request).await
 }
@@ -39,7 +45,9 @@ pub async fn json_method_not_allowed(request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let response = next.run(request).await;
-    if response.status() != StatusCode::METHOD_NOT_ALLOWED || response.headers().contains_key(CONTENT_TYPE) {
+    if response.status() != StatusCode::METHOD_NOT_ALLOWED
+        || response.headers().contains_key(CONTENT_TYPE)
+    {
         return response;
     }
     let allow = response.headers().get(ALLOW).cloned();

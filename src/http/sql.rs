@@ -115,7 +115,10 @@ async fn run(
             .map(|b| ([(CONTENT_TYPE, "application/json")], b).into_response()),
         ResultFormat::ArrowStream => format::arrow_ipc::encode(&output).map(|b| {
             (
-                [(CONTENT_TYPE, ARROW_STREAM_MEDIA_TYPE), (X_ZEPTO_FORMAT, "arrow-stream")],
+                [
+                    (CONTENT_TYPE, ARROW_STREAM_MEDIA_TYPE),
+                    (X_ZEPTO_FORMAT, "arrow-stream"),
+                ],
                 b,
             )
                 .into_response()

@@ -24,5 +24,9 @@ async fn stats(State(state): State<AppState>) -> Response {
 
 async fn prometheus(State(state): State<AppState>) -> Result<Response> {
     let text = state.metrics.render(&state.tiers, &state.queries)?;
-    Ok(([(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response())
+    Ok((
+        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        text,
+    )
+        .into_response())
 }

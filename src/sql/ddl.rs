@@ -72,9 +72,7 @@ fn drop_tables(
     if_exists: bool,
 ) -> Result<QueryOutput> {
     let names = names.iter().map(table_name).collect::<Result<Vec<_>>>()?;
-    if !if_exists
-        && let Some(missing) = names.iter().find(|n| !tiers.catalog().contains(n))
-    {
+    if !if_exists && let Some(missing) = names.iter().find(|n| !tiers.catalog().contains(n)) {
         // Checked up front so `DROP TABLE a, missing` drops nothing.
         return Err(Error::UnknownTable(missing.clone()));
     }

@@ -105,7 +105,12 @@ impl QueryService {
 
     /// Runs one statement. `max_rows` caps the result size (for results rendered row by row);
     /// exceeding it fails the statement with 413 rather than exhausting memory.
-    pub async fn run(&self, sql: &str, access: Access, max_rows: Option<usize>) -> Result<QueryOutput> {
+    pub async fn run(
+        &self,
+        sql: &str,
+        access: Access,
+        max_rows: Option<usize>,
+    ) -> Result<QueryOutput> {
         let stmt = statement::parse(sql)?;
         let kind = statement::kind(&stmt)?;
         if access == Access::ReadOnly && kind != Kind::Read {

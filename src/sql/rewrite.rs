@@ -107,7 +107,9 @@ mod tests {
     use datafusion::sql::sqlparser::parser::Parser;
 
     fn rewrite(sql: &str) -> String {
-        let mut stmt = Parser::parse_sql(&GenericDialect {}, sql).unwrap().remove(0);
+        let mut stmt = Parser::parse_sql(&GenericDialect {}, sql)
+            .unwrap()
+            .remove(0);
         apply(&mut stmt);
         stmt.to_string()
     }
@@ -139,8 +141,14 @@ mod tests {
             rewrite("SELECT now() - INTERVAL '5 min'"),
             r#"SELECT now() - INTERVAL '5 minutes' AS "now() - INTERVAL '5 min'""#
         );
-        assert_eq!(normalise_interval("100 ms"), Some("100 milliseconds".into()));
-        assert_eq!(normalise_interval("1 h 30 m"), Some("1 hours 30 minutes".into()));
+        assert_eq!(
+            normalise_interval("100 ms"),
+            Some("100 milliseconds".into())
+        );
+        assert_eq!(
+            normalise_interval("1 h 30 m"),
+            Some("1 hours 30 minutes".into())
+        );
         assert_eq!(normalise_interval("5 minutes"), None);
         assert_eq!(normalise_interval("five m"), None);
     }

@@ -145,13 +145,19 @@ mod tests {
         assert_eq!(kind_of("SHOW TABLES").unwrap(), Kind::Read);
         assert_eq!(kind_of("DESCRIBE t").unwrap(), Kind::Read);
         assert_eq!(kind_of("EXPLAIN DELETE FROM t").unwrap(), Kind::Read);
-        assert_eq!(kind_of("EXPLAIN ANALYZE DELETE FROM t").unwrap(), Kind::Write);
+        assert_eq!(
+            kind_of("EXPLAIN ANALYZE DELETE FROM t").unwrap(),
+            Kind::Write
+        );
         assert_eq!(kind_of("INSERT INTO t VALUES (1)").unwrap(), Kind::Write);
         assert_eq!(kind_of("UPDATE t SET a = 1").unwrap(), Kind::Write);
         assert_eq!(kind_of("DELETE FROM t").unwrap(), Kind::Write);
         assert_eq!(kind_of("CREATE TABLE t (a INT64)").unwrap(), Kind::Ddl);
         assert_eq!(kind_of("DROP TABLE t").unwrap(), Kind::Ddl);
-        assert_eq!(kind_of("ALTER TABLE t ADD COLUMN b BOOL").unwrap(), Kind::Ddl);
+        assert_eq!(
+            kind_of("ALTER TABLE t ADD COLUMN b BOOL").unwrap(),
+            Kind::Ddl
+        );
         assert!(kind_of("CREATE VIEW v AS SELECT 1").is_err());
     }
 
@@ -159,7 +165,10 @@ mod tests {
     fn bad_input_is_refused_clearly() {
         assert!(matches!(parse("  "), Err(Error::BadRequest(_))));
         assert!(matches!(parse("SELEC 1"), Err(Error::Parse(_))));
-        assert!(matches!(parse("SELECT 1; SELECT 2"), Err(Error::BadRequest(_))));
+        assert!(matches!(
+            parse("SELECT 1; SELECT 2"),
+            Err(Error::BadRequest(_))
+        ));
         parse("SELECT 1;").unwrap();
     }
 

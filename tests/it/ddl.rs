@@ -52,8 +52,22 @@ async fn create_describe_show_drop() {
     assert_eq!(
         types,
         [
-            "INT64", "INT64", "INT32", "INT32", "FLOAT64", "FLOAT64", "FLOAT32", "FLOAT32",
-            "TIMESTAMP_NS", "TIMESTAMP_NS", "SYMBOL", "STRING", "STRING", "STRING", "BOOL", "BOOL"
+            "INT64",
+            "INT64",
+            "INT32",
+            "INT32",
+            "FLOAT64",
+            "FLOAT64",
+            "FLOAT32",
+            "FLOAT32",
+            "TIMESTAMP_NS",
+            "TIMESTAMP_NS",
+            "SYMBOL",
+            "STRING",
+            "STRING",
+            "STRING",
+            "BOOL",
+            "BOOL"
         ]
     );
 
@@ -61,20 +75,33 @@ async fn create_describe_show_drop() {
         .sql_err("CREATE TABLE every_type (a INT64)", StatusCode::BAD_REQUEST)
         .await;
     assert!(err.contains("already exists"), "{err}");
-    let r = c.sql_ok("CREATE TABLE IF NOT EXISTS every_type (a INT64)").await;
+    let r = c
+        .sql_ok("CREATE TABLE IF NOT EXISTS every_type (a INT64)")
+        .await;
     assert_eq!(r["data"], json!([["Table 'every_type' already exists"]]));
-    assert_eq!(c.rows("DESCRIBE every_type").await.as_array().unwrap().len(), 16);
+    assert_eq!(
+        c.rows("DESCRIBE every_type")
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        16
+    );
 
     let names = c.rows("SHOW TABLES").await;
     assert_eq!(names, json!([["every_type", 0], ["trades", 0]]));
 
     let r = c.sql_ok("DROP TABLE every_type").await;
     assert_eq!(r["data"], json!([["Table 'every_type' dropped"]]));
-    let err = c.sql_err("DROP TABLE every_type", StatusCode::BAD_REQUEST).await;
+    let err = c
+        .sql_err("DROP TABLE every_type", StatusCode::BAD_REQUEST)
+        .await;
     assert_eq!(err, "Unknown table: every_type");
     let r = c.sql_ok("DROP TABLE IF EXISTS every_type").await;
     assert_eq!(r["data"], json!([["Table 'every_type' does not exist"]]));
-    let err = c.sql_err("DESCRIBE every_type", StatusCode::BAD_REQUEST).await;
+    let err = c
+        .sql_err("DESCRIBE every_type", StatusCode::BAD_REQUEST)
+        .await;
     assert_eq!(err, "Unknown table: every_type");
 }
 
@@ -83,7 +110,10 @@ async fn bad_definitions_are_refused_and_change_nothing() {
     let server = TestServer::start(&[]).await;
     let c = server.client();
     let bad = [
-        ("CREATE TABLE t (a DECIMAL(10,2))", "Unsupported column type"),
+        (
+            "CREATE TABLE t (a DECIMAL(10,2))",
+            "Unsupported column type",
+        ),
         ("CREATE TABLE t (a INT64, a BOOL)", "already exists"),
         ("CREATE TABLE \"../etc\" (a INT64)", "Invalid table name"),
         ("CREATE TABLE t (\"a b\" INT64)", "Invalid column name"),
@@ -106,13 +136,17 @@ async fn alter_add_and_drop_columns_keep_the_rows() {
 
     let r = c.sql_ok("ALTER TABLE t ADD COLUMN note STRING").await;
     assert_eq!(r["data"], json!([["Table 't' altered"]]));
-    assert_eq!(c.rows("SELECT id, note FROM t ORDER BY id").await, json!([[1, null], [2, null]]));
+    assert_eq!(
+        c.rows("SELECT id, note FROM t ORDER BY id").await,
+        json!([[1, null], [2, null]])
+    );
     c.sql_ok("INSERT INTO t VALUES (3, 30, 'new')").await;
     assert_eq!(
         c.rows("SELECT id, note FROM t ORDER BY id").await,
         json!([[1, null], [2, null], [3, "new"]])
     );
-    c.sql_ok("ALTER TABLE t ADD COLUMN IF NOT EXISTS note STRING").await;
+    c.sql_ok("ALTER TABLE t ADD COLUMN IF NOT EXISTS note STRING")
+        .await;
 
     c.sql_ok("ALTER TABLE t DROP COLUMN id").await;
     assert_eq!(
@@ -121,15 +155,27 @@ async fn alter_add_and_drop_columns_keep_the_rows() {
     );
     assert_eq!(c.rows("SELECT count(*) FROM t").await, json!([[3]]));
 
-    let err = c.sql_err("ALTER TABLE t DROP COLUMN ts", StatusCode::BAD_REQUEST).await;
+    let err = c
+        .sql_err("ALTER TABLE t DROP COLUMN ts", StatusCode::BAD_REQUEST)
+        .await;
     assert!(err.contains("time column"), "{err}");
-    let err = c.sql_err("ALTER TABLE t DROP COLUMN nope", StatusCode::BAD_REQUEST).await;
+    let err = c
+        .sql_err("ALTER TABLE t DROP COLUMN nope", StatusCode::BAD_REQUEST)
+        .await;
     assert!(err.contains("nope"), "{err}");
     // A statement whose second change is invalid applies neither.
-    c.sql_err("ALTER TABLE t ADD COLUMN x BOOL, DROP COLUMN ts", StatusCode::BAD_REQUEST)
-        .await;
+    c.sql_err(
+        "ALTER TABLE t ADD COLUMN x BOOL, DROP COLUMN ts",
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
     assert_eq!(c.rows("DESCRIBE t").await.as_array().unwrap().len(), 2);
-    let err = c.sql_err("ALTER TABLE nope ADD COLUMN x BOOL", StatusCode::BAD_REQUEST).await;
+    let err = c
+        .sql_err(
+            "ALTER TABLE nope ADD COLUMN x BOOL",
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
     assert_eq!(err, "Unknown table: nope");
 }
 

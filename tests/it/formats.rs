@@ -21,16 +21,27 @@ async fn json_has_real_types() {
     let r = c
         .sql_ok("SELECT symbol, price, volume, timestamp, price > 100 AS big, NULL AS nothing FROM ticks WHERE symbol = 'MSFT' ORDER BY timestamp")
         .await;
-    assert_eq!(r["columns"], json!(["symbol", "price", "volume", "timestamp", "big", "nothing"]));
+    assert_eq!(
+        r["columns"],
+        json!(["symbol", "price", "volume", "timestamp", "big", "nothing"])
+    );
     assert_eq!(
         r["data"],
-        json!([["MSFT", 200.0, 5, T0, true, null], ["MSFT", 210.0, 15, T0 + 60_000_000_000i64, true, null]])
+        json!([
+            ["MSFT", 200.0, 5, T0, true, null],
+            ["MSFT", 210.0, 15, T0 + 60_000_000_000i64, true, null]
+        ])
     );
     assert_eq!(r["rows"], 2);
     assert!(r["execution_time_us"].as_f64().unwrap() > 0.0);
     // Doubles stay doubles in the text, integers stay integers.
     let raw = c
-        .request(Method::POST, "/", &[], b"SELECT avg(volume) AS a, sum(volume) AS s FROM ticks".to_vec())
+        .request(
+            Method::POST,
+            "/",
+            &[],
+            b"SELECT avg(volume) AS a, sum(volume) AS s FROM ticks".to_vec(),
+        )
         .await;
     let text = String::from_utf8(raw.body).unwrap();
     assert!(text.contains("[[20.0,120]]"), "{text}");
@@ -42,13 +53,18 @@ async fn unaliased_columns_are_named_as_written() {
     let r = c
         .sql_ok("SELECT symbol, vwap(price, volume), count(*) FROM ticks GROUP BY symbol ORDER BY symbol")
         .await;
-    assert_eq!(r["columns"], json!(["symbol", "vwap(price, volume)", "count(*)"]));
+    assert_eq!(
+        r["columns"],
+        json!(["symbol", "vwap(price, volume)", "count(*)"])
+    );
 }
 
 #[tokio::test]
 async fn arrow_stream_on_request() {
     let (_server, c) = ticks_server().await;
-    let sql = b"SELECT symbol, price, timestamp FROM ticks WHERE symbol = 'AAPL' ORDER BY timestamp".to_vec();
+    let sql =
+        b"SELECT symbol, price, timestamp FROM ticks WHERE symbol = 'AAPL' ORDER BY timestamp"
+            .to_vec();
     let asked = [
         ("/", vec![("Accept", "application/vnd.apache.arrow.stream")]),
         ("/?default_format=Arrow", vec![]),
@@ -58,7 +74,10 @@ async fn arrow_stream_on_request() {
     for (path, headers) in asked {
         let r = c.request(Method::POST, path, &headers, sql.clone()).await;
         assert_eq!(r.status, StatusCode::OK, "{path}");
-        assert_eq!(r.header("content-type").as_deref(), Some("application/vnd.apache.arrow.stream"));
+        assert_eq!(
+            r.header("content-type").as_deref(),
+            Some("application/vnd.apache.arrow.stream")
+        );
         assert_eq!(r.header("x-zepto-format").as_deref(), Some("arrow-stream"));
         let batches = decode(&r.body);
         let schema = batches[0].schema();
@@ -75,11 +94,21 @@ async fn arrow_stream_on_request() {
     }
     // GET works too, and errors stay JSON.
     let r = c
-        .request(Method::GET, "/?query=SELECT%201%20AS%20one&default_format=Arrow", &[], vec![])
+        .request(
+            Method::GET,
+            "/?query=SELECT%201%20AS%20one&default_format=Arrow",
+            &[],
+            vec![],
+        )
         .await;
     assert_eq!(decode(&r.body)[0].num_rows(), 1);
     let r = c
-        .request(Method::POST, "/?format=arrow", &[], b"SELECT nope FROM ticks".to_vec())
+        .request(
+            Method::POST,
+            "/?format=arrow",
+            &[],
+            b"SELECT nope FROM ticks".to_vec(),
+        )
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.json()["error"].is_string());

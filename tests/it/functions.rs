@@ -14,17 +14,22 @@ async fn aggregates_vwap_first_last_follow_time() {
         .await;
     assert_eq!(r, json!([[4, 100, 101.0, 90.0, 110.0, 100.0, 105.0]]));
     assert_eq!(
-        c.rows("SELECT vwap(price, volume) FROM ticks WHERE symbol = 'MSFT'").await,
+        c.rows("SELECT vwap(price, volume) FROM ticks WHERE symbol = 'MSFT'")
+            .await,
         json!([[207.5]])
     );
     assert_eq!(
-        c.rows("SELECT avg(price) FROM ticks WHERE symbol = 'AAPL'").await,
+        c.rows("SELECT avg(price) FROM ticks WHERE symbol = 'AAPL'")
+            .await,
         json!([[101.25]])
     );
     let by_sym = c
         .rows("SELECT symbol, first(price), last(price), vwap(price, volume) FROM ticks GROUP BY symbol ORDER BY symbol")
         .await;
-    assert_eq!(by_sym, json!([["AAPL", 100.0, 105.0, 101.0], ["MSFT", 200.0, 210.0, 207.5]]));
+    assert_eq!(
+        by_sym,
+        json!([["AAPL", 100.0, 105.0, 101.0], ["MSFT", 200.0, 210.0, 207.5]])
+    );
     // Through a subquery and with an explicit order, too.
     let r = c
         .rows("SELECT first(p) FROM (SELECT price AS p, timestamp FROM ticks WHERE symbol = 'AAPL') s")
@@ -35,7 +40,11 @@ async fn aggregates_vwap_first_last_follow_time() {
         .await;
     assert_eq!(r, json!([[105.0]]));
     // vwap of nothing is NULL, not a division by zero.
-    assert_eq!(c.rows("SELECT vwap(price, volume) FROM ticks WHERE price > 1000").await, json!([[null]]));
+    assert_eq!(
+        c.rows("SELECT vwap(price, volume) FROM ticks WHERE price > 1000")
+            .await,
+        json!([[null]])
+    );
 }
 
 #[tokio::test]
@@ -46,9 +55,16 @@ async fn ohlcv_bars_with_xbar() {
         .await;
     assert_eq!(
         r,
-        json!([[T0, 100.0, 110.0, 90.0, 90.0, 60], [T0 + 5 * MINUTE, 105.0, 105.0, 105.0, 105.0, 40]])
+        json!([
+            [T0, 100.0, 110.0, 90.0, 90.0, 60],
+            [T0 + 5 * MINUTE, 105.0, 105.0, 105.0, 105.0, 40]
+        ])
     );
-    assert_eq!(c.rows("SELECT xbar(17, 5), xbar(-1, 5), xbar(2.7, 0.5)").await, json!([[15, -5, 2.5]]));
+    assert_eq!(
+        c.rows("SELECT xbar(17, 5), xbar(-1, 5), xbar(2.7, 0.5)")
+            .await,
+        json!([[15, -5, 2.5]])
+    );
 }
 
 #[tokio::test]
@@ -59,13 +75,22 @@ async fn kdb_window_functions() {
         .await;
     let rows = r.as_array().unwrap();
     let col = |i: usize| rows.iter().map(|row| row[i].clone()).collect::<Vec<_>>();
-    assert_eq!(col(0), [json!(100.0), json!(110.0), json!(90.0), json!(105.0)]);
-    assert_eq!(col(1), [json!(100.0), json!(10.0), json!(-20.0), json!(15.0)]);
+    assert_eq!(
+        col(0),
+        [json!(100.0), json!(110.0), json!(90.0), json!(105.0)]
+    );
+    assert_eq!(
+        col(1),
+        [json!(100.0), json!(10.0), json!(-20.0), json!(15.0)]
+    );
     let ratios = col(2);
     for (got, want) in ratios.iter().zip([1.0, 1.1, 90.0 / 110.0, 105.0 / 90.0]) {
         assert!(approx(got, want), "{got} vs {want}");
     }
-    assert_eq!(col(3), [json!(100.0), json!(105.0), json!(97.5), json!(101.25)]);
+    assert_eq!(
+        col(3),
+        [json!(100.0), json!(105.0), json!(97.5), json!(101.25)]
+    );
     // A period instead of alpha, and no ORDER BY: the table's time order applies.
     let r = c
         .rows("SELECT EMA(price, 3) OVER () FROM ticks WHERE symbol = 'AAPL' ORDER BY timestamp")
@@ -75,7 +100,17 @@ async fn kdb_window_functions() {
     let r = c
         .rows("SELECT symbol, DELTA(volume) OVER (PARTITION BY symbol ORDER BY timestamp) FROM ticks ORDER BY symbol, timestamp")
         .await;
-    assert_eq!(r, json!([["AAPL", 10], ["AAPL", 10], ["AAPL", 10], ["AAPL", 10], ["MSFT", 5], ["MSFT", 10]]));
+    assert_eq!(
+        r,
+        json!([
+            ["AAPL", 10],
+            ["AAPL", 10],
+            ["AAPL", 10],
+            ["AAPL", 10],
+            ["MSFT", 5],
+            ["MSFT", 10]
+        ])
+    );
 }
 
 #[tokio::test]
@@ -96,16 +131,35 @@ async fn time_functions() {
     let day = T0 - 22 * 3_600_000_000_000;
     assert_eq!(
         r,
-        json!([[t, t - 891, t - 567_891, t - 234_567_891, T0 + 5 * MINUTE, T0, day, day - 5 * 86_400_000_000_000i64]])
+        json!([[
+            t,
+            t - 891,
+            t - 567_891,
+            t - 234_567_891,
+            T0 + 5 * MINUTE,
+            T0,
+            day,
+            day - 5 * 86_400_000_000_000i64
+        ]])
     );
     let r = c
         .rows("SELECT DATE_TRUNC('min', timestamp) AS m, count(*) FROM ticks GROUP BY m ORDER BY m")
         .await;
-    assert_eq!(r, json!([[T0, 2], [T0 + MINUTE, 2], [T0 + 2 * MINUTE, 1], [T0 + 5 * MINUTE, 1]]));
+    assert_eq!(
+        r,
+        json!([
+            [T0, 2],
+            [T0 + MINUTE, 2],
+            [T0 + 2 * MINUTE, 1],
+            [T0 + 5 * MINUTE, 1]
+        ])
+    );
     // NOW() and INTERVAL arithmetic on nanosecond timestamps, long and short units.
-    c.sql_ok("INSERT INTO ticks SELECT 'NOW', 1, 1, now()").await;
+    c.sql_ok("INSERT INTO ticks SELECT 'NOW', 1, 1, now()")
+        .await;
     for interval in ["5 minutes", "5 min", "300 s", "1 h", "1 d"] {
-        let q = format!("SELECT count(*) FROM ticks WHERE timestamp > NOW() - INTERVAL '{interval}'");
+        let q =
+            format!("SELECT count(*) FROM ticks WHERE timestamp > NOW() - INTERVAL '{interval}'");
         assert_eq!(c.rows(&q).await, json!([[1]]), "{interval}");
     }
     let q = "SELECT count(*) FROM ticks WHERE timestamp + INTERVAL '1 minute' > NOW()";

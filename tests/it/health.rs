@@ -26,16 +26,32 @@ async fn liveness_readiness_and_identity() {
 async fn every_response_carries_a_request_id_and_echoes_the_clients() {
     let server = TestServer::start(&[]).await;
     let c = server.client();
-    let a = c.get("/ping").await.header("x-request-id").expect("request id");
-    let b = c.get("/health").await.header("x-request-id").expect("request id");
+    let a = c
+        .get("/ping")
+        .await
+        .header("x-request-id")
+        .expect("request id");
+    let b = c
+        .get("/health")
+        .await
+        .header("x-request-id")
+        .expect("request id");
     assert!(a.starts_with('r') && b.starts_with('r'), "{a} {b}");
     assert_ne!(a, b);
     let mine = c
-        .request(Method::POST, "/", &[("X-Request-Id", "client-42")], b"SELECT 1".to_vec())
+        .request(
+            Method::POST,
+            "/",
+            &[("X-Request-Id", "client-42")],
+            b"SELECT 1".to_vec(),
+        )
         .await;
     assert_eq!(mine.header("x-request-id").as_deref(), Some("client-42"));
     let failed = c.request(Method::POST, "/", &[], b"SELEC".to_vec()).await;
-    assert!(failed.header("x-request-id").is_some(), "errors carry ids too");
+    assert!(
+        failed.header("x-request-id").is_some(),
+        "errors carry ids too"
+    );
 }
 
 #[tokio::test]
@@ -44,7 +60,12 @@ async fn unknown_paths_and_methods_get_json_errors() {
     let c = server.client();
     let missing = c.get("/nope").await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
-    assert!(missing.json()["error"].as_str().unwrap().contains("No such endpoint"));
+    assert!(
+        missing.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("No such endpoint")
+    );
 
     let wrong = c.request(Method::DELETE, "/ping", &[], vec![]).await;
     assert_eq!(wrong.status, StatusCode::METHOD_NOT_ALLOWED);

@@ -11,10 +11,20 @@ use crate::common::{Client, T0, TestServer};
 fn ticks_ipc(symbol: &str, n: usize, start: i64) -> Vec<u8> {
     let batch = RecordBatch::try_from_iter(vec![
         ("symbol", Arc::new(StringArray::from(vec![symbol; n])) as _),
-        ("price", Arc::new(Float64Array::from_iter_values((0..n).map(|i| 100.0 + i as f64))) as _),
+        (
+            "price",
+            Arc::new(Float64Array::from_iter_values(
+                (0..n).map(|i| 100.0 + i as f64),
+            )) as _,
+        ),
         ("volume", Arc::new(Int64Array::from(vec![10; n])) as _),
         // Integer nanoseconds: converted to the TIMESTAMP_NS column.
-        ("timestamp", Arc::new(Int64Array::from_iter_values((0..n as i64).map(|i| start + i * 1_000_000))) as _),
+        (
+            "timestamp",
+            Arc::new(Int64Array::from_iter_values(
+                (0..n as i64).map(|i| start + i * 1_000_000),
+            )) as _,
+        ),
     ])
     .unwrap();
     let mut w = StreamWriter::try_new(Vec::new(), &batch.schema()).unwrap();
@@ -23,22 +33,40 @@ fn ticks_ipc(symbol: &str, n: usize, start: i64) -> Vec<u8> {
 }
 
 async fn post_arrow(c: &Client, path: &str, body: Vec<u8>) -> crate::common::Reply {
-    c.request(Method::POST, path, &[("Content-Type", "application/vnd.apache.arrow.stream")], body)
-        .await
+    c.request(
+        Method::POST,
+        path,
+        &[("Content-Type", "application/vnd.apache.arrow.stream")],
+        body,
+    )
+    .await
 }
 
 #[tokio::test]
 async fn arrow_ingest_appends_rows_matched_by_name() {
     let server = TestServer::start(&[]).await;
     let c = server.client();
-    let r = post_arrow(&c, "/insert/arrow?table=trades", ticks_ipc("AAPL", 1000, T0)).await;
+    let r = post_arrow(
+        &c,
+        "/insert/arrow?table=trades",
+        ticks_ipc("AAPL", 1000, T0),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.json(), json!({"inserted": 1000}));
     assert_eq!(r.header("x-zepto-format").as_deref(), Some("arrow-stream"));
-    let r = post_arrow(&c, "/insert/arrow?table_name=trades", ticks_ipc("MSFT", 10, T0)).await;
+    let r = post_arrow(
+        &c,
+        "/insert/arrow?table_name=trades",
+        ticks_ipc("MSFT", 10, T0),
+    )
+    .await;
     assert_eq!(r.json(), json!({"inserted": 10}));
     assert_eq!(
-        c.rows("SELECT symbol, count(*), min(timestamp) FROM trades GROUP BY symbol ORDER BY symbol").await,
+        c.rows(
+            "SELECT symbol, count(*), min(timestamp) FROM trades GROUP BY symbol ORDER BY symbol"
+        )
+        .await,
         json!([["AAPL", 1000, T0], ["MSFT", 10, T0]])
     );
 
@@ -53,7 +81,8 @@ async fn arrow_ingest_appends_rows_matched_by_name() {
     let r = post_arrow(&c, "/insert/arrow?table=trades", w.into_inner().unwrap()).await;
     assert_eq!(r.json(), json!({"inserted": 1}));
     assert_eq!(
-        c.rows("SELECT price, volume, timestamp FROM trades WHERE symbol = 'IBM'").await,
+        c.rows("SELECT price, volume, timestamp FROM trades WHERE symbol = 'IBM'")
+            .await,
         json!([[null, 7, null]])
     );
 }
@@ -63,10 +92,30 @@ async fn bad_arrow_ingest_is_refused_and_stores_nothing() {
     let server = TestServer::start(&[]).await;
     let c = server.client();
     let cases: Vec<(&str, Vec<u8>, StatusCode, &str)> = vec![
-        ("/insert/arrow", ticks_ipc("A", 1, T0), StatusCode::BAD_REQUEST, "table="),
-        ("/insert/arrow?table=nope", ticks_ipc("A", 1, T0), StatusCode::BAD_REQUEST, "Unknown table: nope"),
-        ("/insert/arrow?table=trades", b"not arrow".to_vec(), StatusCode::BAD_REQUEST, "Arrow IPC"),
-        ("/insert/arrow?table=trades", vec![], StatusCode::BAD_REQUEST, "Arrow IPC"),
+        (
+            "/insert/arrow",
+            ticks_ipc("A", 1, T0),
+            StatusCode::BAD_REQUEST,
+            "table=",
+        ),
+        (
+            "/insert/arrow?table=nope",
+            ticks_ipc("A", 1, T0),
+            StatusCode::BAD_REQUEST,
+            "Unknown table: nope",
+        ),
+        (
+            "/insert/arrow?table=trades",
+            b"not arrow".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "Arrow IPC",
+        ),
+        (
+            "/insert/arrow?table=trades",
+            vec![],
+            StatusCode::BAD_REQUEST,
+            "Arrow IPC",
+        ),
     ];
     for (path, body, status, msg) in cases {
         let r = post_arrow(&c, path, body).await;
@@ -83,7 +132,12 @@ async fn bad_arrow_ingest_is_refused_and_stores_nothing() {
     w.write(&extra).unwrap();
     let r = post_arrow(&c, "/insert/arrow?table=trades", w.into_inner().unwrap()).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert!(r.json()["error"].as_str().unwrap().contains("Unknown column 'qty'"));
+    assert!(
+        r.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("Unknown column 'qty'")
+    );
     let bad_type = RecordBatch::try_from_iter(vec![(
         "price",
         Arc::new(StringArray::from(vec!["1.5", "abc"])) as _,
@@ -112,7 +166,12 @@ async fn concurrent_ingest_and_queries_see_consistent_tables() {
         tasks.push(tokio::spawn(async move {
             for b in 0..BATCHES {
                 let start = T0 + ((w * BATCHES + b) * ROWS) as i64 * 1_000_000;
-                let r = post_arrow(&c, "/insert/arrow?table=trades", ticks_ipc(&format!("S{w}"), ROWS, start)).await;
+                let r = post_arrow(
+                    &c,
+                    "/insert/arrow?table=trades",
+                    ticks_ipc(&format!("S{w}"), ROWS, start),
+                )
+                .await;
                 assert_eq!(r.json(), json!({"inserted": ROWS}));
             }
         }));
@@ -122,7 +181,9 @@ async fn concurrent_ingest_and_queries_see_consistent_tables() {
         tokio::spawn(async move {
             let mut last = 0;
             for _ in 0..50 {
-                let n = c.rows("SELECT count(*) FROM trades").await[0][0].as_u64().unwrap();
+                let n = c.rows("SELECT count(*) FROM trades").await[0][0]
+                    .as_u64()
+                    .unwrap();
                 assert_eq!(n % ROWS as u64, 0, "partial batch visible: {n}");
                 assert!(n >= last, "row count went backwards: {last} → {n}");
                 last = n;
@@ -134,5 +195,9 @@ async fn concurrent_ingest_and_queries_see_consistent_tables() {
     }
     reader.await.unwrap();
     let total = (WRITERS * BATCHES * ROWS) as u64;
-    assert_eq!(c.rows("SELECT count(*), count(DISTINCT timestamp) FROM trades").await, json!([[total, total]]));
+    assert_eq!(
+        c.rows("SELECT count(*), count(DISTINCT timestamp) FROM trades")
+            .await,
+        json!([[total, total]])
+    );
 }

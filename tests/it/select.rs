@@ -5,15 +5,31 @@ use crate::common::{MINUTE, T0, ticks_server};
 #[tokio::test]
 async fn filters_on_time_accept_integer_nanoseconds() {
     let (_server, c) = ticks_server().await;
-    let q = format!("SELECT count(*) FROM ticks WHERE timestamp BETWEEN {T0} AND {}", T0 + MINUTE);
+    let q = format!(
+        "SELECT count(*) FROM ticks WHERE timestamp BETWEEN {T0} AND {}",
+        T0 + MINUTE
+    );
     assert_eq!(c.rows(&q).await, json!([[4]]));
-    let q = format!("SELECT count(*) FROM ticks WHERE timestamp > {}", T0 + MINUTE);
+    let q = format!(
+        "SELECT count(*) FROM ticks WHERE timestamp > {}",
+        T0 + MINUTE
+    );
     assert_eq!(c.rows(&q).await, json!([[2]]));
-    let q = format!("SELECT count(*) FROM ticks WHERE {} <= timestamp", T0 + 2 * MINUTE);
+    let q = format!(
+        "SELECT count(*) FROM ticks WHERE {} <= timestamp",
+        T0 + 2 * MINUTE
+    );
     assert_eq!(c.rows(&q).await, json!([[2]]));
-    let q = format!("SELECT count(*) FROM ticks WHERE timestamp IN ({T0}, {})", T0 + 5 * MINUTE);
+    let q = format!(
+        "SELECT count(*) FROM ticks WHERE timestamp IN ({T0}, {})",
+        T0 + 5 * MINUTE
+    );
     assert_eq!(c.rows(&q).await, json!([[3]]));
-    let q = format!("SELECT count(*) FROM ticks WHERE timestamp > {} - {}", T0 + 5 * MINUTE, 3 * MINUTE);
+    let q = format!(
+        "SELECT count(*) FROM ticks WHERE timestamp > {} - {}",
+        T0 + 5 * MINUTE,
+        3 * MINUTE
+    );
     assert_eq!(c.rows(&q).await, json!([[1]]));
     let q = "SELECT count(*) FROM ticks WHERE timestamp >= '2024-03-23T22:02:00Z'";
     assert_eq!(c.rows(q).await, json!([[2]]));
@@ -26,7 +42,8 @@ async fn filters_on_time_accept_integer_nanoseconds() {
 async fn where_in_case_group_order_limit() {
     let (_server, c) = ticks_server().await;
     assert_eq!(
-        c.rows("SELECT count(*) FROM ticks WHERE symbol = 'AAPL' AND price IN (100, 90)").await,
+        c.rows("SELECT count(*) FROM ticks WHERE symbol = 'AAPL' AND price IN (100, 90)")
+            .await,
         json!([[2]])
     );
     assert_eq!(
@@ -34,19 +51,23 @@ async fn where_in_case_group_order_limit() {
         json!([[60]])
     );
     assert_eq!(
-        c.rows("SELECT symbol, sum(volume) AS vol FROM ticks GROUP BY symbol ORDER BY vol DESC").await,
+        c.rows("SELECT symbol, sum(volume) AS vol FROM ticks GROUP BY symbol ORDER BY vol DESC")
+            .await,
         json!([["AAPL", 100], ["MSFT", 20]])
     );
     assert_eq!(
-        c.rows("SELECT price FROM ticks ORDER BY price DESC LIMIT 2 OFFSET 1").await,
+        c.rows("SELECT price FROM ticks ORDER BY price DESC LIMIT 2 OFFSET 1")
+            .await,
         json!([[200.0], [110.0]])
     );
     assert_eq!(
-        c.rows("SELECT DISTINCT symbol FROM ticks WHERE symbol LIKE 'A%'").await,
+        c.rows("SELECT DISTINCT symbol FROM ticks WHERE symbol LIKE 'A%'")
+            .await,
         json!([["AAPL"]])
     );
     assert_eq!(
-        c.rows("SELECT symbol FROM ticks GROUP BY symbol HAVING count(*) > 2").await,
+        c.rows("SELECT symbol FROM ticks GROUP BY symbol HAVING count(*) > 2")
+            .await,
         json!([["AAPL"]])
     );
 }
@@ -54,8 +75,10 @@ async fn where_in_case_group_order_limit() {
 #[tokio::test]
 async fn joins_ctes_subqueries_windows() {
     let (_server, c) = ticks_server().await;
-    c.sql_ok("CREATE TABLE refdata (symbol SYMBOL, sector STRING)").await;
-    c.sql_ok("INSERT INTO refdata VALUES ('AAPL', 'tech'), ('XOM', 'energy')").await;
+    c.sql_ok("CREATE TABLE refdata (symbol SYMBOL, sector STRING)")
+        .await;
+    c.sql_ok("INSERT INTO refdata VALUES ('AAPL', 'tech'), ('XOM', 'energy')")
+        .await;
     assert_eq!(
         c.rows("SELECT r.sector, count(*) FROM ticks t JOIN refdata r ON t.symbol = r.symbol GROUP BY r.sector").await,
         json!([["tech", 4]])
@@ -69,11 +92,13 @@ async fn joins_ctes_subqueries_windows() {
         json!([["AAPL"]])
     );
     assert_eq!(
-        c.rows("SELECT count(*) FROM ticks WHERE price > (SELECT avg(price) FROM ticks)").await,
+        c.rows("SELECT count(*) FROM ticks WHERE price > (SELECT avg(price) FROM ticks)")
+            .await,
         json!([[2]])
     );
     assert_eq!(
-        c.rows("SELECT count(*) FROM ticks WHERE symbol IN (SELECT symbol FROM refdata)").await,
+        c.rows("SELECT count(*) FROM ticks WHERE symbol IN (SELECT symbol FROM refdata)")
+            .await,
         json!([[4]])
     );
     assert_eq!(
@@ -93,7 +118,9 @@ async fn joins_ctes_subqueries_windows() {
 #[tokio::test]
 async fn explain_shows_a_plan() {
     let (_server, c) = ticks_server().await;
-    let r = c.sql_ok("EXPLAIN SELECT count(*) FROM ticks WHERE symbol = 'AAPL'").await;
+    let r = c
+        .sql_ok("EXPLAIN SELECT count(*) FROM ticks WHERE symbol = 'AAPL'")
+        .await;
     assert_eq!(r["columns"], json!(["plan_type", "plan"]));
     assert!(r["data"].to_string().contains("DataSourceExec"), "{r}");
 }

@@ -23,7 +23,10 @@ async fn stats_count_rows_queries_and_tables() {
         .find(|t| t["name"] == "ticks")
         .unwrap()
         .clone();
-    assert_eq!((ticks["rows"].clone(), ticks["partitions"].clone()), (json!(6), json!(1)));
+    assert_eq!(
+        (ticks["rows"].clone(), ticks["partitions"].clone()),
+        (json!(6), json!(1))
+    );
     assert!(ticks["bytes"].as_u64().unwrap() > 0);
 }
 
@@ -44,12 +47,22 @@ async fn prometheus_metrics() {
         "strata_table_rows{table=\"ticks\"} 6",
         "strata_rdb_rows 6",
     ] {
-        assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
     }
-    for name in ["zepto_queries_executed_total", "zepto_rows_scanned_total", "zepto_http_requests_total"] {
+    for name in [
+        "zepto_queries_executed_total",
+        "zepto_rows_scanned_total",
+        "zepto_http_requests_total",
+    ] {
         assert!(text.contains(&format!("# TYPE {name} counter")), "{name}");
     }
     c.sql_ok("DROP TABLE ticks").await;
     let text = String::from_utf8(c.get("/metrics").await.body).unwrap();
-    assert!(!text.contains("table=\"ticks\""), "dropped tables disappear");
+    assert!(
+        !text.contains("table=\"ticks\""),
+        "dropped tables disappear"
+    );
 }

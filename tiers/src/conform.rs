@@ -62,7 +62,11 @@ mod tests {
         Arc::new(Schema::new(vec![
             Field::new("symbol", DataType::Utf8, true),
             Field::new("price", DataType::Float64, true),
-            Field::new("ts", DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())), true),
+            Field::new(
+                "ts",
+                DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
+                true,
+            ),
         ]))
     }
 
@@ -76,18 +80,25 @@ mod tests {
         let out = conform_batch("t", &table_schema(), &src).unwrap();
         assert_eq!(out.schema(), table_schema());
         assert_eq!(out.column(0).null_count(), 2);
-        let p = out.column(1).as_any().downcast_ref::<Float64Array>().unwrap();
+        let p = out
+            .column(1)
+            .as_any()
+            .downcast_ref::<Float64Array>()
+            .unwrap();
         assert_eq!(p.values(), &[100.0, 101.0]);
-        assert_eq!(out.column(2).as_primitive::<TimestampNanosecondType>().value(1), 6);
+        assert_eq!(
+            out.column(2)
+                .as_primitive::<TimestampNanosecondType>()
+                .value(1),
+            6
+        );
     }
 
     #[test]
     fn unknown_columns_and_bad_values_are_named() {
-        let src = RecordBatch::try_from_iter(vec![(
-            "qty",
-            Arc::new(Int64Array::from(vec![1])) as _,
-        )])
-        .unwrap();
+        let src =
+            RecordBatch::try_from_iter(vec![("qty", Arc::new(Int64Array::from(vec![1])) as _)])
+                .unwrap();
         let err = conform_batch("t", &table_schema(), &src).unwrap_err();
         assert!(err.to_string().contains("Unknown column 'qty'"), "{err}");
 

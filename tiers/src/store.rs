@@ -78,12 +78,13 @@ impl Tiers {
         let _ddl = self.ddl.lock();
         let next = self.catalog.get(table)?.with_column(column.clone())?;
         delta_schema(&next)?;
-        self.hot_table(table)?.change_schema(&next, |batch, schema| {
-            let mut columns = batch.columns().to_vec();
-            let field = schema.field(columns.len());
-            columns.push(new_null_array(field.data_type(), batch.num_rows()));
-            Ok(RecordBatch::try_new(Arc::clone(schema), columns)?)
-        })?;
+        self.hot_table(table)?
+            .change_schema(&next, |batch, schema| {
+                let mut columns = batch.columns().to_vec();
+                let field = schema.field(columns.len());
+                columns.push(new_null_array(field.data_type(), batch.num_rows()));
+                Ok(RecordBatch::try_new(Arc::clone(schema), columns)?)
+            })?;
         self.catalog.add_column(table, column)?;
         Ok(())
     }
@@ -96,11 +97,12 @@ impl Tiers {
         let idx = current
             .column_index(column)
             .ok_or_else(|| Error::InvalidData(format!("Unknown column '{column}'")))?;
-        self.hot_table(table)?.change_schema(&next, |batch, schema| {
-            let mut columns = batch.columns().to_vec();
-            columns.remove(idx);
-            Ok(RecordBatch::try_new(Arc::clone(schema), columns)?)
-        })?;
+        self.hot_table(table)?
+            .change_schema(&next, |batch, schema| {
+                let mut columns = batch.columns().to_vec();
+                columns.remove(idx);
+                Ok(RecordBatch::try_new(Arc::clone(schema), columns)?)
+            })?;
         self.catalog.drop_column(table, column)?;
         Ok(())
     }

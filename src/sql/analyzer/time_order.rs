@@ -64,7 +64,9 @@ fn order_all(exprs: &[Expr], schema: &DFSchema) -> Result<(Vec<Expr>, bool)> {
             let out = match e {
                 Expr::Alias(alias) => order(&alias.expr, schema)
                     .map(|inner| inner.alias_qualified(alias.relation.clone(), alias.name.clone())),
-                other => order(other, schema).map(|inner| inner.alias(other.schema_name().to_string())),
+                other => {
+                    order(other, schema).map(|inner| inner.alias(other.schema_name().to_string()))
+                }
             };
             changed |= out.is_some();
             out.unwrap_or_else(|| e.clone())
@@ -88,9 +90,7 @@ fn order(expr: &Expr, schema: &DFSchema) -> Option<Expr> {
                 params,
             }))
         }
-        Expr::WindowFunction(w)
-            if is_time_ordered(&w.fun) && w.params.order_by.is_empty() =>
-        {
+        Expr::WindowFunction(w) if is_time_ordered(&w.fun) && w.params.order_by.is_empty() => {
             let time = time_column(schema, w.params.args.first())?;
             let mut w: WindowFunction = w.as_ref().clone();
             w.params.order_by = vec![SortExpr::new(time, true, false)];

@@ -84,14 +84,32 @@ fn coerce(expr: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
                 (Some(_), None) if r_int && matches!(op, Operator::Plus | Operator::Minus) => {
                     (*left, cast(*right, duration()))
                 }
-                (None, Some(_)) if l_int && op == Operator::Plus => (cast(*left, duration()), *right),
-                _ => return Ok(Transformed::no(Expr::BinaryExpr(BinaryExpr { left, op, right }))),
+                (None, Some(_)) if l_int && op == Operator::Plus => {
+                    (cast(*left, duration()), *right)
+                }
+                _ => {
+                    return Ok(Transformed::no(Expr::BinaryExpr(BinaryExpr {
+                        left,
+                        op,
+                        right,
+                    })));
+                }
             };
-            Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(Box::new(left), op, Box::new(right))))
+            Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(
+                Box::new(left),
+                op,
+                Box::new(right),
+            )))
         }
         Expr::Between(b) => match timestamp_of(&b.expr, schema) {
             Some(ts) if is_integer(&b.low, schema) || is_integer(&b.high, schema) => {
-                let fit = |e: Expr| if is_integer(&e, schema) { cast(e, ts.clone()) } else { e };
+                let fit = |e: Expr| {
+                    if is_integer(&e, schema) {
+                        cast(e, ts.clone())
+                    } else {
+                        e
+                    }
+                };
                 Transformed::yes(Expr::Between(Between::new(
                     b.expr,
                     b.negated,
@@ -106,7 +124,13 @@ fn coerce(expr: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
                 let list = l
                     .list
                     .into_iter()
-                    .map(|e| if is_integer(&e, schema) { cast(e, ts.clone()) } else { e })
+                    .map(|e| {
+                        if is_integer(&e, schema) {
+                            cast(e, ts.clone())
+                        } else {
+                            e
+                        }
+                    })
                     .collect();
                 Transformed::yes(Expr::InList(InList::new(l.expr, list, l.negated)))
             }
@@ -124,7 +148,11 @@ mod tests {
 
     fn schema() -> DFSchema {
         DFSchema::try_from(Schema::new(vec![
-            Field::new("ts", DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())), true),
+            Field::new(
+                "ts",
+                DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
+                true,
+            ),
             Field::new("v", DataType::Int64, true),
         ]))
         .unwrap()
@@ -147,15 +175,29 @@ mod tests {
     fn arithmetic_uses_durations_and_other_exprs_are_untouched() {
         let out = coerce(col("ts") - lit(5i64), &schema()).unwrap();
         assert_eq!(out.data, col("ts") - cast(lit(5i64), duration()));
-        assert!(!coerce(col("v").gt(lit(5i64)), &schema()).unwrap().transformed);
-        assert!(!coerce(col("ts") * lit(5i64), &schema()).unwrap().transformed);
+        assert!(
+            !coerce(col("v").gt(lit(5i64)), &schema())
+                .unwrap()
+                .transformed
+        );
+        assert!(
+            !coerce(col("ts") * lit(5i64), &schema())
+                .unwrap()
+                .transformed
+        );
     }
 
     #[test]
     fn between_and_in_lists() {
         let out = coerce(col("ts").between(lit(1i64), lit(2i64)), &schema()).unwrap();
-        assert_eq!(out.data, col("ts").between(cast(lit(1i64), ts_type()), cast(lit(2i64), ts_type())));
+        assert_eq!(
+            out.data,
+            col("ts").between(cast(lit(1i64), ts_type()), cast(lit(2i64), ts_type()))
+        );
         let out = coerce(col("ts").in_list(vec![lit(1i64)], false), &schema()).unwrap();
-        assert_eq!(out.data, col("ts").in_list(vec![cast(lit(1i64), ts_type())], false));
+        assert_eq!(
+            out.data,
+            col("ts").in_list(vec![cast(lit(1i64), ts_type())], false)
+        );
     }
 }

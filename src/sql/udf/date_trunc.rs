@@ -175,13 +175,34 @@ mod tests {
 
     #[test]
     fn short_and_long_units() {
-        assert_eq!(Unit::parse("ms").unwrap().truncate(T), 1_711_233_665_123_000_000);
-        assert_eq!(Unit::parse("s").unwrap().truncate(T), 1_711_233_665_000_000_000);
-        assert_eq!(Unit::parse("minute").unwrap().truncate(T), 1_711_233_660_000_000_000);
-        assert_eq!(Unit::parse("min").unwrap().truncate(T), 1_711_233_660_000_000_000);
-        assert_eq!(Unit::parse("hour").unwrap().truncate(T), 1_711_231_200_000_000_000);
-        assert_eq!(Unit::parse("day").unwrap().truncate(T), 1_711_152_000_000_000_000);
-        assert_eq!(Unit::parse("us").unwrap().truncate(T), 1_711_233_665_123_456_000);
+        assert_eq!(
+            Unit::parse("ms").unwrap().truncate(T),
+            1_711_233_665_123_000_000
+        );
+        assert_eq!(
+            Unit::parse("s").unwrap().truncate(T),
+            1_711_233_665_000_000_000
+        );
+        assert_eq!(
+            Unit::parse("minute").unwrap().truncate(T),
+            1_711_233_660_000_000_000
+        );
+        assert_eq!(
+            Unit::parse("min").unwrap().truncate(T),
+            1_711_233_660_000_000_000
+        );
+        assert_eq!(
+            Unit::parse("hour").unwrap().truncate(T),
+            1_711_231_200_000_000_000
+        );
+        assert_eq!(
+            Unit::parse("day").unwrap().truncate(T),
+            1_711_152_000_000_000_000
+        );
+        assert_eq!(
+            Unit::parse("us").unwrap().truncate(T),
+            1_711_233_665_123_456_000
+        );
         assert_eq!(Unit::parse("ns").unwrap().truncate(T), T);
         assert!(Unit::parse("fortnight").is_none());
     }
@@ -189,9 +210,18 @@ mod tests {
     #[test]
     fn calendar_units() {
         // Monday 2024-03-18.
-        assert_eq!(Unit::Week.truncate(T), days_from_civil(2024, 3, 18) * NS_PER_DAY);
-        assert_eq!(Unit::Month.truncate(T), days_from_civil(2024, 3, 1) * NS_PER_DAY);
-        assert_eq!(Unit::Quarter.truncate(T), days_from_civil(2024, 1, 1) * NS_PER_DAY);
+        assert_eq!(
+            Unit::Week.truncate(T),
+            days_from_civil(2024, 3, 18) * NS_PER_DAY
+        );
+        assert_eq!(
+            Unit::Month.truncate(T),
+            days_from_civil(2024, 3, 1) * NS_PER_DAY
+        );
+        assert_eq!(
+            Unit::Quarter.truncate(T),
+            days_from_civil(2024, 1, 1) * NS_PER_DAY
+        );
         assert_eq!(Unit::Year.truncate(T), 1_704_067_200_000_000_000);
         assert_eq!(Unit::Fixed(NS_PER_DAY).truncate(-1), -NS_PER_DAY);
     }

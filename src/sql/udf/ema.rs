@@ -81,7 +81,11 @@ impl WindowUDFImpl for Ema {
     }
 
     fn field(&self, field_args: WindowUDFFieldArgs<'_>) -> Result<FieldRef> {
-        Ok(Arc::new(Field::new(field_args.name(), DataType::Float64, true)))
+        Ok(Arc::new(Field::new(
+            field_args.name(),
+            DataType::Float64,
+            true,
+        )))
     }
 }
 
@@ -126,6 +130,9 @@ mod tests {
         ]));
         let out = e.evaluate_all(&[xs], 5).unwrap();
         let out: Vec<_> = out.as_primitive::<Float64Type>().iter().collect();
-        assert_eq!(out, [None, Some(100.0), Some(105.0), Some(105.0), Some(97.5)]);
+        assert_eq!(
+            out,
+            [None, Some(100.0), Some(105.0), Some(105.0), Some(97.5)]
+        );
     }
 }

@@ -59,7 +59,10 @@ impl ScalarUDFImpl for Epoch {
                 Ok(vec![DataType::Timestamp(TimeUnit::Nanosecond, tz.clone())])
             }
             [t] if t.is_integer() || t.is_null() => Ok(vec![DataType::Int64]),
-            _ => plan_err!("{}(ts) takes one timestamp (or integer nanoseconds)", self.name),
+            _ => plan_err!(
+                "{}(ts) takes one timestamp (or integer nanoseconds)",
+                self.name
+            ),
         }
     }
 

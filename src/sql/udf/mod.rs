@@ -33,7 +33,12 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udaf(AggregateUDF::from(percentile::Percentile::median()));
     ctx.register_udaf(first_value_udaf().as_ref().clone().with_aliases(["first"]));
     ctx.register_udaf(last_value_udaf().as_ref().clone().with_aliases(["last"]));
-    ctx.register_udaf(stddev_pop_udaf().as_ref().clone().with_aliases(["stddev", "std"]));
+    ctx.register_udaf(
+        stddev_pop_udaf()
+            .as_ref()
+            .clone()
+            .with_aliases(["stddev", "std"]),
+    );
     ctx.register_udaf(var_pop_udaf().as_ref().clone().with_aliases(["variance"]));
 
     ctx.register_udwf(WindowUDF::from(ema::Ema::new()));

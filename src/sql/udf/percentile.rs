@@ -80,7 +80,10 @@ impl AggregateUDFImpl for Percentile {
 
     fn accumulator(&self, _args: AccumulatorArgs<'_>) -> Result<Box<dyn Accumulator>> {
         // `simplify` replaces every call before execution; reaching here means it did not run.
-        internal_err!("{} is planned as percentile_cont and has no accumulator", self.name)
+        internal_err!(
+            "{} is planned as percentile_cont and has no accumulator",
+            self.name
+        )
     }
 
     fn simplify(&self) -> Option<AggregateFunctionSimplification> {
@@ -93,7 +96,11 @@ impl AggregateUDFImpl for Percentile {
                 match args.pop() {
                     Some(Expr::Literal(ScalarValue::Float64(Some(p)), _)) => match fraction(p) {
                         Some(f) => f,
-                        None => return plan_err!("PERCENTILE: p must be in [0, 1] or (1, 100], got {p}"),
+                        None => {
+                            return plan_err!(
+                                "PERCENTILE: p must be in [0, 1] or (1, 100], got {p}"
+                            );
+                        }
                     },
                     _ => return plan_err!("PERCENTILE: p must be a constant number"),
                 }

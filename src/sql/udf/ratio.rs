@@ -55,7 +55,11 @@ impl WindowUDFImpl for Ratio {
     }
 
     fn field(&self, field_args: WindowUDFFieldArgs<'_>) -> Result<FieldRef> {
-        Ok(Arc::new(Field::new(field_args.name(), DataType::Float64, true)))
+        Ok(Arc::new(Field::new(
+            field_args.name(),
+            DataType::Float64,
+            true,
+        )))
     }
 }
 

@@ -49,7 +49,10 @@ impl AggregateUDFImpl for Vwap {
                 Ok(vec![DataType::Float64, DataType::Float64])
             }
             [p, v] => plan_err!("vwap(price, volume) needs numbers, got vwap({p}, {v})"),
-            _ => plan_err!("vwap(price, volume) takes 2 arguments, got {}", arg_types.len()),
+            _ => plan_err!(
+                "vwap(price, volume) takes 2 arguments, got {}",
+                arg_types.len()
+            ),
         }
     }
 
@@ -59,8 +62,16 @@ impl AggregateUDFImpl for Vwap {
 
     fn state_fields(&self, args: StateFieldsArgs<'_>) -> Result<Vec<FieldRef>> {
         Ok(vec![
-            Arc::new(Field::new(format_state_name(args.name, "pv"), DataType::Float64, false)),
-            Arc::new(Field::new(format_state_name(args.name, "v"), DataType::Float64, false)),
+            Arc::new(Field::new(
+                format_state_name(args.name, "pv"),
+                DataType::Float64,
+                false,
+            )),
+            Arc::new(Field::new(
+                format_state_name(args.name, "v"),
+                DataType::Float64,
+                false,
+            )),
         ])
     }
 
@@ -91,7 +102,10 @@ fn for_each_pair(
     filter: Option<&BooleanArray>,
     mut f: impl FnMut(usize, f64, f64),
 ) {
-    let (a, b) = (a.as_primitive::<Float64Type>(), b.as_primitive::<Float64Type>());
+    let (a, b) = (
+        a.as_primitive::<Float64Type>(),
+        b.as_primitive::<Float64Type>(),
+    );
     let no_nulls = a.null_count() == 0 && b.null_count() == 0 && filter.is_none();
     if no_nulls {
         for (row, (x, y)) in a.values().iter().zip(b.values()).enumerate() {
@@ -239,7 +253,10 @@ mod tests {
     fn groups_merge_and_zero_volume_is_null() {
         let mut g = VwapGroups::default();
         g.update_batch(
-            &[arr(vec![Some(1.0), Some(3.0), Some(9.0)]), arr(vec![Some(1.0), Some(1.0), Some(0.0)])],
+            &[
+                arr(vec![Some(1.0), Some(3.0), Some(9.0)]),
+                arr(vec![Some(1.0), Some(1.0), Some(0.0)]),
+            ],
             &[0, 0, 1],
             None,
             2,

@@ -8,7 +8,9 @@ use std::any::Any;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, PrimitiveArray};
-use arrow::datatypes::{ArrowPrimitiveType, DataType, Float64Type, Int64Type, TimeUnit, TimestampNanosecondType};
+use arrow::datatypes::{
+    ArrowPrimitiveType, DataType, Float64Type, Int64Type, TimeUnit, TimestampNanosecondType,
+};
 use datafusion::common::{ScalarValue, exec_err, plan_err};
 use datafusion::error::Result;
 use datafusion::logical_expr::{
@@ -89,11 +91,12 @@ impl ScalarUDFImpl for Xbar {
                 if b.iter().flatten().any(|b| !(b > 0.0) || !b.is_finite()) {
                     return exec_err!("xbar: bucket must be a positive number");
                 }
-                Arc::new(arrow::compute::kernels::arity::binary::<_, _, _, Float64Type>(
-                    xs,
-                    b,
-                    |v, b| (v / b).floor() * b,
-                )?)
+                Arc::new(arrow::compute::kernels::arity::binary::<
+                    _,
+                    _,
+                    _,
+                    Float64Type,
+                >(xs, b, |v, b| (v / b).floor() * b)?)
             }
             other => return exec_err!("xbar: unexpected argument type {other}"),
         };
@@ -159,20 +162,32 @@ mod tests {
 
     #[test]
     fn integers_floor_toward_negative_infinity() {
-        let out = call(Arc::new(Int64Array::from(vec![Some(7), Some(-1), None])), ScalarValue::Int64(Some(5))).unwrap();
+        let out = call(
+            Arc::new(Int64Array::from(vec![Some(7), Some(-1), None])),
+            ScalarValue::Int64(Some(5)),
+        )
+        .unwrap();
         let out = out.as_primitive::<Int64Type>();
         assert_eq!(out.iter().collect::<Vec<_>>(), [Some(5), Some(-5), None]);
     }
 
     #[test]
     fn floats_bucket() {
-        let out = call(Arc::new(Float64Array::from(vec![2.7, 3.1])), ScalarValue::Float64(Some(0.5))).unwrap();
+        let out = call(
+            Arc::new(Float64Array::from(vec![2.7, 3.1])),
+            ScalarValue::Float64(Some(0.5)),
+        )
+        .unwrap();
         assert_eq!(out.as_primitive::<Float64Type>().values(), &[2.5, 3.0]);
     }
 
     #[test]
     fn non_positive_buckets_are_refused() {
-        let err = call(Arc::new(Int64Array::from(vec![1])), ScalarValue::Int64(Some(0))).unwrap_err();
+        let err = call(
+            Arc::new(Int64Array::from(vec![1])),
+            ScalarValue::Int64(Some(0)),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("positive"), "{err}");
     }
 }

@@ -21,14 +21,16 @@ pub(crate) struct Reply {
 impl Reply {
     /// The body as JSON (panics with the body text if it is not JSON).
     pub(crate) fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body))
-        })
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
 
     /// A header as text.
     pub(crate) fn header(&self, name: &str) -> Option<String> {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
     }
 }
 
@@ -85,7 +87,11 @@ impl Client {
         let (got, body) = self.sql(sql).await;
         assert_eq!(got, status, "{sql}\n→ {body}");
         assert_eq!(body["rows"], 0, "error body shape: {body}");
-        assert_eq!(body["columns"], serde_json::json!([]), "error body shape: {body}");
+        assert_eq!(
+            body["columns"],
+            serde_json::json!([]),
+            "error body shape: {body}"
+        );
         body["error"].as_str().expect("error message").to_string()
     }
 

@@ -43,7 +43,8 @@ impl TestServer {
             Ok(addr) => addr,
             Err(_) => {
                 let _ = child.kill();
-                let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
+                let log =
+                    std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
                 panic!("strata did not start within 60 s; log:\n{log}");
             }
         };

@@ -20,9 +20,7 @@ pub struct HotTier {
 impl HotTier {
     /// Adds (or replaces) a table.
     pub fn insert(&self, table: Arc<HotTable>) {
-        self.tables
-            .write()
-            .insert(table.name().to_string(), table);
+        self.tables.write().insert(table.name().to_string(), table);
     }
 
     /// Removes a table; its memory is freed when the last scan holding a snapshot finishes.

@@ -58,7 +58,8 @@ impl Chunk {
 
     /// Whether any row may fall in the inclusive range `[lo, hi]`.
     pub fn overlaps(&self, lo: i64, hi: i64) -> bool {
-        self.time_range.is_some_and(|(min, max)| min <= hi && max >= lo)
+        self.time_range
+            .is_some_and(|(min, max)| min <= hi && max >= lo)
     }
 }
 
@@ -145,7 +146,8 @@ pub fn split_by_day(
     match bounds {
         None => return Ok(vec![(PartitionKey(None), Chunk::new(batch, None))]),
         Some((min, max))
-            if ts.null_count() == 0 && PartitionKey::of_nanos(min) == PartitionKey::of_nanos(max) =>
+            if ts.null_count() == 0
+                && PartitionKey::of_nanos(min) == PartitionKey::of_nanos(max) =>
         {
             let chunk = Chunk {
                 batch,
@@ -181,7 +183,11 @@ mod tests {
         let n = ts.len() as i64;
         let schema = Arc::new(Schema::new(vec![
             Field::new("v", DataType::Int64, true),
-            Field::new("ts", DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())), true),
+            Field::new(
+                "ts",
+                DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
+                true,
+            ),
         ]));
         RecordBatch::try_new(
             schema,
@@ -214,11 +220,18 @@ mod tests {
         let keys: Vec<_> = parts.iter().map(|(k, _)| *k).collect();
         assert_eq!(
             keys,
-            [PartitionKey(None), PartitionKey(Some(-1)), PartitionKey(Some(1))]
+            [
+                PartitionKey(None),
+                PartitionKey(Some(-1)),
+                PartitionKey(Some(1))
+            ]
         );
         let rows: Vec<_> = parts.iter().map(|(_, c)| c.batch.num_rows()).collect();
         assert_eq!(rows, [1, 1, 2]);
-        assert_eq!(parts[2].1.time_range, Some((NANOS_PER_DAY, NANOS_PER_DAY + 5)));
+        assert_eq!(
+            parts[2].1.time_range,
+            Some((NANOS_PER_DAY, NANOS_PER_DAY + 5))
+        );
     }
 
     #[test]

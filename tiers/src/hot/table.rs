@@ -151,7 +151,10 @@ impl HotTable {
         for (key, partition) in &state.partitions {
             for chunk in partition.chunks() {
                 match change(&chunk.batch)? {
-                    None => next.entry(*key).or_default().push(chunk.clone(), time_col)?,
+                    None => next
+                        .entry(*key)
+                        .or_default()
+                        .push(chunk.clone(), time_col)?,
                     Some(batch) => {
                         for (k, c) in split_by_day(batch, time_col)? {
                             next.entry(k).or_default().push(c, time_col)?;
@@ -248,9 +251,18 @@ mod tests {
         let t = table();
         let s = t.schema();
         let out = t
-            .append(&s, vec![batch(&s, &[(1, 5), (2, NANOS_PER_DAY + 5), (3, 6)])])
+            .append(
+                &s,
+                vec![batch(&s, &[(1, 5), (2, NANOS_PER_DAY + 5), (3, 6)])],
+            )
             .unwrap();
-        assert_eq!(out, AppendOutcome { rows: 3, new_partitions: 2 });
+        assert_eq!(
+            out,
+            AppendOutcome {
+                rows: 3,
+                new_partitions: 2
+            }
+        );
         assert_eq!(t.snapshot(None).rows, 3);
         assert_eq!(t.snapshot(Some((0, 10))).rows, 2);
         assert_eq!(t.snapshot(Some((NANOS_PER_DAY, i64::MAX))).rows, 1);
@@ -264,7 +276,8 @@ mod tests {
         let t = table();
         let s = t.schema();
         t.append(&s, vec![batch(&s, &[(1, 5)])]).unwrap();
-        t.append(&s, vec![batch(&s, &[(2, NANOS_PER_DAY)])]).unwrap();
+        t.append(&s, vec![batch(&s, &[(2, NANOS_PER_DAY)])])
+            .unwrap();
         let mut seen = 0;
         let err = t.rewrite(&s, |_| {
             seen += 1;
@@ -283,8 +296,10 @@ mod tests {
         let t = table();
         let s = t.schema();
         t.append(&s, vec![batch(&s, &[(1, 5)])]).unwrap();
-        t.rewrite(&s, |b| Ok(Some(batch(&s, &[(1, 3 * NANOS_PER_DAY)])).filter(|_| b.num_rows() > 0)))
-            .unwrap();
+        t.rewrite(&s, |b| {
+            Ok(Some(batch(&s, &[(1, 3 * NANOS_PER_DAY)])).filter(|_| b.num_rows() > 0))
+        })
+        .unwrap();
         assert_eq!(t.snapshot(Some((0, 10))).rows, 0);
         assert_eq!(t.snapshot(Some((3 * NANOS_PER_DAY, i64::MAX))).rows, 1);
     }

@@ -49,9 +49,12 @@ impl DmlOp {
             let mask = match self.predicate() {
                 Some(p) => {
                     let value = p.evaluate(batch)?.into_array(batch.num_rows())?;
-                    let mask = value.as_any().downcast_ref::<BooleanArray>().ok_or_else(|| {
-                        DataFusionError::Plan("WHERE clause is not a boolean condition".into())
-                    })?;
+                    let mask = value
+                        .as_any()
+                        .downcast_ref::<BooleanArray>()
+                        .ok_or_else(|| {
+                            DataFusionError::Plan("WHERE clause is not a boolean condition".into())
+                        })?;
                     // SQL: a NULL condition does not match.
                     if mask.null_count() > 0 {
                         prep_null_mask_filter(mask)
@@ -129,12 +132,21 @@ impl DmlExec {
 }
 
 fn count_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![Field::new("count", DataType::UInt64, false)]))
+    Arc::new(Schema::new(vec![Field::new(
+        "count",
+        DataType::UInt64,
+        false,
+    )]))
 }
 
 impl DisplayAs for DmlExec {
     fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "DmlExec: op={}, table={}", self.op.name(), self.table.name())
+        write!(
+            f,
+            "DmlExec: op={}, table={}",
+            self.op.name(),
+            self.table.name()
+        )
     }
 }
 
@@ -181,7 +193,10 @@ impl ExecutionPlan for DmlExec {
         let out = Arc::clone(&schema);
         let stream = futures::stream::once(async move {
             let n = op.apply(&table, &table_schema)?;
-            Ok(RecordBatch::try_new(out, vec![Arc::new(UInt64Array::from(vec![n]))])?)
+            Ok(RecordBatch::try_new(
+                out,
+                vec![Arc::new(UInt64Array::from(vec![n]))],
+            )?)
         });
         Ok(Box::pin(RecordBatchStreamAdapter::new(schema, stream)))
     }

@@ -60,9 +60,9 @@ impl TieredTable {
     fn physical(&self, state: &dyn Session, expr: Expr) -> Result<Arc<dyn PhysicalExpr>> {
         let expr = expr
             .transform(|e| match e {
-                Expr::Column(c) if c.relation.is_some() => {
-                    Ok(Transformed::yes(Expr::Column(Column::new_unqualified(c.name))))
-                }
+                Expr::Column(c) if c.relation.is_some() => Ok(Transformed::yes(Expr::Column(
+                    Column::new_unqualified(c.name),
+                ))),
                 other => Ok(Transformed::no(other)),
             })
             .data()?;
@@ -84,7 +84,11 @@ impl TieredTable {
 /// Cuts `batches` into zero-copy slices of at most `batch_rows` rows and deals them into `n`
 /// partitions of contiguous slices with about equal row counts (contiguous keeps time order
 /// within each partition).
-fn partition_batches(batches: Vec<RecordBatch>, n: usize, batch_rows: usize) -> Vec<Vec<RecordBatch>> {
+fn partition_batches(
+    batches: Vec<RecordBatch>,
+    n: usize,
+    batch_rows: usize,
+) -> Vec<Vec<RecordBatch>> {
     let total: usize = batches.iter().map(|b| b.num_rows()).sum();
     let n = n.max(1);
     let per_partition = total.div_ceil(n).max(1);
@@ -184,7 +188,11 @@ impl TableProvider for TieredTable {
         let op = DmlOp::Delete {
             predicate: self.predicate(state, filters)?,
         };
-        Ok(Arc::new(DmlExec::new(op, self.table.clone(), Arc::clone(&self.schema))))
+        Ok(Arc::new(DmlExec::new(
+            op,
+            self.table.clone(),
+            Arc::clone(&self.schema),
+        )))
     }
 
     async fn update(
@@ -204,7 +212,11 @@ impl TableProvider for TieredTable {
             predicate: self.predicate(state, filters)?,
             assignments,
         };
-        Ok(Arc::new(DmlExec::new(op, self.table.clone(), Arc::clone(&self.schema))))
+        Ok(Arc::new(DmlExec::new(
+            op,
+            self.table.clone(),
+            Arc::clone(&self.schema),
+        )))
     }
 }
 
@@ -214,8 +226,11 @@ mod tests {
     use arrow::array::Int64Array;
 
     fn batch(n: i64) -> RecordBatch {
-        RecordBatch::try_from_iter(vec![("v", Arc::new(Int64Array::from_iter_values(0..n)) as _)])
-            .unwrap()
+        RecordBatch::try_from_iter(vec![(
+            "v",
+            Arc::new(Int64Array::from_iter_values(0..n)) as _,
+        )])
+        .unwrap()
     }
 
     #[test]

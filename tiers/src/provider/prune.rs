@@ -84,7 +84,10 @@ mod tests {
     use datafusion::prelude::{col, lit};
 
     fn ts(v: i64) -> Expr {
-        lit(ScalarValue::TimestampNanosecond(Some(v), Some("UTC".into())))
+        lit(ScalarValue::TimestampNanosecond(
+            Some(v),
+            Some("UTC".into()),
+        ))
     }
 
     #[test]
