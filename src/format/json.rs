@@ -6,6 +6,7 @@
 //! nanoseconds since the epoch.
 
 use std::io::Write;
+use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::compute::cast;
@@ -76,7 +77,7 @@ impl Cells {
     fn new(array: &ArrayRef) -> Result<Self> {
         let array = match array.data_type() {
             DataType::Dictionary(_, value) => cast(array, value).map_err(internal)?,
-            _ => array.clone(),
+            _ => Arc::clone(array),
         };
         let scale = |unit: &TimeUnit| match unit {
             TimeUnit::Second => 1_000_000_000,

@@ -75,7 +75,7 @@ fn name_columns(query: &mut Query, name: impl Fn(&Expr, usize) -> String) {
 /// (DataFusion then reports it).
 fn normalise_interval(text: &str) -> Option<String> {
     let tokens: Vec<&str> = text.split_whitespace().collect();
-    if tokens.len() % 2 != 0 || tokens.is_empty() {
+    if !tokens.len().is_multiple_of(2) || tokens.is_empty() {
         return None;
     }
     let mut out = Vec::with_capacity(tokens.len());

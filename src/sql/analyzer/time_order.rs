@@ -10,6 +10,8 @@
 //! carries through projections, subqueries and joins. The rewritten expression keeps its original
 //! name, so the plan's schema does not change.
 
+use std::sync::Arc;
+
 use datafusion::common::tree_node::{Transformed, TransformedResult};
 use datafusion::common::{Column, DFSchema, Result};
 use datafusion::config::ConfigOptions;
@@ -86,7 +88,7 @@ fn order(expr: &Expr, schema: &DFSchema) -> Option<Expr> {
             let mut params = f.params.clone();
             params.order_by = vec![SortExpr::new(time, true, false)];
             Some(Expr::AggregateFunction(AggregateFunction {
-                func: f.func.clone(),
+                func: Arc::clone(&f.func),
                 params,
             }))
         }

@@ -29,7 +29,7 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udf(ScalarUDF::from(date_trunc::DateTrunc::new()));
 
     ctx.register_udaf(AggregateUDF::from(vwap::Vwap::new()));
-    ctx.register_udaf(AggregateUDF::from(percentile::Percentile::percentile()));
+    ctx.register_udaf(AggregateUDF::from(percentile::Percentile::at_p()));
     ctx.register_udaf(AggregateUDF::from(percentile::Percentile::median()));
     ctx.register_udaf(first_value_udaf().as_ref().clone().with_aliases(["first"]));
     ctx.register_udaf(last_value_udaf().as_ref().clone().with_aliases(["last"]));

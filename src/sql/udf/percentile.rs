@@ -23,7 +23,7 @@ pub(crate) struct Percentile {
 }
 
 impl Percentile {
-    pub(crate) fn percentile() -> Self {
+    pub(crate) fn at_p() -> Self {
         Self::new("percentile", false)
     }
 

@@ -88,7 +88,7 @@ impl ScalarUDFImpl for Xbar {
                 let xs = x.as_primitive::<Float64Type>();
                 let b = bucket.to_array(args.number_rows)?;
                 let b = b.as_primitive::<Float64Type>();
-                if b.iter().flatten().any(|b| !(b > 0.0) || !b.is_finite()) {
+                if b.iter().flatten().any(|b| b <= 0.0 || !b.is_finite()) {
                     return exec_err!("xbar: bucket must be a positive number");
                 }
                 Arc::new(arrow::compute::kernels::arity::binary::<

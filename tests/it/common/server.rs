@@ -39,14 +39,10 @@ impl TestServer {
                 }
             }
         });
-        let base = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(addr) => addr,
-            Err(_) => {
-                let _ = child.kill();
-                let log =
-                    std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
-                panic!("strata did not start within 60 s; log:\n{log}");
-            }
+        let Ok(base) = rx.recv_timeout(Duration::from_secs(60)) else {
+            let _ = child.kill();
+            let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
+            panic!("strata did not start within 60 s; log:\n{log}");
         };
         Self {
             child: Some(child),
