@@ -9,12 +9,14 @@
 //! | [`types`] | the SQL column types users declare (`SYMBOL`, `TIMESTAMP_NS`, …) and their Arrow mapping |
 //! | [`table`] | a table's definition: columns, time column, Arrow schema |
 //! | [`name`] | identifier rules that keep table names from escaping the data root |
-//! | [`registry`] | the [`Catalog`]: create / drop / alter / list, safe under concurrent use |
+//! | [`alter`] | ALTER TABLE as a plan: the new definition and the steps that reshape stored rows |
+//! | [`registry`] | the [`Catalog`]: create / drop / replace / list, safe under concurrent use |
 //! | [`delta`] | the Delta Lake schema every table maps to (its HDB representation) |
 //!
 //! Today the registry lives in memory; the HDB work persists each table as a Delta log whose
 //! metadata is the source of truth, and rebuilds this registry from it at start.
 
+pub mod alter;
 pub mod delta;
 pub mod error;
 pub mod name;
@@ -22,6 +24,7 @@ pub mod registry;
 pub mod table;
 pub mod types;
 
+pub use alter::{AlterPlan, ColumnChange, LayoutStep};
 pub use error::{Error, Result};
 pub use registry::Catalog;
 pub use table::{ColumnDef, TIME_COLUMN_METADATA_KEY, TableDefinition};

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 
 use crate::error::{Error, Result};
-use crate::table::{ColumnDef, TableDefinition};
+use crate::table::TableDefinition;
 
 /// Name → definition for every table. Reads take a shared lock and clone an `Arc`; changes
 /// replace the definition as a whole, so a reader never sees a half-altered table.
@@ -64,34 +64,24 @@ impl Catalog {
         self.tables.read().values().cloned().collect()
     }
 
-    /// Adds a column at the end of a table; returns the new definition.
-    pub fn add_column(&self, table: &str, column: ColumnDef) -> Result<Arc<TableDefinition>> {
-        self.alter(table, |def| def.with_column(column))
-    }
-
-    /// Drops a column; returns the new definition.
-    pub fn drop_column(&self, table: &str, column: &str) -> Result<Arc<TableDefinition>> {
-        self.alter(table, |def| def.without_column(column))
-    }
-
-    fn alter(
-        &self,
-        table: &str,
-        change: impl FnOnce(&TableDefinition) -> Result<TableDefinition>,
-    ) -> Result<Arc<TableDefinition>> {
+    /// Replaces the definition of an existing table (ALTER TABLE); readers holding the old
+    /// definition keep it.
+    pub fn replace(&self, def: TableDefinition) -> Result<()> {
         let mut tables = self.tables.write();
-        let current = tables
-            .get(table)
-            .ok_or_else(|| Error::TableNotFound(table.to_string()))?;
-        let next = Arc::new(change(current)?);
-        tables.insert(table.to_string(), Arc::clone(&next));
-        Ok(next)
+        match tables.get_mut(def.name()) {
+            Some(slot) => {
+                *slot = Arc::new(def);
+                Ok(())
+            }
+            None => Err(Error::TableNotFound(def.name().to_string())),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::table::ColumnDef;
     use crate::types::ColumnType;
 
     fn table(name: &str) -> TableDefinition {
@@ -120,19 +110,16 @@ mod tests {
     }
 
     #[test]
-    fn alter_replaces_the_definition_atomically() {
+    fn replace_swaps_the_definition_for_new_readers_only() {
         let c = Catalog::new();
         c.create(table("t"), false).unwrap();
         let before = c.get("t").unwrap();
-        c.add_column("t", ColumnDef::new("b", ColumnType::Bool).unwrap())
+        let wider = before
+            .with_column(ColumnDef::new("b", ColumnType::Bool).unwrap())
             .unwrap();
+        c.replace(wider).unwrap();
         assert_eq!(before.columns().len(), 1, "old readers keep their snapshot");
         assert_eq!(c.get("t").unwrap().columns().len(), 2);
-        assert!(c.drop_column("t", "nope").is_err());
-        assert_eq!(
-            c.get("t").unwrap().columns().len(),
-            2,
-            "failed alter changes nothing"
-        );
+        assert!(c.replace(table("nope")).is_err());
     }
 }

@@ -36,6 +36,9 @@ impl ColumnDef {
 pub struct TableDefinition {
     name: String,
     columns: Vec<ColumnDef>,
+    /// Chosen once, when the table is created (or first gets a timestamp column), and kept
+    /// through ALTERs: stored data is partitioned by it, so it must not move.
+    time_column: Option<usize>,
 }
 
 impl TableDefinition {
@@ -58,7 +61,12 @@ impl TableDefinition {
                 });
             }
         }
-        Ok(Self { name, columns })
+        let time_column = derive_time_column(&columns);
+        Ok(Self {
+            name,
+            columns,
+            time_column,
+        })
     }
 
     /// The table name.
@@ -76,15 +84,11 @@ impl TableDefinition {
         self.columns.iter().position(|c| c.name == name)
     }
 
-    /// The time column: the `TIMESTAMP_NS` column named `timestamp`, `timestamp_ns`, `ts` or
-    /// `time` if there is one, else the first `TIMESTAMP_NS` column. It orders `first`/`last`,
-    /// and partitions the table by day.
+    /// The time column: at creation, the `TIMESTAMP_NS` column named `timestamp`,
+    /// `timestamp_ns`, `ts` or `time` if there is one, else the first `TIMESTAMP_NS` column.
+    /// It orders `first`/`last`, and partitions the table by day.
     pub fn time_column(&self) -> Option<usize> {
-        let is_ts = |i: &usize| self.columns[*i].ty == ColumnType::TimestampNs;
-        ["timestamp", "timestamp_ns", "ts", "time"]
-            .iter()
-            .find_map(|p| self.column_index(p).filter(is_ts))
-            .or_else(|| (0..self.columns.len()).find(is_ts))
+        self.time_column
     }
 
     /// The Arrow schema rows of this table are held in. Every column is nullable (omitted values
@@ -120,7 +124,12 @@ impl TableDefinition {
         }
         let mut columns = self.columns.clone();
         columns.push(column);
-        Self::new(self.name.clone(), columns)
+        let time_column = self.time_column.or_else(|| derive_time_column(&columns));
+        Ok(Self {
+            name: self.name.clone(),
+            columns,
+            time_column,
+        })
     }
 
     /// This definition without the named column. The time column cannot be dropped: it
@@ -138,10 +147,31 @@ impl TableDefinition {
                 self.name
             )));
         }
+        if self.columns.len() == 1 {
+            return Err(Error::InvalidDefinition(format!(
+                "Cannot drop column '{column}': it is the last column of table '{}'",
+                self.name
+            )));
+        }
         let mut columns = self.columns.clone();
         columns.remove(idx);
-        Self::new(self.name.clone(), columns)
+        let time_column = self.time_column.map(|t| if t > idx { t - 1 } else { t });
+        Ok(Self {
+            name: self.name.clone(),
+            columns,
+            time_column,
+        })
     }
+}
+
+/// The conventional time column of a new table; see [`TableDefinition::time_column`].
+fn derive_time_column(columns: &[ColumnDef]) -> Option<usize> {
+    let is_ts = |i: &usize| columns[*i].ty == ColumnType::TimestampNs;
+    let position = |name: &str| columns.iter().position(|c| c.name == name);
+    ["timestamp", "timestamp_ns", "ts", "time"]
+        .iter()
+        .find_map(|p| position(p).filter(is_ts))
+        .or_else(|| (0..columns.len()).find(is_ts))
 }
 
 #[cfg(test)]
@@ -214,5 +244,21 @@ mod tests {
         assert_eq!(t2.without_column("a").unwrap().columns().len(), 2);
         assert!(t2.without_column("ts").is_err(), "time column must stay");
         assert!(t2.without_column("zz").is_err());
+    }
+
+    #[test]
+    fn the_time_column_stays_put_through_alters() {
+        let t = def(&[("a", ColumnType::Int64), ("recv", ColumnType::TimestampNs)]);
+        let t = t
+            .with_column(ColumnDef::new("ts", ColumnType::TimestampNs).unwrap())
+            .unwrap();
+        assert_eq!(t.time_column(), Some(1), "a new 'ts' does not take over");
+        let t = t.without_column("a").unwrap();
+        assert_eq!(t.time_column(), Some(0));
+        let untimed = def(&[("a", ColumnType::Int64)]);
+        let timed = untimed
+            .with_column(ColumnDef::new("t", ColumnType::TimestampNs).unwrap())
+            .unwrap();
+        assert_eq!(timed.time_column(), Some(1), "first timestamp becomes time");
     }
 }

@@ -4,12 +4,13 @@ use axum::Json;
 use axum::http::header::ALLOW;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::error::Error;
 
 /// An error response with `body` as its JSON.
-pub fn error_response(error: &Error, body: Value) -> Response {
+pub fn error_response(error: &Error, body: impl Serialize) -> Response {
     let status = error.status();
     if status.is_server_error() {
         tracing::error!(%status, "{error}");
@@ -37,15 +38,25 @@ impl IntoResponse for Error {
 #[derive(Debug)]
 pub struct SqlError(pub Error);
 
+/// The SQL error body, fields in the reference's order.
+#[derive(Serialize)]
+struct SqlErrorBody {
+    columns: [(); 0],
+    data: [(); 0],
+    rows: u8,
+    execution_time_us: u8,
+    error: String,
+}
+
 impl IntoResponse for SqlError {
     fn into_response(self) -> Response {
-        let body = json!({
-            "columns": [],
-            "data": [],
-            "rows": 0,
-            "execution_time_us": 0,
-            "error": self.0.to_string(),
-        });
+        let body = SqlErrorBody {
+            columns: [],
+            data: [],
+            rows: 0,
+            execution_time_us: 0,
+            error: self.0.to_string(),
+        };
         error_response(&self.0, body)
     }
 }

@@ -10,7 +10,7 @@ use arrow::datatypes::{DataType, Field, Schema};
 use datafusion::sql::sqlparser::ast::{
     AlterTable, AlterTableOperation, ColumnDef as SqlColumnDef, CreateTable, ObjectType, Statement,
 };
-use strata_catalog::{ColumnDef, ColumnType, TableDefinition};
+use strata_catalog::{ColumnChange, ColumnDef, ColumnType, TableDefinition};
 use strata_tiers::Tiers;
 
 use super::QueryOutput;
@@ -98,11 +98,6 @@ fn alter_table(tiers: &Tiers, alter: &AlterTable) -> Result<QueryOutput> {
             Err(Error::UnknownTable(name))
         };
     }
-    // Validate every operation before applying any, so a statement is all or nothing.
-    enum Change {
-        Add(ColumnDef, bool),
-        Drop(String, bool),
-    }
     let changes = alter
         .operations
         .iter()
@@ -111,13 +106,19 @@ fn alter_table(tiers: &Tiers, alter: &AlterTable) -> Result<QueryOutput> {
                 column_def: col,
                 if_not_exists,
                 ..
-            } => Ok(Change::Add(column_def(col)?, *if_not_exists)),
+            } => Ok(ColumnChange::Add {
+                column: column_def(col)?,
+                if_not_exists: *if_not_exists,
+            }),
             AlterTableOperation::DropColumn {
                 column_names,
                 if_exists,
                 ..
             } => match column_names.as_slice() {
-                [col] => Ok(Change::Drop(ident_name(col), *if_exists)),
+                [col] => Ok(ColumnChange::Drop {
+                    name: ident_name(col),
+                    if_exists: *if_exists,
+                }),
                 _ => Err(Error::BadRequest(
                     "ALTER TABLE … DROP COLUMN takes one column per operation".into(),
                 )),
@@ -127,24 +128,8 @@ fn alter_table(tiers: &Tiers, alter: &AlterTable) -> Result<QueryOutput> {
             ))),
         })
         .collect::<Result<Vec<_>>>()?;
-    // Dry-run on a copy: drops the no-op changes (IF [NOT] EXISTS) and fails before anything is
-    // applied if any change is invalid.
-    let mut preview = (*tiers.catalog().get(&name)?).clone();
-    let mut effective = Vec::new();
-    for change in changes {
-        match &change {
-            Change::Add(col, true) if preview.column_index(&col.name).is_some() => continue,
-            Change::Drop(col, true) if preview.column_index(col).is_none() => continue,
-            Change::Add(col, _) => preview = preview.with_column(col.clone())?,
-            Change::Drop(col, _) => preview = preview.without_column(col)?,
-        }
-        effective.push(change);
-    }
-    for change in effective {
-        match change {
-            Change::Add(col, _) => tiers.add_column(&name, col)?,
-            Change::Drop(col, _) => tiers.drop_column(&name, &col)?,
-        }
+    if !tiers.alter_table(&name, &changes)? {
+        return message_output(format!("Table '{name}' unchanged"));
     }
     message_output(format!("Table '{name}' altered"))
 }

@@ -174,11 +174,11 @@ mod tests {
 
     #[test]
     fn names_fold_unless_quoted() {
-        let Statement::Query(q) = parse("SELECT 1 FROM \"MiXed\"").unwrap() else {
-            panic!()
-        };
-        let _ = q;
         assert_eq!(ident_name(&Ident::new("Trades")), "trades");
         assert_eq!(ident_name(&Ident::with_quote('"', "Trades")), "Trades");
+        let name = ObjectName::from(vec![Ident::new("Trades")]);
+        assert_eq!(table_name(&name).unwrap(), "trades");
+        let qualified = ObjectName::from(vec![Ident::new("s"), Ident::new("t")]);
+        assert!(table_name(&qualified).is_err());
     }
 }

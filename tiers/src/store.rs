@@ -11,9 +11,9 @@ use arrow::array::{RecordBatch, new_null_array};
 use arrow::datatypes::SchemaRef;
 use parking_lot::Mutex;
 use strata_catalog::delta::delta_schema;
-use strata_catalog::{Catalog, ColumnDef, TableDefinition};
+use strata_catalog::{Catalog, ColumnChange, LayoutStep, TableDefinition, alter};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::hot::{HotTable, HotTier, Snapshot};
 use crate::stats::{TableStats, TierStats};
 
@@ -73,38 +73,22 @@ impl Tiers {
         Ok(dropped)
     }
 
-    /// Adds a column; existing rows get NULL in it.
-    pub fn add_column(&self, table: &str, column: ColumnDef) -> Result<()> {
+    /// Applies an ALTER TABLE statement's column changes. They run under the DDL lock, so
+    /// concurrent ALTERs apply one after the other, and land together or not at all. Returns
+    /// false when every change was skipped (`IF [NOT] EXISTS`).
+    pub fn alter_table(&self, table: &str, changes: &[ColumnChange]) -> Result<bool> {
         let _ddl = self.ddl.lock();
-        let next = self.catalog.get(table)?.with_column(column.clone())?;
-        delta_schema(&next)?;
+        let plan = alter::plan(&*self.catalog.get(table)?, changes)?;
+        if plan.steps.is_empty() {
+            return Ok(false);
+        }
+        delta_schema(&plan.definition)?;
         self.hot_table(table)?
-            .change_schema(&next, |batch, schema| {
-                let mut columns = batch.columns().to_vec();
-                let field = schema.field(columns.len());
-                columns.push(new_null_array(field.data_type(), batch.num_rows()));
-                Ok(RecordBatch::try_new(Arc::clone(schema), columns)?)
+            .change_schema(&plan.definition, |batch, schema| {
+                reshape(batch, schema, &plan.steps)
             })?;
-        self.catalog.add_column(table, column)?;
-        Ok(())
-    }
-
-    /// Drops a column and its values.
-    pub fn drop_column(&self, table: &str, column: &str) -> Result<()> {
-        let _ddl = self.ddl.lock();
-        let current = self.catalog.get(table)?;
-        let next = current.without_column(column)?;
-        let idx = current
-            .column_index(column)
-            .ok_or_else(|| Error::InvalidData(format!("Unknown column '{column}'")))?;
-        self.hot_table(table)?
-            .change_schema(&next, |batch, schema| {
-                let mut columns = batch.columns().to_vec();
-                columns.remove(idx);
-                Ok(RecordBatch::try_new(Arc::clone(schema), columns)?)
-            })?;
-        self.catalog.drop_column(table, column)?;
-        Ok(())
+        self.catalog.replace(plan.definition)?;
+        Ok(true)
     }
 
     /// The write and read handle of a table.
@@ -125,6 +109,22 @@ impl Tiers {
             .get(name)
             .ok_or_else(|| strata_catalog::Error::TableNotFound(name.to_string()).into())
     }
+}
+
+/// `batch` reshaped by an ALTER's steps into `schema`.
+fn reshape(batch: &RecordBatch, schema: &SchemaRef, steps: &[LayoutStep]) -> Result<RecordBatch> {
+    let mut columns = batch.columns().to_vec();
+    for step in steps {
+        match *step {
+            LayoutStep::Append(ty) => {
+                columns.push(new_null_array(&ty.arrow_type(), batch.num_rows()))
+            }
+            LayoutStep::Remove(idx) => {
+                columns.remove(idx);
+            }
+        }
+    }
+    Ok(RecordBatch::try_new(Arc::clone(schema), columns)?)
 }
 
 /// One table's read and write paths.
@@ -177,7 +177,8 @@ impl TableHandle {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use strata_catalog::ColumnType;
+    use arrow::array::{Int64Array, TimestampNanosecondArray};
+    use strata_catalog::{ColumnDef, ColumnType};
 
     fn def(name: &str) -> TableDefinition {
         TableDefinition::new(
@@ -196,16 +197,75 @@ mod tests {
         assert!(tiers.create_table(def("t"), false).unwrap());
         assert!(!tiers.create_table(def("t"), true).unwrap());
         assert!(tiers.table("t").is_ok());
-        tiers
-            .add_column("t", ColumnDef::new("b", ColumnType::Bool).unwrap())
-            .unwrap();
+        assert!(
+            tiers
+                .alter_table("t", &[add("b", ColumnType::Bool)])
+                .unwrap()
+        );
         assert_eq!(tiers.table("t").unwrap().schema().fields().len(), 3);
         assert_eq!(tiers.catalog().get("t").unwrap().columns().len(), 3);
-        tiers.drop_column("t", "a").unwrap();
+        tiers.alter_table("t", &[drop("a")]).unwrap();
         assert_eq!(tiers.table("t").unwrap().schema().field(0).name(), "ts");
-        assert!(tiers.drop_column("t", "ts").is_err());
+        assert!(tiers.alter_table("t", &[drop("ts")]).is_err());
+        assert_eq!(tiers.catalog().get("t").unwrap().columns().len(), 2);
         assert!(tiers.drop_table("t", false).unwrap());
         assert!(tiers.table("t").is_err());
-        assert!(tiers.catalog().get("t").is_err());
+    }
+
+    fn add(name: &str, ty: ColumnType) -> ColumnChange {
+        ColumnChange::Add {
+            column: ColumnDef::new(name, ty).unwrap(),
+            if_not_exists: false,
+        }
+    }
+
+    fn drop(name: &str) -> ColumnChange {
+        ColumnChange::Drop {
+            name: name.into(),
+            if_exists: false,
+        }
+    }
+
+    #[test]
+    fn alter_reshapes_stored_rows_in_statement_order() {
+        let tiers = Tiers::new(Arc::new(Catalog::new()));
+        tiers.create_table(def("t"), false).unwrap();
+        let handle = tiers.table("t").unwrap();
+        let schema = handle.schema();
+        let batch = RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![
+                Arc::new(Int64Array::from(vec![7])),
+                Arc::new(TimestampNanosecondArray::from(vec![1]).with_timezone("UTC")),
+            ],
+        )
+        .unwrap();
+        handle.append(&schema, vec![batch]).unwrap();
+        let changes = [
+            add("b", ColumnType::Bool),
+            drop("a"),
+            add("a", ColumnType::Int64),
+        ];
+        tiers.alter_table("t", &changes).unwrap();
+        let snap = tiers.table("t").unwrap().snapshot(None);
+        let names: Vec<_> = snap
+            .schema
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        assert_eq!(names, ["ts", "b", "a"]);
+        let row = &snap.batches[0];
+        assert_eq!(row.num_rows(), 1);
+        assert_eq!(
+            row.column(0).null_count(),
+            0,
+            "the time column keeps its value"
+        );
+        assert_eq!(
+            row.column(2).null_count(),
+            1,
+            "a re-added column starts empty"
+        );
     }
 }
