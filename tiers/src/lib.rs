@@ -25,6 +25,7 @@ pub mod hot;
 pub mod provider;
 pub mod stats;
 pub mod store;
+pub mod wal;
 
 pub use error::{Error, Result};
 pub use stats::{TableStats, TierStats};

@@ -1,0 +1,362 @@
+//! The write-ahead log: every accepted write is appended here, and synced per [`WalSync`],
+//! before the client gets its answer; at start the log is replayed into the hot tier.
+//!
+//! The log is a directory of segment files ([`segment`]) holding framed records ([`record`]).
+//! Sequence numbers are global and only grow; a flush to the HDB records the last sequence it
+//! covers in its Delta commit, replay skips what the HDB already holds, and segments whose
+//! records are all flushed are deleted.
+//!
+//! Durability by [`WalSync`]:
+//! - `Always`: the answer waits for `fdatasync`. Concurrent writers share one sync (group
+//!   commit), so throughput grows with concurrency instead of collapsing.
+//! - `Batch`: a background thread syncs every interval; a process crash loses nothing (the data
+//!   is in the OS page cache), a power loss may lose the last interval.
+//! - `Off`: the OS decides when to write back; for tests and bulk loads.
+
+pub mod error;
+pub mod record;
+pub(crate) mod segment;
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak, mpsc};
+use std::time::Duration;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use parking_lot::Mutex;
+
+pub use error::{WalError, WalResult};
+pub use record::WalRecord;
+use segment::{MAGIC, SegmentFile, frame, list_segments, read_segment, segment_path};
+
+use error::io;
+
+/// When the WAL reaches the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WalSync {
+    /// Before every answer (group commit).
+    Always,
+    /// Every interval, in the background.
+    Batch(Duration),
+    /// When the OS writes back.
+    Off,
+}
+
+/// Where and how the WAL is kept.
+#[derive(Debug, Clone)]
+pub struct WalConfig {
+    /// Directory of segment files (created if missing).
+    pub dir: PathBuf,
+    /// Sync policy.
+    pub sync: WalSync,
+    /// A segment is closed and a new one started past this size.
+    pub segment_bytes: u64,
+}
+
+/// Counters for `/stats` and `/metrics`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WalStats {
+    /// Segment files on disk.
+    pub segments: usize,
+    /// Their total size.
+    pub bytes: u64,
+    /// Sequence number of the last record written (0 if none yet).
+    pub last_seq: u64,
+    /// Records written since start.
+    pub records: u64,
+    /// `fdatasync` calls since start.
+    pub syncs: u64,
+}
+
+/// The write-ahead log. Appends are serialised; syncs are shared.
+#[derive(Debug)]
+pub struct Wal {
+    dir: PathBuf,
+    sync: WalSync,
+    segment_bytes: u64,
+    writer: Mutex<Writer>,
+    /// Every record up to this sequence is on disk.
+    synced_seq: AtomicU64,
+    sync_lock: Mutex<()>,
+    records: AtomicU64,
+    syncs: AtomicU64,
+    /// Dropping the sender stops the batch-sync thread.
+    _stop_batch_sync: Option<mpsc::Sender<()>>,
+}
+
+#[derive(Debug)]
+struct Writer {
+    file: Arc<File>,
+    /// Bytes in the active segment.
+    len: u64,
+    next_seq: u64,
+    /// Closed segments (oldest first) followed by the active one.
+    segments: Vec<SegmentFile>,
+    /// Sizes of `segments`, same order.
+    sizes: Vec<u64>,
+}
+
+impl Wal {
+    /// Opens the log in `config.dir`, hands every record to `replay` in order, and starts a new
+    /// segment for writes. Sequence numbers continue after both the log's last record and
+    /// `min_next_seq` (the highest sequence the HDB has seen + 1), so a flushed-then-deleted
+    /// segment can never lead to a reused number.
+    ///
+    /// A partial record at the end of the newest segment (a crash mid-write; never
+    /// acknowledged) is cut off; damage anywhere else is an error.
+    pub fn open(
+        config: WalConfig,
+        min_next_seq: u64,
+        mut replay: impl FnMut(WalRecord) -> WalResult<()>,
+    ) -> WalResult<Arc<Self>> {
+        let dir = config.dir;
+        fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let mut segments = list_segments(&dir)?;
+        let mut next_seq = min_next_seq.max(1);
+        let mut sizes = Vec::with_capacity(segments.len() + 1);
+        let count = segments.len();
+        for (i, seg) in segments.iter().enumerate() {
+            let contents = read_segment(&seg.path)?;
+            if contents.torn {
+                if i + 1 < count {
+                    return Err(WalError::Corrupt {
+                        path: seg.path.clone(),
+                        offset: contents.valid_len,
+                        reason: "bad record before the end of the log".into(),
+                    });
+                }
+                tracing::warn!(
+                    target: "tiers::wal",
+                    segment = %seg.path.display(),
+                    offset = contents.valid_len,
+                    "cutting off a partial record left by a crash (it was never acknowledged)"
+                );
+                truncate(&seg.path, contents.valid_len)?;
+            }
+            sizes.push(contents.valid_len);
+            next_seq = next_seq.max(seg.first_seq);
+            for payload in contents.payloads {
+                let record = record::decode(&payload).map_err(|e| WalError::Corrupt {
+                    path: seg.path.clone(),
+                    offset: 0,
+                    reason: e.to_string(),
+                })?;
+                next_seq = next_seq.max(record.seq + 1);
+                replay(record)?;
+            }
+        }
+        // Segments without records carry nothing; the new segment may reuse their name.
+        let mut kept = Vec::with_capacity(segments.len());
+        let mut kept_sizes = Vec::with_capacity(segments.len());
+        for (seg, size) in segments.drain(..).zip(sizes) {
+            if size <= MAGIC.len() as u64 {
+                fs::remove_file(&seg.path).map_err(io(&seg.path))?;
+            } else {
+                kept.push(seg);
+                kept_sizes.push(size);
+            }
+        }
+        let (file, len) = create_segment(&dir, next_seq)?;
+        kept.push(SegmentFile {
+            first_seq: next_seq,
+            path: segment_path(&dir, next_seq),
+        });
+        kept_sizes.push(len);
+        let (stop_tx, stop_rx) = mpsc::channel();
+        let wal = Arc::new(Self {
+            dir,
+            sync: config.sync,
+            segment_bytes: config.segment_bytes.max(1 << 20),
+            writer: Mutex::new(Writer {
+                file: Arc::new(file),
+                len,
+                next_seq,
+                segments: kept,
+                sizes: kept_sizes,
+            }),
+            synced_seq: AtomicU64::new(next_seq - 1),
+            sync_lock: Mutex::new(()),
+            records: AtomicU64::new(0),
+            syncs: AtomicU64::new(0),
+            _stop_batch_sync: matches!(config.sync, WalSync::Batch(_)).then_some(stop_tx),
+        });
+        if let WalSync::Batch(interval) = config.sync {
+            spawn_batch_sync(Arc::downgrade(&wal), interval, stop_rx);
+        }
+        Ok(wal)
+    }
+
+    /// Appends rows for `table` (identity `table_id`); returns the record's sequence number.
+    /// The record is written to the OS but not yet synced: call [`Wal::sync`] before
+    /// acknowledging.
+    pub fn append(
+        &self,
+        table: &str,
+        table_id: &str,
+        schema: &SchemaRef,
+        batches: &[RecordBatch],
+    ) -> WalResult<u64> {
+        // Encode outside the lock with a placeholder sequence, patched in under it.
+        let mut payload = record::encode_append(0, table, table_id, schema, batches)?;
+        let mut guard = self.writer.lock();
+        let w = &mut *guard;
+        let seq = w.next_seq;
+        payload[..8].copy_from_slice(&seq.to_le_bytes());
+        let framed = frame(&payload);
+        let path = w.active().path.clone();
+        (&*w.file).write_all(&framed).map_err(io(&path))?;
+        w.len += framed.len() as u64;
+        w.next_seq += 1;
+        if let Some(size) = w.sizes.last_mut() {
+            *size = w.len;
+        }
+        self.records.fetch_add(1, Ordering::Relaxed);
+        if w.len >= self.segment_bytes {
+            self.rotate(w)?;
+        }
+        Ok(seq)
+    }
+
+    /// Makes sure record `seq` is on disk as far as the sync policy asks.
+    pub fn sync(&self, seq: u64) -> WalResult<()> {
+        match self.sync {
+            WalSync::Always => self.sync_through(seq),
+            WalSync::Batch(_) | WalSync::Off => Ok(()),
+        }
+    }
+
+    /// Syncs everything written so far (shutdown, batch timer).
+    pub fn sync_all(&self) -> WalResult<()> {
+        let last = self.writer.lock().next_seq - 1;
+        self.sync_through(last)
+    }
+
+    fn sync_through(&self, seq: u64) -> WalResult<()> {
+        if self.synced_seq.load(Ordering::Acquire) >= seq {
+            return Ok(());
+        }
+        let _one_sync_at_a_time = self.sync_lock.lock();
+        // Another writer's sync may have covered us while we waited.
+        if self.synced_seq.load(Ordering::Acquire) >= seq {
+            return Ok(());
+        }
+        let (file, path, written) = {
+            let w = self.writer.lock();
+            (Arc::clone(&w.file), w.active().path.clone(), w.next_seq - 1)
+        };
+        file.sync_data().map_err(io(path))?;
+        self.syncs.fetch_add(1, Ordering::Relaxed);
+        self.synced_seq.fetch_max(written, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Deletes the closed segments whose records all have sequence ≤ `seq` (they are in the
+    /// HDB). Returns how many were deleted.
+    pub fn remove_through(&self, seq: u64) -> WalResult<usize> {
+        let mut w = self.writer.lock();
+        let mut removable = 0;
+        // Segment i holds sequences [first_i, first_{i+1}); the active (last) one stays.
+        while removable + 1 < w.segments.len() && w.segments[removable + 1].first_seq <= seq + 1 {
+            removable += 1;
+        }
+        for seg in w.segments.drain(..removable) {
+            fs::remove_file(&seg.path).map_err(io(&seg.path))?;
+        }
+        w.sizes.drain(..removable);
+        Ok(removable)
+    }
+
+    /// Sequence number the next record will get.
+    pub fn next_seq(&self) -> u64 {
+        self.writer.lock().next_seq
+    }
+
+    /// Current figures.
+    pub fn stats(&self) -> WalStats {
+        let w = self.writer.lock();
+        WalStats {
+            segments: w.segments.len(),
+            bytes: w.sizes.iter().sum(),
+            last_seq: w.next_seq - 1,
+            records: self.records.load(Ordering::Relaxed),
+            syncs: self.syncs.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The WAL directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Closes the active segment (synced) and starts the next.
+    fn rotate(&self, w: &mut Writer) -> WalResult<()> {
+        let path = w.active().path.clone();
+        w.file.sync_data().map_err(io(&path))?;
+        self.synced_seq.fetch_max(w.next_seq - 1, Ordering::AcqRel);
+        let (file, len) = create_segment(&self.dir, w.next_seq)?;
+        w.file = Arc::new(file);
+        w.len = len;
+        w.segments.push(SegmentFile {
+            first_seq: w.next_seq,
+            path: segment_path(&self.dir, w.next_seq),
+        });
+        w.sizes.push(len);
+        Ok(())
+    }
+}
+
+impl Writer {
+    fn active(&self) -> &SegmentFile {
+        // `open` always creates an active segment and nothing removes it.
+        &self.segments[self.segments.len() - 1]
+    }
+}
+
+/// Creates an empty segment (magic only), synced together with its directory entry.
+fn create_segment(dir: &Path, first_seq: u64) -> WalResult<(File, u64)> {
+    let path = segment_path(dir, first_seq);
+    let mut file = OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .open(&path)
+        .map_err(io(&path))?;
+    file.write_all(MAGIC).map_err(io(&path))?;
+    file.sync_all().map_err(io(&path))?;
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io(dir))?;
+    Ok((file, MAGIC.len() as u64))
+}
+
+fn truncate(path: &Path, len: u64) -> WalResult<()> {
+    let file = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(io(path))?;
+    file.set_len(len).map_err(io(path))?;
+    file.sync_all().map_err(io(path))
+}
+
+fn spawn_batch_sync(wal: Weak<Wal>, interval: Duration, stop: mpsc::Receiver<()>) {
+    let spawned = std::thread::Builder::new()
+        .name("strata-wal-sync".into())
+        .spawn(move || {
+            // Runs until the WAL is dropped (its sender goes, `recv_timeout` disconnects).
+            while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(interval) {
+                let Some(wal) = wal.upgrade() else { break };
+                if let Err(e) = wal.sync_all() {
+                    tracing::error!(target: "tiers::wal", "background WAL sync failed: {e}");
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(target: "tiers::wal", "cannot start the WAL sync thread: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests;

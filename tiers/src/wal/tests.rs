@@ -1,0 +1,147 @@
+use std::io::Write;
+
+use arrow::array::Int64Array;
+
+use super::*;
+
+fn batch(values: &[i64]) -> RecordBatch {
+    RecordBatch::try_from_iter(vec![(
+        "v",
+        Arc::new(Int64Array::from(values.to_vec())) as _,
+    )])
+    .unwrap()
+}
+
+fn config(dir: &Path, sync: WalSync) -> WalConfig {
+    WalConfig {
+        dir: dir.to_path_buf(),
+        sync,
+        segment_bytes: 1 << 20,
+    }
+}
+
+fn replay_all(dir: &Path, min_next_seq: u64) -> (Arc<Wal>, Vec<WalRecord>) {
+    let mut seen = Vec::new();
+    let wal = Wal::open(config(dir, WalSync::Always), min_next_seq, |r| {
+        seen.push(r);
+        Ok(())
+    })
+    .unwrap();
+    (wal, seen)
+}
+
+#[test]
+fn records_survive_a_reopen_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let (wal, seen) = replay_all(dir.path(), 0);
+    assert!(seen.is_empty());
+    let b = batch(&[1, 2, 3]);
+    let s1 = wal.append("t", "id", &b.schema(), &[b.clone()]).unwrap();
+    let s2 = wal.append("u", "id2", &b.schema(), &[b.clone()]).unwrap();
+    wal.sync(s2).unwrap();
+    assert_eq!((s1, s2), (1, 2));
+    drop(wal);
+
+    let (wal, seen) = replay_all(dir.path(), 0);
+    let seqs: Vec<_> = seen.iter().map(|r| (r.seq, r.table.as_str())).collect();
+    assert_eq!(seqs, [(1, "t"), (2, "u")]);
+    assert_eq!(seen[0].batches, [b]);
+    assert_eq!(wal.next_seq(), 3, "numbers continue after the log");
+}
+
+#[test]
+fn numbering_continues_after_the_hdb_high_water_mark() {
+    let dir = tempfile::tempdir().unwrap();
+    let (wal, _) = replay_all(dir.path(), 500);
+    let b = batch(&[1]);
+    assert_eq!(
+        wal.append("t", "id", &b.schema(), &[b.clone()]).unwrap(),
+        500
+    );
+}
+
+#[test]
+fn a_torn_tail_is_cut_off_and_writing_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let (wal, _) = replay_all(dir.path(), 0);
+    let b = batch(&[1]);
+    wal.append("t", "id", &b.schema(), &[b.clone()]).unwrap();
+    let active = wal.writer.lock().active().path.clone();
+    drop(wal);
+    // A crash in the middle of the next write: half a frame at the end.
+    let mut f = OpenOptions::new().append(true).open(&active).unwrap();
+    f.write_all(&frame(b"never acknowledged")[..10]).unwrap();
+    drop(f);
+
+    let (wal, seen) = replay_all(dir.path(), 0);
+    assert_eq!(seen.len(), 1);
+    let seq = wal.append("t", "id", &b.schema(), &[b.clone()]).unwrap();
+    assert_eq!(seq, 2);
+    drop(wal);
+    let (_, seen) = replay_all(dir.path(), 0);
+    assert_eq!(seen.iter().map(|r| r.seq).collect::<Vec<_>>(), [1, 2]);
+}
+
+#[test]
+fn damage_before_the_end_refuses_to_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = batch(&[1]);
+    let (wal, _) = replay_all(dir.path(), 0);
+    wal.append("t", "id", &b.schema(), &[b.clone()]).unwrap();
+    let first = wal.writer.lock().active().path.clone();
+    drop(wal);
+    let (wal, _) = replay_all(dir.path(), 0);
+    wal.append("t", "id", &b.schema(), &[b.clone()]).unwrap();
+    drop(wal);
+    let mut bytes = fs::read(&first).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    fs::write(&first, bytes).unwrap();
+    let err = Wal::open(config(dir.path(), WalSync::Off), 0, |_| Ok(())).unwrap_err();
+    assert!(matches!(err, WalError::Corrupt { .. }), "{err}");
+}
+
+#[test]
+fn segments_rotate_and_flushed_ones_are_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path(), WalSync::Off);
+    cfg.segment_bytes = 1 << 20;
+    let wal = Wal::open(cfg, 0, |_| Ok(())).unwrap();
+    let b = batch(&(0..70_000).collect::<Vec<_>>()); // ~560 KB a record
+    let seqs: Vec<u64> = (0..5)
+        .map(|_| wal.append("t", "id", &b.schema(), &[b.clone()]).unwrap())
+        .collect();
+    let before = wal.stats().segments;
+    assert!(before >= 3, "{before} segments");
+    assert_eq!(wal.remove_through(0).unwrap(), 0);
+    let removed = wal.remove_through(seqs[3]).unwrap();
+    assert!(removed >= 1);
+    drop(wal);
+    let (_, seen) = replay_all(dir.path(), 0);
+    let first = seen.first().map(|r| r.seq).unwrap();
+    assert!(first <= seqs[4], "the unflushed record is kept");
+    assert_eq!(seen.last().map(|r| r.seq), Some(seqs[4]));
+}
+
+#[test]
+fn concurrent_writers_share_syncs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (wal, _) = replay_all(dir.path(), 0);
+    let b = batch(&[1]);
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for _ in 0..50 {
+                    let seq = wal.append("t", "id", &b.schema(), &[b.clone()]).unwrap();
+                    wal.sync(seq).unwrap();
+                }
+            });
+        }
+    });
+    let stats = wal.stats();
+    assert_eq!(stats.records, 200);
+    assert!(stats.syncs <= 200);
+    drop(wal);
+    let (_, seen) = replay_all(dir.path(), 0);
+    assert_eq!(seen.len(), 200);
+}
