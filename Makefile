@@ -60,6 +60,16 @@ bench: deps-build deps-bench ## Strata vs DuckDB on a 10M-row tick table; writes
 	cargo build $(CARGO_FLAGS) --release --bin strata
 	$(PYTHON) tests/bench/bench.py --strata $(CARGO_TARGET_DIR)/release/strata $(BENCH_ARGS)
 
+##@ Object storage
+
+.PHONY: s3-up
+s3-up: ## Start LocalStack's S3 on 127.0.0.1:4566 (no Docker; installs it on first use)
+	localstack/start.sh
+
+.PHONY: s3-down
+s3-down: ## Stop the LocalStack started by s3-up
+	localstack/stop.sh
+
 ##@ Setup (called by the targets above)
 
 .PHONY: deps-build

@@ -1,41 +1,155 @@
-//! The Delta Lake schema of a table: how its columns are typed in the HDB's transaction log.
+//! The Delta Lake form of a table definition: its schema in the transaction log, and back.
 //!
-//! Building it at `CREATE TABLE` time proves a table can be written as Delta before any data
-//! exists, so a definition never gets stuck in the hot tier unable to flush.
+//! Every column carries its declared Strata type in the field metadata (`strata.type`), and the
+//! table's time column is named in the table configuration (`strata.time_column`), so a table
+//! reloads exactly as it was declared (`SYMBOL` and `STRING` are both Delta `string`).
+//!
+//! `TIMESTAMP_NS` columns are stored as Delta `long` (nanoseconds since the Unix epoch, UTC).
+//! Measured with the readers our users point at the HDB: Delta's `timestamp` type is
+//! microseconds, so DuckDB truncates nanoseconds and the `deltalake` Python package refuses to
+//! read values with sub-microsecond digits; the non-standard `timestamp_nanos` type is rejected
+//! by DuckDB's and the Python package's Delta readers alike. An integer is read exactly by every
+//! reader; Strata reads it back as `TIMESTAMP_NS`.
 
-use deltalake::kernel::StructType;
-use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
+use std::collections::HashMap;
+
+use deltalake::kernel::{DataType, MetadataValue, PrimitiveType, StructField, StructType};
 
 use crate::error::{Error, Result};
-use crate::table::TableDefinition;
+use crate::table::{ColumnDef, TableDefinition};
+use crate::types::ColumnType;
 
-/// The Delta schema of `def`. `TIMESTAMP_NS` maps to Delta's `timestamp_nanos`, so nanoseconds
-/// survive the trip to the HDB.
+/// Field metadata key holding a column's declared type.
+pub const TYPE_KEY: &str = "strata.type";
+/// Table configuration key naming the time column.
+pub const TIME_COLUMN_KEY: &str = "strata.time_column";
+
+/// The Delta type a column is stored as.
+pub fn delta_type(ty: ColumnType) -> DataType {
+    DataType::Primitive(match ty {
+        ColumnType::Int64 | ColumnType::TimestampNs => PrimitiveType::Long,
+        ColumnType::Int32 => PrimitiveType::Integer,
+        ColumnType::Float64 => PrimitiveType::Double,
+        ColumnType::Float32 => PrimitiveType::Float,
+        ColumnType::Symbol | ColumnType::String => PrimitiveType::String,
+        ColumnType::Bool => PrimitiveType::Boolean,
+    })
+}
+
+/// The Delta field of a column: nullable, its declared type in the metadata.
+pub fn delta_field(column: &ColumnDef) -> StructField {
+    StructField::new(column.name.clone(), delta_type(column.ty), true).with_metadata([(
+        TYPE_KEY.to_string(),
+        MetadataValue::String(column.ty.name().to_string()),
+    )])
+}
+
+/// The Delta schema of `def`.
 pub fn delta_schema(def: &TableDefinition) -> Result<StructType> {
-    let schema = def.arrow_schema();
-    schema
-        .as_ref()
-        .try_into_kernel()
+    StructType::try_new(def.columns().iter().map(delta_field))
         .map_err(|e| Error::Delta(e.to_string()))
+}
+
+/// The table configuration Strata keeps in the Delta metadata.
+pub fn delta_configuration(def: &TableDefinition) -> HashMap<String, Option<String>> {
+    let mut config = HashMap::new();
+    if let Some(i) = def.time_column() {
+        config.insert(
+            TIME_COLUMN_KEY.to_string(),
+            Some(def.columns()[i].name.clone()),
+        );
+    }
+    config
+}
+
+/// Rebuilds a definition from a Delta schema and configuration. Columns without Strata metadata
+/// (a table written by another tool) get the nearest Strata type.
+pub fn definition_from_delta(
+    name: &str,
+    schema: &StructType,
+    configuration: &HashMap<String, String>,
+) -> Result<TableDefinition> {
+    let columns = schema
+        .fields()
+        .map(|field| {
+            let declared = match field.metadata().get(TYPE_KEY) {
+                Some(MetadataValue::String(s)) => Some(s.parse::<ColumnType>()?),
+                _ => None,
+            };
+            let ty = match declared {
+                Some(ty) => ty,
+                None => nearest_type(field.data_type()).ok_or_else(|| {
+                    Error::Delta(format!(
+                        "table '{name}': column '{}' has Delta type {} which Strata cannot hold",
+                        field.name(),
+                        field.data_type()
+                    ))
+                })?,
+            };
+            ColumnDef::new(field.name().clone(), ty)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let time = configuration.get(TIME_COLUMN_KEY).map(String::as_str);
+    TableDefinition::restore(name, columns, time)
+}
+
+fn nearest_type(ty: &DataType) -> Option<ColumnType> {
+    let DataType::Primitive(p) = ty else {
+        return None;
+    };
+    Some(match p {
+        PrimitiveType::Long => ColumnType::Int64,
+        PrimitiveType::Integer | PrimitiveType::Short | PrimitiveType::Byte => ColumnType::Int32,
+        PrimitiveType::Double => ColumnType::Float64,
+        PrimitiveType::Float => ColumnType::Float32,
+        PrimitiveType::String => ColumnType::String,
+        PrimitiveType::Boolean => ColumnType::Bool,
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::table::ColumnDef;
-    use crate::types::ColumnType;
 
-    #[test]
-    fn every_column_type_has_a_delta_type() {
+    fn every_type() -> TableDefinition {
         let cols = ColumnType::ALL
             .iter()
             .enumerate()
             .map(|(i, t)| ColumnDef::new(format!("c{i}"), *t).unwrap())
             .collect();
-        let def = TableDefinition::new("t", cols).unwrap();
-        let delta = delta_schema(&def).unwrap();
+        TableDefinition::new("t", cols).unwrap()
+    }
+
+    #[test]
+    fn nanosecond_time_is_a_delta_long() {
+        let delta = delta_schema(&every_type()).unwrap();
         assert_eq!(delta.fields().count(), ColumnType::ALL.len());
         let ts = delta.field("c4").unwrap();
-        assert_eq!(ts.data_type().to_string(), "timestamp_nanos");
+        assert_eq!(ts.data_type(), &DataType::LONG);
+    }
+
+    #[test]
+    fn definitions_round_trip_through_delta() {
+        let def = every_type();
+        let schema = delta_schema(&def).unwrap();
+        let config = delta_configuration(&def)
+            .into_iter()
+            .filter_map(|(k, v)| Some((k, v?)))
+            .collect();
+        assert_eq!(definition_from_delta("t", &schema, &config).unwrap(), def);
+    }
+
+    #[test]
+    fn foreign_tables_get_the_nearest_types() {
+        let schema = StructType::try_new([
+            StructField::new("n", DataType::INTEGER, true),
+            StructField::new("s", DataType::STRING, true),
+        ])
+        .unwrap();
+        let def = definition_from_delta("ext", &schema, &HashMap::new()).unwrap();
+        assert_eq!(def.columns()[0].ty, ColumnType::Int32);
+        assert_eq!(def.columns()[1].ty, ColumnType::String);
+        assert_eq!(def.time_column(), None);
     }
 }

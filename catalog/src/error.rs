@@ -51,9 +51,13 @@ pub enum Error {
     #[error("{0}")]
     InvalidDefinition(String),
 
-    /// The Delta representation of a schema could not be built.
-    #[error("Delta schema error: {0}")]
+    /// A Delta Lake operation failed (schema, log, commit).
+    #[error("Delta error: {0}")]
     Delta(String),
+
+    /// The HDB's object store could not be reached or refused an operation.
+    #[error("HDB storage error: {0}")]
+    Store(String),
 }
 
 /// Result alias for the catalog.

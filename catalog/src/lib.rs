@@ -11,21 +11,24 @@
 //! | [`name`] | identifier rules that keep table names from escaping the data root |
 //! | [`alter`] | ALTER TABLE as a plan: the new definition and the steps that reshape stored rows |
 //! | [`registry`] | the [`Catalog`]: create / drop / replace / list, safe under concurrent use |
-//! | [`delta`] | the Delta Lake schema every table maps to (its HDB representation) |
+//! | [`delta`] | a definition's Delta form: schema, declared types in field metadata, options |
+//! | [`store`] | the Delta tables behind the catalog: create, open, add columns, drop, load all at start |
 //!
-//! Today the registry lives in memory; the HDB work persists each table as a Delta log whose
-//! metadata is the source of truth, and rebuilds this registry from it at start.
+//! In tiered mode each table is a Delta table whose metadata is the source of truth; the registry
+//! is rebuilt from the [`store`] at start. In pure (memory-only) mode the registry stands alone.
 
 pub mod alter;
 pub mod delta;
 pub mod error;
 pub mod name;
 pub mod registry;
+pub mod store;
 pub mod table;
 pub mod types;
 
 pub use alter::{AlterPlan, ColumnChange, LayoutStep};
 pub use error::{Error, Result};
 pub use registry::Catalog;
+pub use store::{HdbLocation, TableStore};
 pub use table::{ColumnDef, TIME_COLUMN_METADATA_KEY, TableDefinition};
 pub use types::ColumnType;

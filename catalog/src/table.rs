@@ -69,6 +69,29 @@ impl TableDefinition {
         })
     }
 
+    /// A definition read back from storage, with its time column as it was chosen then (`None`:
+    /// the table has none). Checks what [`TableDefinition::new`] checks.
+    pub fn restore(
+        name: impl Into<String>,
+        columns: Vec<ColumnDef>,
+        time_column: Option<&str>,
+    ) -> Result<Self> {
+        let mut def = Self::new(name, columns)?;
+        def.time_column = match time_column {
+            None => None,
+            Some(time) => match def.column_index(time) {
+                Some(i) if def.columns[i].ty == ColumnType::TimestampNs => Some(i),
+                _ => {
+                    return Err(Error::InvalidDefinition(format!(
+                        "Table '{}': time column '{time}' is not a TIMESTAMP_NS column",
+                        def.name
+                    )));
+                }
+            },
+        };
+        Ok(def)
+    }
+
     /// The table name.
     pub fn name(&self) -> &str {
         &self.name

@@ -115,7 +115,14 @@ mod tests {
             ("s", Arc::new(StringArray::from(vec![Some("x"), None])) as _),
         ])
         .unwrap();
-        let payload = encode_append(7, "t", "id-1", &batch.schema(), &[batch.clone()]).unwrap();
+        let payload = encode_append(
+            7,
+            "t",
+            "id-1",
+            &batch.schema(),
+            std::slice::from_ref(&batch),
+        )
+        .unwrap();
         let record = decode(&payload).unwrap();
         assert_eq!(record.seq, 7);
         assert_eq!(record.table, "t");

@@ -36,8 +36,12 @@ fn records_survive_a_reopen_in_order() {
     let (wal, seen) = replay_all(dir.path(), 0);
     assert!(seen.is_empty());
     let b = batch(&[1, 2, 3]);
-    let s1 = wal.append("t", "id", &b.schema(), &[b.clone()]).unwrap();
-    let s2 = wal.append("u", "id2", &b.schema(), &[b.clone()]).unwrap();
+    let s1 = wal
+        .append("t", "id", &b.schema(), std::slice::from_ref(&b))
+        .unwrap();
+    let s2 = wal
+        .append("u", "id2", &b.schema(), std::slice::from_ref(&b))
+        .unwrap();
     wal.sync(s2).unwrap();
     assert_eq!((s1, s2), (1, 2));
     drop(wal);
@@ -55,7 +59,8 @@ fn numbering_continues_after_the_hdb_high_water_mark() {
     let (wal, _) = replay_all(dir.path(), 500);
     let b = batch(&[1]);
     assert_eq!(
-        wal.append("t", "id", &b.schema(), &[b.clone()]).unwrap(),
+        wal.append("t", "id", &b.schema(), std::slice::from_ref(&b))
+            .unwrap(),
         500
     );
 }
@@ -65,7 +70,8 @@ fn a_torn_tail_is_cut_off_and_writing_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let (wal, _) = replay_all(dir.path(), 0);
     let b = batch(&[1]);
-    wal.append("t", "id", &b.schema(), &[b.clone()]).unwrap();
+    wal.append("t", "id", &b.schema(), std::slice::from_ref(&b))
+        .unwrap();
     let active = wal.writer.lock().active().path.clone();
     drop(wal);
     // A crash in the middle of the next write: half a frame at the end.
@@ -75,7 +81,9 @@ fn a_torn_tail_is_cut_off_and_writing_goes_on() {
 
     let (wal, seen) = replay_all(dir.path(), 0);
     assert_eq!(seen.len(), 1);
-    let seq = wal.append("t", "id", &b.schema(), &[b.clone()]).unwrap();
+    let seq = wal
+        .append("t", "id", &b.schema(), std::slice::from_ref(&b))
+        .unwrap();
     assert_eq!(seq, 2);
     drop(wal);
     let (_, seen) = replay_all(dir.path(), 0);
@@ -87,11 +95,13 @@ fn damage_before_the_end_refuses_to_open() {
     let dir = tempfile::tempdir().unwrap();
     let b = batch(&[1]);
     let (wal, _) = replay_all(dir.path(), 0);
-    wal.append("t", "id", &b.schema(), &[b.clone()]).unwrap();
+    wal.append("t", "id", &b.schema(), std::slice::from_ref(&b))
+        .unwrap();
     let first = wal.writer.lock().active().path.clone();
     drop(wal);
     let (wal, _) = replay_all(dir.path(), 0);
-    wal.append("t", "id", &b.schema(), &[b.clone()]).unwrap();
+    wal.append("t", "id", &b.schema(), std::slice::from_ref(&b))
+        .unwrap();
     drop(wal);
     let mut bytes = fs::read(&first).unwrap();
     let last = bytes.len() - 1;
@@ -109,7 +119,10 @@ fn segments_rotate_and_flushed_ones_are_removed() {
     let wal = Wal::open(cfg, 0, |_| Ok(())).unwrap();
     let b = batch(&(0..70_000).collect::<Vec<_>>()); // ~560 KB a record
     let seqs: Vec<u64> = (0..5)
-        .map(|_| wal.append("t", "id", &b.schema(), &[b.clone()]).unwrap())
+        .map(|_| {
+            wal.append("t", "id", &b.schema(), std::slice::from_ref(&b))
+                .unwrap()
+        })
         .collect();
     let before = wal.stats().segments;
     assert!(before >= 3, "{before} segments");
@@ -132,7 +145,9 @@ fn concurrent_writers_share_syncs() {
         for _ in 0..4 {
             s.spawn(|| {
                 for _ in 0..50 {
-                    let seq = wal.append("t", "id", &b.schema(), &[b.clone()]).unwrap();
+                    let seq = wal
+                        .append("t", "id", &b.schema(), std::slice::from_ref(&b))
+                        .unwrap();
                     wal.sync(seq).unwrap();
                 }
             });
