@@ -12,7 +12,7 @@ PYTHON := $(VENV)/bin/python
 CARGO_FLAGS ?= --locked
 PORT ?= 8123
 STRATA_ARGS ?=
-SHARED ?= ../shared
+SHARED ?=
 
 ##@ Running
 
@@ -33,7 +33,7 @@ test: deps-build deps-python fmt-check clippy ## Everything CI runs: fmt, clippy
 	$(MAKE) --no-print-directory conformance
 
 .PHONY: conformance
-conformance: deps-python ## Run ../shared/conformance/zepto_api.py --only sql against a fresh server
+conformance: deps-python ## Run shared/conformance/zepto_api.py --only sql against a fresh server
 	cargo build $(CARGO_FLAGS) --bin strata
 	PYTHON=$(PYTHON) SHARED=$(SHARED) tests/conformance/run.sh $(CARGO_TARGET_DIR)/debug/strata
 

@@ -4,12 +4,23 @@
 #
 #   tests/conformance/run.sh path/to/strata
 #
-# PYTHON picks the interpreter (default python3); SHARED the shared/ folder (default ../shared).
+# PYTHON picks the interpreter (default python3); SHARED the shared/ folder (default: the nearest
+# `shared/` beside the repository or beside one of its parent directories).
 set -euo pipefail
 binary=${1:?usage: run.sh path/to/strata}
 python=${PYTHON:-python3}
-shared=${SHARED:-../shared}
-script="$shared/conformance/zepto_api.py"
+shared=${SHARED:-}
+if [[ -z "$shared" ]]; then
+    dir=$(cd "$(dirname "$0")/../.." && pwd)
+    while [[ "$dir" != "/" ]]; do
+        dir=$(dirname "$dir")
+        if [[ -f "$dir/shared/conformance/zepto_api.py" ]]; then
+            shared="$dir/shared"
+            break
+        fi
+    done
+fi
+script="${shared:-../shared}/conformance/zepto_api.py"
 if [[ ! -f "$script" ]]; then
     echo "conformance: $script not found; set SHARED to the shared/ folder" >&2
     exit 1
