@@ -3,8 +3,13 @@
 //! `docs/configuration.md` lists every flag; `strata --help` prints the same text.
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
+use strata_catalog::HdbLocation;
+use strata_tiers::TieredConfig;
+use strata_tiers::wal::{WalConfig, WalSync};
 
 /// Strata: a lakehouse server for time-series data, speaking the ZeptoDB HTTP API.
 #[derive(Debug, Clone, Parser)]
@@ -41,6 +46,69 @@ pub struct Config {
     /// Log line format.
     #[arg(long, env = "STRATA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// `pure`: everything in memory, nothing survives a restart. `tiered`: writes go to a WAL
+    /// and flush to Delta/Parquet in the HDB. Defaults to tiered when --hdb-dir or --hdb-uri is
+    /// given, else pure.
+    #[arg(long, env = "STRATA_STORAGE_MODE", value_enum)]
+    pub storage_mode: Option<StorageMode>,
+
+    /// The HDB in a local directory (implies tiered).
+    #[arg(long, env = "STRATA_HDB_DIR", conflicts_with = "hdb_uri")]
+    pub hdb_dir: Option<PathBuf>,
+
+    /// The HDB in object storage, e.g. `s3://bucket/prefix` (implies tiered). Credentials and
+    /// endpoint come from the standard AWS_* variables.
+    #[arg(long, env = "STRATA_HDB_URI")]
+    pub hdb_uri: Option<String>,
+
+    /// WAL directory. Default: `<hdb-dir>/wal`, or `./data/wal` with --hdb-uri.
+    #[arg(long, env = "STRATA_WAL_DIR")]
+    pub wal_dir: Option<PathBuf>,
+
+    /// When the WAL reaches the disk: `always` (before every answer; concurrent writes share a
+    /// sync), `batch` (every --wal-sync-interval-ms; a process crash loses nothing, a power cut
+    /// may lose the last interval), `off` (the OS decides).
+    #[arg(long, env = "STRATA_WAL_SYNC", value_enum, default_value_t = WalSyncMode::Always)]
+    pub wal_sync: WalSyncMode,
+
+    /// Interval of `--wal-sync batch`, in milliseconds.
+    #[arg(long, env = "STRATA_WAL_SYNC_INTERVAL_MS", default_value_t = 100)]
+    pub wal_sync_interval_ms: u64,
+
+    /// Flush a table to the HDB once it holds this many rows in memory. A million rows make
+    /// Parquet files and row groups large enough for fast scans.
+    #[arg(long, env = "STRATA_FLUSH_ROWS", default_value_t = 1_000_000)]
+    pub flush_rows: usize,
+
+    /// Flush a table once its rows take this many bytes of memory.
+    #[arg(long, env = "STRATA_FLUSH_BYTES", default_value_t = 256 * 1024 * 1024)]
+    pub flush_bytes: usize,
+
+    /// Flush a table whose oldest unflushed row arrived this many seconds ago. Bounds WAL replay
+    /// time and keeps the number of Delta commits per table near one every few minutes.
+    #[arg(long, env = "STRATA_FLUSH_AGE_SECS", default_value_t = 300)]
+    pub flush_age_secs: u64,
+}
+
+/// Where data lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StorageMode {
+    /// Memory only.
+    Pure,
+    /// WAL + hot tier + HDB.
+    Tiered,
+}
+
+/// `--wal-sync` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WalSyncMode {
+    /// Sync before answering.
+    Always,
+    /// Sync in the background every interval.
+    Batch,
+    /// Never sync explicitly.
+    Off,
 }
 
 /// How log lines are written to standard error.
@@ -53,6 +121,48 @@ pub enum LogFormat {
 }
 
 impl Config {
+    /// The storage layout the flags ask for: `None` for pure mode.
+    pub fn tiered(&self) -> Result<Option<TieredConfig>, String> {
+        let tiered = match self.storage_mode {
+            Some(StorageMode::Pure) => {
+                if self.hdb_dir.is_some() || self.hdb_uri.is_some() {
+                    return Err("--storage-mode pure keeps no HDB: drop --hdb-dir/--hdb-uri".into());
+                }
+                false
+            }
+            Some(StorageMode::Tiered) => true,
+            None => self.hdb_dir.is_some() || self.hdb_uri.is_some(),
+        };
+        if !tiered {
+            return Ok(None);
+        }
+        let location = match (&self.hdb_dir, &self.hdb_uri) {
+            (Some(dir), _) => HdbLocation::local(dir).map_err(|e| e.to_string())?,
+            (None, Some(uri)) => HdbLocation::parse(uri).map_err(|e| e.to_string())?,
+            (None, None) => {
+                return Err("--storage-mode tiered needs --hdb-dir PATH or --hdb-uri URI".into());
+            }
+        };
+        let wal_dir = match (&self.wal_dir, &self.hdb_dir) {
+            (Some(dir), _) => dir.clone(),
+            (None, Some(hdb)) => hdb.join("wal"),
+            (None, None) => PathBuf::from("data").join("wal"),
+        };
+        let sync = match self.wal_sync {
+            WalSyncMode::Always => WalSync::Always,
+            WalSyncMode::Batch => WalSync::Batch(Duration::from_millis(self.wal_sync_interval_ms)),
+            WalSyncMode::Off => WalSync::Off,
+        };
+        Ok(Some(TieredConfig {
+            location,
+            wal: WalConfig {
+                dir: wal_dir,
+                sync,
+                segment_bytes: 64 << 20,
+            },
+        }))
+    }
+
     /// Query parallelism after defaults are applied.
     pub fn parallelism(&self) -> usize {
         self.query_parallelism

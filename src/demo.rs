@@ -25,7 +25,7 @@ const SYMBOLS: [(&str, f64); 5] = [
 ];
 
 /// Creates the quick-start table when no table exists yet, then adds `ticks` demo rows to it.
-pub fn seed(tiers: &Tiers, ticks: usize) -> Result<()> {
+pub async fn seed(tiers: &Tiers, ticks: usize) -> Result<()> {
     if tiers.catalog().list().is_empty() {
         let columns = [
             ("symbol", ColumnType::Symbol),
@@ -36,7 +36,9 @@ pub fn seed(tiers: &Tiers, ticks: usize) -> Result<()> {
         .into_iter()
         .map(|(n, t)| ColumnDef::new(n, t))
         .collect::<Result<Vec<_>, _>>()?;
-        tiers.create_table(TableDefinition::new(QUICK_START_TABLE, columns)?, true)?;
+        tiers
+            .create_table(TableDefinition::new(QUICK_START_TABLE, columns)?, true)
+            .await?;
     }
     if ticks == 0 {
         return Ok(());

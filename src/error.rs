@@ -79,22 +79,15 @@ impl Error {
 
 impl From<strata_catalog::Error> for Error {
     fn from(e: strata_catalog::Error) -> Self {
-        match e {
-            strata_catalog::Error::TableNotFound(t) => Error::UnknownTable(t),
-            strata_catalog::Error::Delta(_) => Error::Internal(e.to_string()),
-            other => Error::BadRequest(other.to_string()),
-        }
+        catalog_error(&e)
     }
 }
 
 impl From<strata_tiers::Error> for Error {
     fn from(e: strata_tiers::Error) -> Self {
         match e {
-            strata_tiers::Error::Catalog(e) => e.into(),
             strata_tiers::Error::DataFusion(e) => e.into(),
-            strata_tiers::Error::InvalidData(_)
-            | strata_tiers::Error::SchemaChanged(_)
-            | strata_tiers::Error::Arrow(_) => Error::BadRequest(e.to_string()),
+            other => tiers_error(&other),
         }
     }
 }
@@ -111,10 +104,10 @@ fn classify(e: &DataFusionError) -> Error {
         DataFusionError::SQL(parse, _) => Error::Parse(strip_parser_prefix(&parse.to_string())),
         DataFusionError::External(inner) => {
             if let Some(tiers) = inner.downcast_ref::<strata_tiers::Error>() {
-                return clone_tiers_error(tiers);
+                return tiers_error(tiers);
             }
             if let Some(cat) = inner.downcast_ref::<strata_catalog::Error>() {
-                return clone_catalog_error(cat);
+                return catalog_error(cat);
             }
             Error::Internal(e.to_string())
         }
@@ -145,17 +138,25 @@ fn strip_parser_prefix(msg: &str) -> String {
 }
 
 // Errors arrive by reference inside DataFusion's error tree; rebuild the variant from its message.
-fn clone_tiers_error(e: &strata_tiers::Error) -> Error {
+/// Storage failures are ours: the WAL's disk is a 500; the object store (down, throttling,
+/// a commit race) is a 503 the client may retry. Everything else is about the request.
+fn tiers_error(e: &strata_tiers::Error) -> Error {
     match e {
-        strata_tiers::Error::Catalog(c) => clone_catalog_error(c),
+        strata_tiers::Error::Catalog(c) => catalog_error(c),
+        strata_tiers::Error::Wal(_) | strata_tiers::Error::Parquet(_) => {
+            Error::Internal(e.to_string())
+        }
+        strata_tiers::Error::Delta(_) => Error::Unavailable(e.to_string()),
         other => Error::BadRequest(other.to_string()),
     }
 }
 
-fn clone_catalog_error(e: &strata_catalog::Error) -> Error {
+fn catalog_error(e: &strata_catalog::Error) -> Error {
     match e {
         strata_catalog::Error::TableNotFound(t) => Error::UnknownTable(t.clone()),
-        strata_catalog::Error::Delta(_) => Error::Internal(e.to_string()),
+        strata_catalog::Error::Delta(_) | strata_catalog::Error::Store(_) => {
+            Error::Unavailable(e.to_string())
+        }
         other => Error::BadRequest(other.to_string()),
     }
 }

@@ -33,6 +33,7 @@ use std::time::Duration;
 
 use strata_catalog::Catalog;
 use strata_tiers::Tiers;
+use strata_tiers::hdb::policy::FlushPolicy;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
@@ -43,8 +44,22 @@ use crate::state::AppState;
 
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn run(config: Config) -> Result<()> {
-    let tiers = Arc::new(Tiers::new(Arc::new(Catalog::new())));
-    demo::seed(&tiers, config.ticks)?;
+    let tiers = Arc::new(match config.tiered().map_err(Error::Startup)? {
+        Some(tiered) => {
+            tracing::info!(hdb = %tiered.location.root(), wal = %tiered.wal.dir.display(), "tiered storage");
+            Tiers::open(tiered)
+                .await
+                .map_err(|e| Error::Startup(format!("cannot open the HDB and WAL: {e}")))?
+        }
+        None => {
+            tracing::info!("pure storage: everything in memory, nothing survives a restart");
+            Tiers::new(Arc::new(Catalog::new()))
+        }
+    });
+    demo::seed(&tiers, config.ticks).await?;
+    let flusher = tiers
+        .is_tiered()
+        .then(|| spawn_flusher(Arc::clone(&tiers), &config));
     let limits = QueryLimits {
         timeout: Duration::from_millis(config.query_timeout_ms),
     };
@@ -71,12 +86,41 @@ pub async fn run(config: Config) -> Result<()> {
         metrics: Arc::new(Metrics::new()?),
     };
     announce(addr);
+    let tiers = Arc::clone(&state.tiers);
     axum::serve(listener, http::router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| Error::Startup(format!("server failed: {e}")))?;
+    if let Some(flusher) = flusher {
+        flusher.abort();
+    }
+    if tiers.is_tiered() {
+        // Rows that do not make it stay in the WAL and come back at the next start.
+        match tiers.flush_all().await {
+            Ok(rows) => tracing::info!(rows, "flushed the hot tier at shutdown"),
+            Err(e) => tracing::warn!("flush at shutdown failed; the WAL keeps the rows: {e}"),
+        }
+        tiers.sync_wal()?;
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Flushes tables that are due, once a second, until aborted.
+fn spawn_flusher(tiers: Arc<Tiers>, config: &Config) -> tokio::task::JoinHandle<()> {
+    let policy = FlushPolicy {
+        rows: config.flush_rows,
+        bytes: config.flush_bytes,
+        age: Duration::from_secs(config.flush_age_secs),
+    };
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            tiers.flush_due(&policy).await;
+        }
+    })
 }
 
 /// Tells whoever started us where we listen: a log line, and one line on standard output that

@@ -4,6 +4,7 @@
 //! Handlers only parse requests and shape responses; the work happens in [`crate::sql`],
 //! [`crate::ingest`] and [`crate::metrics`].
 
+pub mod admin;
 pub mod body;
 pub mod health;
 pub mod ingest;
@@ -28,6 +29,7 @@ pub fn router(state: AppState) -> Router {
         .merge(sql::router())
         .merge(ingest::router())
         .merge(stats::router())
+        .merge(admin::router())
         .fallback(response::not_found)
         .layer(axum::middleware::from_fn(middleware::json_method_not_allowed))
         .layer(axum::middleware::from_fn_with_state(

@@ -16,3 +16,5 @@ pub const STATS: &str = "/stats";
 pub const METRICS: &str = "/metrics";
 /// Arrow IPC stream ingest.
 pub const INSERT_ARROW: &str = "/insert/arrow";
+/// Flush every table's hot rows to the HDB.
+pub const ADMIN_FLUSH: &str = "/admin/flush";

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use arrow::array::{Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use datafusion::sql::sqlparser::ast::{
-    AlterTable, AlterTableOperation, ColumnDef as SqlColumnDef, CreateTable, ObjectType, Statement,
+    AlterTable, AlterTableOperation, ColumnDef as SqlColumnDef, CreateTable, FlushType, ObjectType,
+    Statement,
 };
 use strata_catalog::{ColumnChange, ColumnDef, ColumnType, TableDefinition};
 use strata_tiers::Tiers;
@@ -18,23 +19,31 @@ use super::statement::{ident_name, table_name};
 use crate::error::{Error, Result};
 
 /// Runs a catalog statement.
-pub fn execute(tiers: &Tiers, stmt: &Statement) -> Result<QueryOutput> {
+pub async fn execute(tiers: &Tiers, stmt: &Statement) -> Result<QueryOutput> {
     match stmt {
-        Statement::CreateTable(create) => create_table(tiers, create),
+        Statement::CreateTable(create) => create_table(tiers, create).await,
         Statement::Drop {
             object_type: ObjectType::Table,
             if_exists,
             names,
             ..
-        } => drop_tables(tiers, names, *if_exists),
-        Statement::AlterTable(alter) => alter_table(tiers, alter),
+        } => drop_tables(tiers, names, *if_exists).await,
+        Statement::AlterTable(alter) => alter_table(tiers, alter).await,
         Statement::ShowTables { .. } => show_tables(tiers),
+        Statement::Flush {
+            object_type: FlushType::Tables,
+            tables,
+            ..
+        } if !tables.is_empty() => flush_tables(tiers, tables).await,
+        Statement::Flush { .. } => Err(Error::BadRequest(
+            "FLUSH takes a table: FLUSH TABLE name (or POST /admin/flush for every table)".into(),
+        )),
         Statement::ExplainTable { table_name: t, .. } => describe(tiers, &table_name(t)?),
         other => Err(Error::Internal(format!("not a catalog statement: {other}"))),
     }
 }
 
-fn create_table(tiers: &Tiers, create: &CreateTable) -> Result<QueryOutput> {
+async fn create_table(tiers: &Tiers, create: &CreateTable) -> Result<QueryOutput> {
     let name = table_name(&create.name)?;
     if create.query.is_some() {
         return Err(Error::BadRequest(
@@ -53,7 +62,7 @@ fn create_table(tiers: &Tiers, create: &CreateTable) -> Result<QueryOutput> {
         .map(column_def)
         .collect::<Result<Vec<_>>>()?;
     let def = TableDefinition::new(&name, columns)?;
-    let message = if tiers.create_table(def, create.if_not_exists)? {
+    let message = if tiers.create_table(def, create.if_not_exists).await? {
         format!("Table '{name}' created")
     } else {
         format!("Table '{name}' already exists")
@@ -66,7 +75,7 @@ fn column_def(col: &SqlColumnDef) -> Result<ColumnDef> {
     Ok(ColumnDef::new(ident_name(&col.name), ty)?)
 }
 
-fn drop_tables(
+async fn drop_tables(
     tiers: &Tiers,
     names: &[datafusion::sql::sqlparser::ast::ObjectName],
     if_exists: bool,
@@ -76,20 +85,18 @@ fn drop_tables(
         // Checked up front so `DROP TABLE a, missing` drops nothing.
         return Err(Error::UnknownTable(missing.clone()));
     }
-    let messages = names
-        .iter()
-        .map(|name| {
-            Ok(if tiers.drop_table(name, if_exists)? {
-                format!("Table '{name}' dropped")
-            } else {
-                format!("Table '{name}' does not exist")
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let mut messages = Vec::with_capacity(names.len());
+    for name in &names {
+        messages.push(if tiers.drop_table(name, if_exists).await? {
+            format!("Table '{name}' dropped")
+        } else {
+            format!("Table '{name}' does not exist")
+        });
+    }
     text_output("result", messages)
 }
 
-fn alter_table(tiers: &Tiers, alter: &AlterTable) -> Result<QueryOutput> {
+async fn alter_table(tiers: &Tiers, alter: &AlterTable) -> Result<QueryOutput> {
     let name = table_name(&alter.name)?;
     if !tiers.catalog().contains(&name) {
         return if alter.if_exists {
@@ -128,10 +135,37 @@ fn alter_table(tiers: &Tiers, alter: &AlterTable) -> Result<QueryOutput> {
             ))),
         })
         .collect::<Result<Vec<_>>>()?;
-    if !tiers.alter_table(&name, &changes)? {
+    if !tiers.alter_table(&name, &changes).await? {
         return message_output(format!("Table '{name}' unchanged"));
     }
     message_output(format!("Table '{name}' altered"))
+}
+
+/// `FLUSH TABLE t[, u]`: moves the tables' hot rows to the HDB and answers once committed.
+async fn flush_tables(
+    tiers: &Tiers,
+    names: &[datafusion::sql::sqlparser::ast::ObjectName],
+) -> Result<QueryOutput> {
+    let names = names.iter().map(table_name).collect::<Result<Vec<_>>>()?;
+    if let Some(missing) = names.iter().find(|n| !tiers.catalog().contains(n)) {
+        return Err(Error::UnknownTable(missing.clone()));
+    }
+    let mut messages = Vec::with_capacity(names.len());
+    for name in &names {
+        messages.push(if !tiers.is_tiered() {
+            format!("Table '{name}' is in memory only (--storage-mode pure): nothing to flush")
+        } else {
+            let outcome = tiers.flush_table(name).await?;
+            match outcome.version {
+                Some(v) => format!(
+                    "Table '{name}' flushed: {} rows in {} files, Delta version {v}",
+                    outcome.rows, outcome.files
+                ),
+                None => format!("Table '{name}' flushed: no rows in memory"),
+            }
+        });
+    }
+    text_output("result", messages)
 }
 
 fn show_tables(tiers: &Tiers) -> Result<QueryOutput> {

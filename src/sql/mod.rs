@@ -132,7 +132,8 @@ impl QueryService {
             | Statement::Drop { .. }
             | Statement::AlterTable(_)
             | Statement::ShowTables { .. }
-            | Statement::ExplainTable { .. } => ddl::execute(&self.tiers, &stmt),
+            | Statement::ExplainTable { .. }
+            | Statement::Flush { .. } => ddl::execute(&self.tiers, &stmt).await,
             _ => self.execute_datafusion(stmt, max_rows).await,
         }
     }

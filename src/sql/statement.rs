@@ -53,9 +53,10 @@ pub fn parse(sql: &str) -> Result<Statement> {
             "Empty query: send one SQL statement in the request body (or ?query=)".into(),
         ));
     }
+    let sql = flush_table_as_mysql(sql);
     let mut statements = Parser::new(&GenericDialect {})
         .with_recursion_limit(MAX_NESTING)
-        .try_with_sql(sql)?
+        .try_with_sql(&sql)?
         .parse_statements()?;
     if statements.len() > 1 {
         return Err(Error::BadRequest(format!(
@@ -70,6 +71,20 @@ pub fn parse(sql: &str) -> Result<Statement> {
 
 /// The kind of a parsed statement; statements Strata does not run are refused here with a clear
 /// message, before any planning.
+/// Strata's `FLUSH TABLE t` is spelled as MySQL's `FLUSH TABLES t`, which sqlparser knows.
+fn flush_table_as_mysql(sql: &str) -> std::borrow::Cow<'_, str> {
+    let mut words = sql.split_whitespace();
+    match (words.next(), words.next()) {
+        (Some(f), Some(t))
+            if f.eq_ignore_ascii_case("FLUSH") && t.eq_ignore_ascii_case("TABLE") =>
+        {
+            let rest = sql.trim_start()[f.len()..].trim_start()[t.len()..].to_string();
+            format!("FLUSH TABLES{rest}").into()
+        }
+        _ => sql.into(),
+    }
+}
+
 pub fn kind(stmt: &Statement) -> Result<Kind> {
     let kind = match stmt {
         Statement::Query(_) | Statement::ShowTables { .. } | Statement::ExplainTable { .. } => {
@@ -83,7 +98,10 @@ pub fn kind(stmt: &Statement) -> Result<Kind> {
             _ if !analyze => Kind::Read,
             other => other,
         },
-        Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) => Kind::Write,
+        Statement::Insert(_)
+        | Statement::Update(_)
+        | Statement::Delete(_)
+        | Statement::Flush { .. } => Kind::Write,
         Statement::CreateTable(_) | Statement::AlterTable(_) => Kind::Ddl,
         Statement::Drop {
             object_type: ObjectType::Table,

@@ -22,3 +22,5 @@ mod ingest;
 mod select;
 /// /stats and /metrics.
 mod stats;
+/// Tiered storage on a local directory: restarts, crashes, flushes, both tiers in one query.
+mod tiered;

@@ -21,6 +21,18 @@ pub enum Error {
     #[error("Arrow error: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
 
+    /// The write-ahead log failed; the write was not acknowledged.
+    #[error(transparent)]
+    Wal(#[from] crate::wal::WalError),
+
+    /// A Delta Lake operation on the HDB failed.
+    #[error("HDB error: {0}")]
+    Delta(#[from] deltalake::DeltaTableError),
+
+    /// Parquet encoding failed during a flush.
+    #[error("Parquet error: {0}")]
+    Parquet(#[from] parquet::errors::ParquetError),
+
     /// Expression evaluation failure in UPDATE/DELETE.
     #[error(transparent)]
     DataFusion(#[from] DataFusionError),

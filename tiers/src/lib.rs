@@ -21,6 +21,7 @@
 
 pub mod conform;
 pub mod error;
+pub mod hdb;
 pub mod hot;
 pub mod provider;
 pub mod stats;
@@ -29,7 +30,7 @@ pub mod wal;
 
 pub use error::{Error, Result};
 pub use stats::{TableStats, TierStats};
-pub use store::Tiers;
+pub use store::{TieredConfig, Tiers};
 
 pub use provider::TieredTable;
 pub use store::TableHandle;

@@ -10,6 +10,10 @@ pub struct TierStats {
     rows_scanned: AtomicU64,
     partitions_created: AtomicU64,
     last_ingest_latency_ns: AtomicU64,
+    flushes: AtomicU64,
+    rows_flushed: AtomicU64,
+    hdb_files_written: AtomicU64,
+    flush_failures: AtomicU64,
 }
 
 impl TierStats {
@@ -17,6 +21,36 @@ impl TierStats {
         self.rows_ingested.fetch_add(rows, Ordering::Relaxed);
         self.last_ingest_latency_ns
             .store(latency_ns, Ordering::Relaxed);
+    }
+
+    pub(crate) fn record_flush(&self, rows: u64, files: u64) {
+        self.flushes.fetch_add(1, Ordering::Relaxed);
+        self.rows_flushed.fetch_add(rows, Ordering::Relaxed);
+        self.hdb_files_written.fetch_add(files, Ordering::Relaxed);
+    }
+
+    pub(crate) fn record_flush_failure(&self) {
+        self.flush_failures.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Flushes that failed (and will be retried) since start.
+    pub fn flush_failures(&self) -> u64 {
+        self.flush_failures.load(Ordering::Relaxed)
+    }
+
+    /// Flushes to the HDB since start.
+    pub fn flushes(&self) -> u64 {
+        self.flushes.load(Ordering::Relaxed)
+    }
+
+    /// Rows moved to the HDB since start.
+    pub fn rows_flushed(&self) -> u64 {
+        self.rows_flushed.load(Ordering::Relaxed)
+    }
+
+    /// Parquet files written to the HDB since start.
+    pub fn hdb_files_written(&self) -> u64 {
+        self.hdb_files_written.load(Ordering::Relaxed)
     }
 
     pub(crate) fn record_scan(&self, rows: u64) {

@@ -4,31 +4,57 @@
 //! table in one and not the other. Every write to a table goes through its [`TableHandle`], the
 //! place the WAL attaches when durability lands.
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
 use arrow::array::{RecordBatch, new_null_array};
 use arrow::datatypes::SchemaRef;
-use parking_lot::Mutex;
+use parking_lot::RwLock;
 use strata_catalog::delta::delta_schema;
-use strata_catalog::{Catalog, ColumnChange, LayoutStep, TableDefinition, alter};
+use strata_catalog::{
+    Catalog, ColumnChange, HdbLocation, LayoutStep, TableDefinition, TableStore, alter,
+};
 
-use crate::error::Result;
+use crate::conform::conform_batch;
+use crate::error::{Error, Result};
+use crate::hdb::flush::{FlushOutcome, write_frozen};
+use crate::hdb::policy::FlushPolicy;
+use crate::hdb::{HdbTable, flushed_seq};
 use crate::hot::{HotTable, HotTier, Snapshot};
 use crate::stats::{TableStats, TierStats};
+use crate::wal::{Wal, WalConfig, WalError, WalStats};
 
-/// Catalog + hot tier + counters.
+/// Where a tiered server keeps its data.
+#[derive(Debug, Clone)]
+pub struct TieredConfig {
+    /// The HDB root (local directory or S3).
+    pub location: HdbLocation,
+    /// The write-ahead log.
+    pub wal: WalConfig,
+}
+
+/// Catalog + hot tier (+ WAL and HDB in tiered mode) + counters.
 #[derive(Debug)]
 pub struct Tiers {
     catalog: Arc<Catalog>,
     hot: HotTier,
     stats: Arc<TierStats>,
-    /// Serialises DDL so catalog and hot tier change in step.
-    ddl: Mutex<()>,
+    /// Serialises DDL so catalog, hot tier and HDB change in step.
+    ddl: tokio::sync::Mutex<()>,
+    /// WAL and HDB; `None` in memory-only mode.
+    durable: Option<Durable>,
+}
+
+#[derive(Debug)]
+struct Durable {
+    store: TableStore,
+    wal: Arc<Wal>,
+    tables: RwLock<BTreeMap<String, Arc<HdbTable>>>,
 }
 
 impl Tiers {
-    /// Tiers over `catalog`, with an empty hot table for every table it already holds.
+    /// Memory-only tiers over `catalog`, with an empty hot table for every table it holds.
     pub fn new(catalog: Arc<Catalog>) -> Self {
         let hot = HotTier::default();
         for def in catalog.list() {
@@ -38,8 +64,81 @@ impl Tiers {
             catalog,
             hot,
             stats: Arc::new(TierStats::default()),
-            ddl: Mutex::new(()),
+            ddl: tokio::sync::Mutex::new(()),
+            durable: None,
         }
+    }
+
+    /// Tiered mode: loads every table from the HDB, then replays the WAL records the HDB does not
+    /// hold yet into the hot tier.
+    pub async fn open(config: TieredConfig) -> Result<Self> {
+        let store = TableStore::new(config.location);
+        let catalog = Arc::new(Catalog::new());
+        let hot = HotTier::default();
+        let mut tables = BTreeMap::new();
+        // table id → (name, highest WAL sequence already in the HDB)
+        let mut flushed: HashMap<String, (String, u64)> = HashMap::new();
+        let mut high_water = 0;
+        for (def, delta) in store.load_all().await? {
+            let seq = flushed_seq(&delta).await?;
+            high_water = high_water.max(seq);
+            let hdb = Arc::new(HdbTable::new(delta.clone())?);
+            let table = Arc::new(HotTable::new(&def));
+            table.set_hdb(Arc::new(delta));
+            flushed.insert(hdb.id().to_string(), (def.name().to_string(), seq));
+            tables.insert(def.name().to_string(), hdb);
+            hot.insert(table);
+            catalog.create(def, false)?;
+        }
+        let (mut replayed, mut skipped) = (0u64, 0u64);
+        let wal = Wal::open(config.wal, high_water + 1, |record| {
+            let Some((name, done)) = flushed.get(&record.table_id) else {
+                skipped += 1; // a dropped table
+                return Ok(());
+            };
+            if record.seq <= *done {
+                return Ok(());
+            }
+            let replay_error = |e: Error| {
+                WalError::Format(format!(
+                    "cannot replay record {} into table '{name}': {e}",
+                    record.seq
+                ))
+            };
+            let table = hot
+                .get(name)
+                .ok_or_else(|| replay_error(Error::InvalidData("table is gone".into())))?;
+            let schema = table.schema();
+            let batches = record
+                .batches
+                .iter()
+                .map(|b| conform_batch(name, &schema, b))
+                .collect::<Result<Vec<_>>>()
+                .map_err(replay_error)?;
+            let outcome = table
+                .append_logged(&schema, batches, Some(record.seq))
+                .map_err(replay_error)?;
+            replayed += outcome.rows as u64;
+            Ok(())
+        })?;
+        tracing::info!(
+            target: "tiers",
+            tables = tables.len(),
+            replayed_rows = replayed,
+            skipped_records = skipped,
+            "loaded the HDB and replayed the WAL"
+        );
+        Ok(Self {
+            catalog,
+            hot,
+            stats: Arc::new(TierStats::default()),
+            ddl: tokio::sync::Mutex::new(()),
+            durable: Some(Durable {
+                store,
+                wal,
+                tables: RwLock::new(tables),
+            }),
+        })
     }
 
     /// The table registry.
@@ -52,12 +151,34 @@ impl Tiers {
         &self.stats
     }
 
+    /// Whether writes are logged and flushed to an HDB.
+    pub fn is_tiered(&self) -> bool {
+        self.durable.is_some()
+    }
+
+    /// WAL figures (tiered mode).
+    pub fn wal_stats(&self) -> Option<WalStats> {
+        self.durable.as_ref().map(|d| d.wal.stats())
+    }
+
     /// Creates a table. Returns `Ok(false)` if it exists and `if_not_exists` is set.
-    pub fn create_table(&self, def: TableDefinition, if_not_exists: bool) -> Result<bool> {
+    pub async fn create_table(&self, def: TableDefinition, if_not_exists: bool) -> Result<bool> {
         // A table that cannot be represented in Delta could never leave the hot tier.
         delta_schema(&def)?;
-        let _ddl = self.ddl.lock();
+        let _ddl = self.ddl.lock().await;
+        if self.catalog.contains(def.name()) {
+            // Let the catalog produce the same answer (and error) as in memory-only mode.
+            return Ok(self.catalog.create(def, if_not_exists)?);
+        }
         let hot = Arc::new(HotTable::new(&def));
+        if let Some(durable) = &self.durable {
+            let delta = durable.store.create(&def).await?;
+            hot.set_hdb(Arc::new(delta.clone()));
+            durable
+                .tables
+                .write()
+                .insert(def.name().to_string(), Arc::new(HdbTable::new(delta)?));
+        }
         let created = self.catalog.create(def, if_not_exists)?;
         if created {
             self.hot.insert(hot);
@@ -65,37 +186,167 @@ impl Tiers {
         Ok(created)
     }
 
-    /// Drops a table and its rows. Returns `Ok(false)` if it is absent and `if_exists` is set.
-    pub fn drop_table(&self, name: &str, if_exists: bool) -> Result<bool> {
-        let _ddl = self.ddl.lock();
+    /// Drops a table and its rows (in tiered mode, its HDB files too). Returns `Ok(false)` if it
+    /// is absent and `if_exists` is set.
+    pub async fn drop_table(&self, name: &str, if_exists: bool) -> Result<bool> {
+        let _ddl = self.ddl.lock().await;
         let dropped = self.catalog.drop_table(name, if_exists)?;
         self.hot.remove(name);
+        if dropped && let Some(durable) = &self.durable {
+            durable.tables.write().remove(name);
+            // Its WAL records are skipped at replay: their table id is gone.
+            durable.store.drop(name).await?;
+        }
         Ok(dropped)
     }
 
     /// Applies an ALTER TABLE statement's column changes. They run under the DDL lock, so
     /// concurrent ALTERs apply one after the other, and land together or not at all. Returns
     /// false when every change was skipped (`IF [NOT] EXISTS`).
-    pub fn alter_table(&self, table: &str, changes: &[ColumnChange]) -> Result<bool> {
-        let _ddl = self.ddl.lock();
+    pub async fn alter_table(&self, table: &str, changes: &[ColumnChange]) -> Result<bool> {
+        let _ddl = self.ddl.lock().await;
         let plan = alter::plan(&*self.catalog.get(table)?, changes)?;
         if plan.steps.is_empty() {
             return Ok(false);
         }
         delta_schema(&plan.definition)?;
-        self.hot_table(table)?
-            .change_schema(&plan.definition, |batch, schema| {
+        let hot = self.hot_table(table)?;
+        if let Some(durable) = &self.durable {
+            if plan
+                .steps
+                .iter()
+                .any(|s| matches!(s, LayoutStep::Remove(_)))
+            {
+                return Err(Error::InvalidData(format!(
+                    "DROP COLUMN is not supported on table '{table}': its history in the HDB keeps \
+                     every column (ADD COLUMN is supported)"
+                )));
+            }
+            let hdb = durable.table(table)?;
+            let mut delta = hdb.lock().await;
+            let added: Vec<_> = plan.definition.columns()[hot.schema().fields().len()..].to_vec();
+            let next = durable.store.add_columns(delta.clone(), &added).await?;
+            *delta = next.clone();
+            // No write may be logged against the old schema once the hot tier has the new one.
+            let _order = hdb.write_order().lock();
+            hot.change_schema(&plan.definition, |batch, schema| {
                 reshape(batch, schema, &plan.steps)
             })?;
+            hot.set_hdb(Arc::new(next));
+        } else {
+            hot.change_schema(&plan.definition, |batch, schema| {
+                reshape(batch, schema, &plan.steps)
+            })?;
+        }
         self.catalog.replace(plan.definition)?;
         Ok(true)
     }
 
-    /// The write and read handle of a table.
+    /// Moves a table's hot rows to the HDB (no-op in memory-only mode).
+    pub async fn flush_table(&self, table: &str) -> Result<FlushOutcome> {
+        let Some(durable) = &self.durable else {
+            return Ok(FlushOutcome::default());
+        };
+        let hot = self.hot_table(table)?;
+        let hdb = durable.table(table)?;
+        let mut delta = hdb.lock().await;
+        let Some(frozen) = hot.freeze() else {
+            return Ok(FlushOutcome::default());
+        };
+        // A retry after a failure that happened *after* the commit must not commit twice.
+        delta.update_state().await?;
+        let committed = match frozen.seqs {
+            Some(seqs) => flushed_seq(&delta).await? >= seqs.last,
+            None => false,
+        };
+        let outcome = if committed {
+            FlushOutcome {
+                rows: frozen.rows,
+                files: 0,
+                version: delta.version(),
+            }
+        } else {
+            write_frozen(&mut delta, &frozen).await?
+        };
+        hot.finish_flush(Arc::new(delta.clone()));
+        drop(delta);
+        self.stats
+            .record_flush(outcome.rows as u64, outcome.files as u64);
+        self.remove_flushed_wal(durable)?;
+        tracing::info!(
+            target: "tiers::flush",
+            table,
+            rows = outcome.rows,
+            files = outcome.files,
+            version = ?outcome.version,
+            "flushed"
+        );
+        Ok(outcome)
+    }
+
+    /// Flushes the tables `policy` says are due; returns the rows moved. A table that fails is
+    /// logged and retried next time: its rows stay in memory and in the WAL.
+    pub async fn flush_due(&self, policy: &FlushPolicy) -> u64 {
+        let now = std::time::Instant::now();
+        let mut rows = 0;
+        for table in self.hot.tables() {
+            if !policy.due(&table.pending(), now) {
+                continue;
+            }
+            match self.flush_table(table.name()).await {
+                Ok(outcome) => rows += outcome.rows as u64,
+                Err(e) => {
+                    self.stats.record_flush_failure();
+                    tracing::warn!(target: "tiers::flush", table = table.name(), "flush failed, will retry: {e}");
+                }
+            }
+        }
+        rows
+    }
+
+    /// Flushes every table; returns the total rows moved. Stops at the first failure.
+    pub async fn flush_all(&self) -> Result<u64> {
+        let mut rows = 0;
+        for def in self.catalog.list() {
+            rows += self.flush_table(def.name()).await?.rows as u64;
+        }
+        Ok(rows)
+    }
+
+    /// Syncs the WAL (shutdown).
+    pub fn sync_wal(&self) -> Result<()> {
+        if let Some(durable) = &self.durable {
+            durable.wal.sync_all()?;
+        }
+        Ok(())
+    }
+
+    /// Deletes the WAL segments whose every record is in the HDB.
+    fn remove_flushed_wal(&self, durable: &Durable) -> Result<()> {
+        let oldest = self
+            .hot
+            .tables()
+            .iter()
+            .filter_map(|t| t.oldest_unflushed_seq())
+            .min();
+        let through = match oldest {
+            Some(seq) => seq.saturating_sub(1),
+            None => durable.wal.next_seq().saturating_sub(1),
+        };
+        durable.wal.remove_through(through)?;
+        Ok(())
+    }
+
+    /// A table's read/write handle.
     pub fn table(&self, name: &str) -> Result<TableHandle> {
+        let wal = match &self.durable {
+            Some(d) => Some((Arc::clone(&d.wal), d.table(name)?)),
+            None => None,
+        };
         Ok(TableHandle {
             hot: self.hot_table(name)?,
             stats: Arc::clone(&self.stats),
+            wal,
         })
     }
 
@@ -107,6 +358,16 @@ impl Tiers {
     fn hot_table(&self, name: &str) -> Result<Arc<HotTable>> {
         self.hot
             .get(name)
+            .ok_or_else(|| strata_catalog::Error::TableNotFound(name.to_string()).into())
+    }
+}
+
+impl Durable {
+    fn table(&self, name: &str) -> Result<Arc<HdbTable>> {
+        self.tables
+            .read()
+            .get(name)
+            .cloned()
             .ok_or_else(|| strata_catalog::Error::TableNotFound(name.to_string()).into())
     }
 }
@@ -132,6 +393,8 @@ fn reshape(batch: &RecordBatch, schema: &SchemaRef, steps: &[LayoutStep]) -> Res
 pub struct TableHandle {
     hot: Arc<HotTable>,
     stats: Arc<TierStats>,
+    /// The WAL and the table's HDB side, in tiered mode.
+    wal: Option<(Arc<Wal>, Arc<HdbTable>)>,
 }
 
 impl TableHandle {
@@ -145,10 +408,26 @@ impl TableHandle {
         self.hot.schema()
     }
 
-    /// Appends batches built against `schema` (see [`HotTable::append`]); all or nothing.
+    /// Appends batches built against `schema` (see [`HotTable::append`]); all or nothing. In
+    /// tiered mode the rows are in the WAL, synced per its policy, before this returns.
     pub fn append(&self, schema: &SchemaRef, batches: Vec<RecordBatch>) -> Result<u64> {
         let start = Instant::now();
-        let outcome = self.hot.append(schema, batches)?;
+        let outcome = match &self.wal {
+            None => self.hot.append(schema, batches)?,
+            Some(_) if batches.iter().all(|b| b.num_rows() == 0) => Default::default(),
+            Some((wal, hdb)) => {
+                // WAL order is hot-tier order for each table: a flush covering sequence n then
+                // holds every earlier record of the table.
+                let seq = {
+                    let _order = hdb.write_order().lock();
+                    self.hot.ensure_schema(schema)?;
+                    let seq = wal.append(self.hot.name(), hdb.id(), schema, &batches)?;
+                    (self.hot.append_logged(schema, batches, Some(seq))?, seq)
+                };
+                wal.sync(seq.1)?;
+                seq.0
+            }
+        };
         let rows = outcome.rows as u64;
         self.stats
             .record_ingest(rows, start.elapsed().as_nanos() as u64);
@@ -163,6 +442,12 @@ impl TableHandle {
         schema: &SchemaRef,
         change: impl FnMut(&RecordBatch) -> Result<Option<RecordBatch>>,
     ) -> Result<()> {
+        if self.wal.is_some() {
+            return Err(Error::InvalidData(format!(
+                "UPDATE and DELETE are not supported yet on table '{}': it is stored in the HDB",
+                self.hot.name()
+            )));
+        }
         self.hot.rewrite(schema, change)
     }
 
@@ -191,24 +476,25 @@ mod tests {
         .unwrap()
     }
 
-    #[test]
-    fn ddl_keeps_catalog_and_hot_tier_in_step() {
+    #[tokio::test]
+    async fn ddl_keeps_catalog_and_hot_tier_in_step() {
         let tiers = Tiers::new(Arc::new(Catalog::new()));
-        assert!(tiers.create_table(def("t"), false).unwrap());
-        assert!(!tiers.create_table(def("t"), true).unwrap());
+        assert!(tiers.create_table(def("t"), false).await.unwrap());
+        assert!(!tiers.create_table(def("t"), true).await.unwrap());
         assert!(tiers.table("t").is_ok());
         assert!(
             tiers
                 .alter_table("t", &[add("b", ColumnType::Bool)])
+                .await
                 .unwrap()
         );
         assert_eq!(tiers.table("t").unwrap().schema().fields().len(), 3);
         assert_eq!(tiers.catalog().get("t").unwrap().columns().len(), 3);
-        tiers.alter_table("t", &[drop("a")]).unwrap();
+        tiers.alter_table("t", &[drop("a")]).await.unwrap();
         assert_eq!(tiers.table("t").unwrap().schema().field(0).name(), "ts");
-        assert!(tiers.alter_table("t", &[drop("ts")]).is_err());
+        assert!(tiers.alter_table("t", &[drop("ts")]).await.is_err());
         assert_eq!(tiers.catalog().get("t").unwrap().columns().len(), 2);
-        assert!(tiers.drop_table("t", false).unwrap());
+        assert!(tiers.drop_table("t", false).await.unwrap());
         assert!(tiers.table("t").is_err());
     }
 
@@ -226,10 +512,10 @@ mod tests {
         }
     }
 
-    #[test]
-    fn alter_reshapes_stored_rows_in_statement_order() {
+    #[tokio::test]
+    async fn alter_reshapes_stored_rows_in_statement_order() {
         let tiers = Tiers::new(Arc::new(Catalog::new()));
-        tiers.create_table(def("t"), false).unwrap();
+        tiers.create_table(def("t"), false).await.unwrap();
         let handle = tiers.table("t").unwrap();
         let schema = handle.schema();
         let batch = RecordBatch::try_new(
@@ -246,7 +532,7 @@ mod tests {
             drop("a"),
             add("a", ColumnType::Int64),
         ];
-        tiers.alter_table("t", &changes).unwrap();
+        tiers.alter_table("t", &changes).await.unwrap();
         let snap = tiers.table("t").unwrap().snapshot(None);
         let names: Vec<_> = snap
             .schema

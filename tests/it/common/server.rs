@@ -61,6 +61,14 @@ impl TestServer {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
     }
 
+    /// Kills the process with SIGKILL (a crash: no flush, no WAL sync at shutdown) and waits.
+    pub(crate) fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// Sends SIGTERM and waits (up to 30 s) for the process to exit; returns its exit code.
     pub(crate) fn terminate(&mut self) -> Option<i32> {
         let mut child = self.child.take()?;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 
 pub use partition::{Chunk, NANOS_PER_DAY, Partition, PartitionKey};
-pub use table::{AppendOutcome, HotTable, Snapshot};
+pub use table::{AppendOutcome, FrozenRows, HotTable, Pending, SeqRange, Snapshot};
 
 /// Name → [`HotTable`].
 #[derive(Debug, Default)]

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
@@ -14,6 +15,7 @@ use strata_catalog::TableDefinition;
 
 use super::partition::{Chunk, Partition, PartitionKey, split_by_day};
 use crate::error::{Error, Result};
+use crate::hdb::HdbView;
 use crate::stats::TableStats;
 
 /// The rows of one table held in memory.
@@ -27,7 +29,71 @@ pub struct HotTable {
 struct TableState {
     schema: SchemaRef,
     time_col: Option<usize>,
+    /// Rows taking writes.
     partitions: BTreeMap<PartitionKey, Partition>,
+    /// WAL sequences of the rows in `partitions` (`None` in memory-only mode or when empty).
+    active_seqs: Option<SeqRange>,
+    /// Rows being flushed to the HDB: still visible here until the commit that holds them is
+    /// visible through `hdb`, then dropped in the same step.
+    frozen: Option<Frozen>,
+    /// The HDB version scans read alongside the hot rows.
+    hdb: Option<HdbView>,
+    /// When the oldest row of `partitions` arrived.
+    active_since: Option<Instant>,
+}
+
+/// What the rows taking writes amount to, for the flush policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pending {
+    /// Rows.
+    pub rows: usize,
+    /// Arrow bytes.
+    pub bytes: usize,
+    /// When the oldest arrived (`None`: no rows).
+    pub since: Option<Instant>,
+}
+
+/// Inclusive range of WAL sequence numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeqRange {
+    /// Oldest.
+    pub first: u64,
+    /// Newest.
+    pub last: u64,
+}
+
+impl SeqRange {
+    fn extend(range: Option<Self>, seq: u64) -> Option<Self> {
+        Some(match range {
+            None => Self {
+                first: seq,
+                last: seq,
+            },
+            Some(r) => Self {
+                first: r.first.min(seq),
+                last: r.last.max(seq),
+            },
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Frozen {
+    partitions: BTreeMap<PartitionKey, Partition>,
+    seqs: Option<SeqRange>,
+}
+
+/// Rows handed to a flush: every day's batches, and the WAL sequences they cover.
+#[derive(Debug, Clone)]
+pub struct FrozenRows {
+    /// The schema of the batches.
+    pub schema: SchemaRef,
+    /// Batches per day, oldest day first.
+    pub days: Vec<(PartitionKey, Vec<RecordBatch>)>,
+    /// WAL sequences covered.
+    pub seqs: Option<SeqRange>,
+    /// Total rows.
+    pub rows: usize,
 }
 
 /// What a scan reads: the batches of the partitions and chunks that survived pruning.
@@ -39,6 +105,8 @@ pub struct Snapshot {
     pub batches: Vec<RecordBatch>,
     /// Total rows in `batches`.
     pub rows: usize,
+    /// The HDB version to read together with `batches` (tiered mode).
+    pub hdb: Option<HdbView>,
 }
 
 /// The effect of an append.
@@ -59,6 +127,10 @@ impl HotTable {
                 schema: def.arrow_schema(),
                 time_col: def.time_column(),
                 partitions: BTreeMap::new(),
+                active_seqs: None,
+                frozen: None,
+                hdb: None,
+                active_since: None,
             }),
         }
     }
@@ -77,6 +149,16 @@ impl HotTable {
     /// [`Error::SchemaChanged`] if the table was altered since, so no row is ever stored under
     /// the wrong columns.
     pub fn append(&self, schema: &SchemaRef, batches: Vec<RecordBatch>) -> Result<AppendOutcome> {
+        self.append_logged(schema, batches, None)
+    }
+
+    /// [`HotTable::append`] of rows logged in the WAL as record `seq`.
+    pub fn append_logged(
+        &self,
+        schema: &SchemaRef,
+        batches: Vec<RecordBatch>,
+        seq: Option<u64>,
+    ) -> Result<AppendOutcome> {
         let time_col = {
             let state = self.state.read();
             self.check_schema(&state, schema)?;
@@ -93,6 +175,12 @@ impl HotTable {
         let mut state = self.state.write();
         self.check_schema(&state, schema)?;
         let before = state.partitions.len();
+        if let Some(seq) = seq {
+            state.active_seqs = SeqRange::extend(state.active_seqs, seq);
+        }
+        if rows > 0 && state.active_since.is_none() {
+            state.active_since = Some(Instant::now());
+        }
         for (key, chunk) in pieces {
             state
                 .partitions
@@ -112,7 +200,8 @@ impl HotTable {
         let state = self.state.read();
         let mut batches = Vec::new();
         let mut rows = 0;
-        for (key, partition) in &state.partitions {
+        let frozen = state.frozen.iter().flat_map(|f| f.partitions.iter());
+        for (key, partition) in frozen.chain(state.partitions.iter()) {
             if let Some((lo, hi)) = time_range {
                 match key.nanos_range() {
                     Some((start, end)) if start <= hi && end >= lo => {}
@@ -133,7 +222,79 @@ impl HotTable {
             schema: Arc::clone(&state.schema),
             batches,
             rows,
+            hdb: state.hdb.clone(),
         }
+    }
+
+    /// Hands the rows taking writes to a flush: they move to a frozen set that stays visible,
+    /// and new writes start fresh partitions. If an earlier flush failed, its frozen rows are
+    /// handed out again (new writes keep waiting for the next flush). `None`: nothing to flush.
+    pub fn freeze(&self) -> Option<FrozenRows> {
+        let mut state = self.state.write();
+        if state.frozen.is_none() {
+            if state.partitions.is_empty() {
+                return None;
+            }
+            let partitions = std::mem::take(&mut state.partitions);
+            let seqs = state.active_seqs.take();
+            state.active_since = None;
+            state.frozen = Some(Frozen { partitions, seqs });
+        }
+        let frozen = state.frozen.as_ref()?;
+        let days = frozen
+            .partitions
+            .iter()
+            .map(|(k, p)| (*k, p.chunks().iter().map(|c| c.batch.clone()).collect()))
+            .collect();
+        Some(FrozenRows {
+            schema: Arc::clone(&state.schema),
+            days,
+            seqs: frozen.seqs,
+            rows: frozen.partitions.values().map(Partition::rows).sum(),
+        })
+    }
+
+    /// The flush committed: the frozen rows are now in `hdb`; both switch in one step so every
+    /// row stays visible exactly once.
+    pub fn finish_flush(&self, hdb: HdbView) {
+        let mut state = self.state.write();
+        state.frozen = None;
+        state.hdb = Some(hdb);
+    }
+
+    /// Points scans at a new HDB version (after a commit that did not come from a flush).
+    pub fn set_hdb(&self, hdb: HdbView) {
+        self.state.write().hdb = Some(hdb);
+    }
+
+    /// The rows taking writes (not those being flushed).
+    pub fn pending(&self) -> Pending {
+        let state = self.state.read();
+        Pending {
+            rows: state.partitions.values().map(Partition::rows).sum(),
+            bytes: state.partitions.values().map(Partition::bytes).sum(),
+            since: state.active_since,
+        }
+    }
+
+    /// The oldest WAL sequence whose rows are only in memory.
+    pub fn oldest_unflushed_seq(&self) -> Option<u64> {
+        let state = self.state.read();
+        let frozen = state.frozen.as_ref().and_then(|f| f.seqs).map(|r| r.first);
+        let active = state.active_seqs.map(|r| r.first);
+        match (frozen, active) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Rows held in memory (taking writes + being flushed) and their Arrow bytes.
+    pub fn memory(&self) -> (usize, usize) {
+        let state = self.state.read();
+        let frozen = state.frozen.iter().flat_map(|f| f.partitions.values());
+        frozen
+            .chain(state.partitions.values())
+            .fold((0, 0), |(r, b), p| (r + p.rows(), b + p.bytes()))
     }
 
     /// Rewrites the table batch by batch, as UPDATE and DELETE do. `change` returns `None` for a
@@ -175,33 +336,51 @@ impl HotTable {
     ) -> Result<()> {
         let schema = def.arrow_schema();
         let time_col = def.time_column();
-        let mut state = self.state.write();
-        let mut partitions = BTreeMap::new();
-        for (key, partition) in &state.partitions {
-            let chunks = partition
-                .chunks()
+        let convert = |parts: &BTreeMap<PartitionKey, Partition>| {
+            parts
                 .iter()
-                .map(|c| Ok(Chunk::new(adapt(&c.batch, &schema)?, time_col)))
-                .collect::<Result<Vec<_>>>()?;
-            partitions.insert(*key, Partition::from_chunks(chunks));
-        }
-        *state = TableState {
-            schema,
-            time_col,
-            partitions,
+                .map(|(key, partition)| {
+                    let chunks = partition
+                        .chunks()
+                        .iter()
+                        .map(|c| Ok(Chunk::new(adapt(&c.batch, &schema)?, time_col)))
+                        .collect::<Result<Vec<_>>>()?;
+                    Ok((*key, Partition::from_chunks(chunks)))
+                })
+                .collect::<Result<BTreeMap<_, _>>>()
         };
+        let mut state = self.state.write();
+        let partitions = convert(&state.partitions)?;
+        let frozen = match &state.frozen {
+            Some(f) => Some(Frozen {
+                partitions: convert(&f.partitions)?,
+                seqs: f.seqs,
+            }),
+            None => None,
+        };
+        state.schema = Arc::clone(&schema);
+        state.time_col = time_col;
+        state.partitions = partitions;
+        state.frozen = frozen;
         Ok(())
     }
 
     /// Rows, bytes and partitions held.
     pub fn stats(&self) -> TableStats {
         let state = self.state.read();
+        let frozen = state.frozen.iter().flat_map(|f| f.partitions.values());
+        let all: Vec<&Partition> = frozen.chain(state.partitions.values()).collect();
         TableStats {
             name: self.name.clone(),
-            rows: state.partitions.values().map(|p| p.rows() as u64).sum(),
-            bytes: state.partitions.values().map(|p| p.bytes() as u64).sum(),
-            partitions: state.partitions.len() as u64,
+            rows: all.iter().map(|p| p.rows() as u64).sum(),
+            bytes: all.iter().map(|p| p.bytes() as u64).sum(),
+            partitions: all.len() as u64,
         }
+    }
+
+    /// Fails with [`Error::SchemaChanged`] unless `schema` is the table's current schema.
+    pub fn ensure_schema(&self, schema: &SchemaRef) -> Result<()> {
+        self.check_schema(&self.state.read(), schema)
     }
 
     fn check_schema(&self, state: &TableState, schema: &SchemaRef) -> Result<()> {

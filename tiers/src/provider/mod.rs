@@ -2,7 +2,9 @@
 //!
 //! Scans take a snapshot of the hot tier pruned to the query's time range ([`prune`]), cut it
 //! into evenly sized partitions for parallel execution, and let DataFusion apply projection,
-//! limit and the filters on top. Writes go to the table's [`TableHandle`].
+//! limit and the filters on top. In tiered mode the snapshot also names the HDB version that
+//! goes with it, and the scan is the union of both ([`crate::hdb::scan`]). Writes go to the
+//! table's [`TableHandle`].
 
 mod dml;
 pub mod prune;
@@ -25,6 +27,7 @@ use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::union::UnionExec;
 use strata_catalog::TIME_COLUMN_METADATA_KEY;
 
 use crate::error::Error;
@@ -156,7 +159,14 @@ impl TableProvider for TieredTable {
             projection.cloned(),
         )?
         .with_limit(limit);
-        Ok(DataSourceExec::from_data_source(source))
+        let hot: Arc<dyn ExecutionPlan> = DataSourceExec::from_data_source(source);
+        let Some(hdb) = &snapshot.hdb else {
+            return Ok(hot);
+        };
+        // The hot rows and the HDB version were taken together: every row is in exactly one.
+        let history =
+            crate::hdb::scan::scan(hdb, state, &self.schema, projection, filters, limit).await?;
+        UnionExec::try_new(vec![hot, history])
     }
 
     fn supports_filters_pushdown(

@@ -1,0 +1,77 @@
+//! The HDB: each table's history as ZSTD Parquet files under a Delta Lake log in the object
+//! store (a local directory or S3).
+//!
+//! - [`flush`] turns frozen hot rows into one Parquet file per day, sorted by (symbol, time), and
+//!   one Delta commit that records the last WAL sequence it covers (invariant 3).
+//! - [`policy`] decides when a table's hot rows are due (rows, bytes, age).
+//! - [`scan`] reads a table's Delta version for a query: projection and the time and value
+//!   filters it can take are pushed into the Delta scan (file-statistics pruning), and its
+//!   columns are cast back to the table's Arrow types (`TIMESTAMP_NS` is a Delta `long`, see
+//!   `strata_catalog::delta`).
+
+pub mod flush;
+pub mod policy;
+mod relabel;
+pub mod scan;
+
+use std::sync::Arc;
+
+use deltalake::DeltaTable;
+
+/// A Delta table at one version, shared by the scans that read it.
+pub type HdbView = Arc<DeltaTable>;
+
+/// Application id of the Delta transactions that record flushed WAL sequences.
+pub const WAL_APP_ID: &str = "strata-wal";
+
+/// The HDB side of one table.
+#[derive(Debug)]
+pub struct HdbTable {
+    /// The Delta metadata id: the table's identity in WAL records.
+    id: String,
+    /// The writer's handle. Its lock serialises commits: one writer per table.
+    writer: tokio::sync::Mutex<DeltaTable>,
+    /// Held while a write is logged and applied, so WAL order is hot-tier order.
+    write_order: parking_lot::Mutex<()>,
+}
+
+impl HdbTable {
+    /// Wraps a loaded Delta table.
+    pub fn new(table: DeltaTable) -> crate::error::Result<Self> {
+        let id = table_id(&table)?;
+        Ok(Self {
+            id,
+            writer: tokio::sync::Mutex::new(table),
+            write_order: parking_lot::Mutex::new(()),
+        })
+    }
+
+    /// The table's identity.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The lock that keeps WAL order and hot-tier order the same.
+    pub(crate) fn write_order(&self) -> &parking_lot::Mutex<()> {
+        &self.write_order
+    }
+
+    /// The writer's handle, locked.
+    pub async fn lock(&self) -> tokio::sync::MutexGuard<'_, DeltaTable> {
+        self.writer.lock().await
+    }
+}
+
+/// The metadata id of a Delta table.
+pub fn table_id(table: &DeltaTable) -> crate::error::Result<String> {
+    Ok(table.snapshot()?.metadata().id().to_string())
+}
+
+/// The highest WAL sequence a table's commits have recorded.
+pub async fn flushed_seq(table: &DeltaTable) -> crate::error::Result<u64> {
+    let snapshot = table.snapshot()?;
+    let version = snapshot
+        .transaction_version(table.log_store().as_ref(), WAL_APP_ID)
+        .await?;
+    Ok(version.map_or(0, |v| v.max(0) as u64))
+}
