@@ -11,15 +11,16 @@ VENV ?= $(HOME)/.cache/strata/venv
 PYTHON := $(VENV)/bin/python
 CARGO_FLAGS ?= --locked
 PORT ?= 8123
+DATA_DIR ?= ./data
 STRATA_ARGS ?=
 SHARED ?=
 
 ##@ Running
 
 .PHONY: run
-run: deps-build ## Build in release mode and start the server on 127.0.0.1:$(PORT)
+run: deps-build ## Build in release mode and serve on 127.0.0.1:$(PORT), data kept in $(DATA_DIR)
 	cargo build $(CARGO_FLAGS) --release --bin strata
-	$(CARGO_TARGET_DIR)/release/strata --port $(PORT) $(STRATA_ARGS)
+	$(CARGO_TARGET_DIR)/release/strata --port $(PORT) --hdb-dir $(DATA_DIR) $(STRATA_ARGS)
 
 .PHONY: build
 build: deps-build ## Build the release binary
@@ -33,9 +34,10 @@ test: deps-build deps-python fmt-check clippy ## Everything CI runs: fmt, clippy
 	$(MAKE) --no-print-directory conformance
 
 .PHONY: conformance
-conformance: deps-python ## Run shared/conformance/zepto_api.py --only sql against a fresh server
+conformance: deps-python ## Run shared/conformance/zepto_api.py --only sql against fresh servers, pure and tiered
 	cargo build $(CARGO_FLAGS) --bin strata
 	PYTHON=$(PYTHON) SHARED=$(SHARED) tests/conformance/run.sh $(CARGO_TARGET_DIR)/debug/strata
+	PYTHON=$(PYTHON) SHARED=$(SHARED) tests/conformance/run.sh $(CARGO_TARGET_DIR)/debug/strata --tiered
 
 .PHONY: fmt
 fmt: ## Format the code

@@ -2,12 +2,21 @@
 # Starts a fresh Strata on a free port, runs the shared ZeptoDB conformance script against it
 # (`--only sql`), and stops the server whatever happens.
 #
-#   tests/conformance/run.sh path/to/strata
+#   tests/conformance/run.sh path/to/strata [server flags...]
+#
+# `--tiered` as the first server flag runs the server with an HDB in a fresh temporary directory.
 #
 # PYTHON picks the interpreter (default python3); SHARED the shared/ folder (default: the nearest
 # `shared/` beside the repository or beside one of its parent directories).
 set -euo pipefail
-binary=${1:?usage: run.sh path/to/strata}
+binary=${1:?usage: run.sh path/to/strata [server flags...]}
+shift
+data=""
+if [[ "${1:-}" == "--tiered" ]]; then
+    shift
+    data=$(mktemp -d)
+    set -- --hdb-dir "$data" "$@"
+fi
 python=${PYTHON:-python3}
 shared=${SHARED:-}
 if [[ -z "$shared" ]]; then
@@ -27,9 +36,9 @@ if [[ ! -f "$script" ]]; then
 fi
 
 log=$(mktemp)
-"$binary" --port 0 >"$log.out" 2>"$log" &
+"$binary" --port 0 "$@" >"$log.out" 2>"$log" &
 pid=$!
-trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -f "$log" "$log.out"' EXIT
+trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -f "$log" "$log.out"; [[ -z "$data" ]] || rm -rf "$data"' EXIT
 
 port=""
 for _ in $(seq 1 300); do

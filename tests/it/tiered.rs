@@ -141,3 +141,37 @@ async fn admin_flush_moves_every_table() {
     assert_eq!(parquet_files(&data, "a") + parquet_files(&data, "b"), 2);
     assert_eq!(c.rows("SELECT sum(v) FROM a").await, json!([[3]]));
 }
+
+#[tokio::test]
+async fn update_and_delete_reach_both_tiers_and_last() {
+    let data = TempDir::new().unwrap();
+    let mut server = start(&data).await;
+    let c = server.client();
+    c.sql_ok("CREATE TABLE t (id INT64, v FLOAT64, ts TIMESTAMP_NS)")
+        .await;
+    c.sql_ok("INSERT INTO t VALUES (1, 1.0, 1000), (2, 2.0, 2000), (3, 3.0, 3000)")
+        .await;
+    c.sql_ok("FLUSH TABLE t").await;
+    c.sql_ok("INSERT INTO t VALUES (4, 4.0, 4000), (5, 5.0, 5000)")
+        .await;
+
+    let r = c
+        .sql_ok("DELETE FROM t WHERE ts >= 2000 AND ts < 5000")
+        .await;
+    assert_eq!(r["data"], json!([[3]]), "two flushed rows and one hot row");
+    let r = c.sql_ok("UPDATE t SET v = v * 10 WHERE id IN (1, 5)").await;
+    assert_eq!(r["data"], json!([[2]]));
+    let expected = json!([[1, 10.0], [5, 50.0]]);
+    assert_eq!(c.rows("SELECT id, v FROM t ORDER BY id").await, expected);
+
+    server.kill();
+    let server = start(&data).await;
+    assert_eq!(
+        server
+            .client()
+            .rows("SELECT id, v FROM t ORDER BY id")
+            .await,
+        expected,
+        "the changes were durable when acknowledged"
+    );
+}

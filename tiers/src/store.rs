@@ -250,26 +250,11 @@ impl Tiers {
         let hot = self.hot_table(table)?;
         let hdb = durable.table(table)?;
         let mut delta = hdb.lock().await;
-        let Some(frozen) = hot.freeze() else {
-            return Ok(FlushOutcome::default());
-        };
-        // A retry after a failure that happened *after* the commit must not commit twice.
-        delta.update_state().await?;
-        let committed = match frozen.seqs {
-            Some(seqs) => flushed_seq(&delta).await? >= seqs.last,
-            None => false,
-        };
-        let outcome = if committed {
-            FlushOutcome {
-                rows: frozen.rows,
-                files: 0,
-                version: delta.version(),
-            }
-        } else {
-            write_frozen(&mut delta, &frozen).await?
-        };
-        hot.finish_flush(Arc::new(delta.clone()));
+        let outcome = flush_locked(&hot, &mut delta).await?;
         drop(delta);
+        if outcome.version.is_none() {
+            return Ok(outcome);
+        }
         self.stats
             .record_flush(outcome.rows as u64, outcome.files as u64);
         self.remove_flushed_wal(durable)?;
@@ -372,6 +357,31 @@ impl Durable {
     }
 }
 
+/// Flushes `hot`'s rows into `delta` (whose lock the caller holds) and switches the hot table
+/// to the new version. `version` is `None` when there was nothing to flush.
+async fn flush_locked(hot: &HotTable, delta: &mut deltalake::DeltaTable) -> Result<FlushOutcome> {
+    let Some(frozen) = hot.freeze() else {
+        return Ok(FlushOutcome::default());
+    };
+    // A retry after a failure that happened *after* the commit must not commit twice.
+    delta.update_state().await?;
+    let committed = match frozen.seqs {
+        Some(seqs) => flushed_seq(delta).await? >= seqs.last,
+        None => false,
+    };
+    let outcome = if committed {
+        FlushOutcome {
+            rows: frozen.rows,
+            files: 0,
+            version: delta.version(),
+        }
+    } else {
+        write_frozen(delta, &frozen).await?
+    };
+    hot.finish_flush(Arc::new(delta.clone()));
+    Ok(outcome)
+}
+
 /// `batch` reshaped by an ALTER's steps into `schema`.
 fn reshape(batch: &RecordBatch, schema: &SchemaRef, steps: &[LayoutStep]) -> Result<RecordBatch> {
     let mut columns = batch.columns().to_vec();
@@ -436,19 +446,38 @@ impl TableHandle {
         Ok(rows)
     }
 
-    /// Rewrites the table batch by batch (UPDATE, DELETE); see [`HotTable::rewrite`].
-    pub fn rewrite(
+    /// Rewrites the table batch by batch (UPDATE, DELETE): `change` returns `None` for a batch
+    /// it leaves alone, else the new batch and how many rows it touched. Returns the total.
+    ///
+    /// Memory-only: the hot tier is rewritten in place ([`HotTable::rewrite`]). Tiered: the hot
+    /// rows are flushed first, then the HDB files holding touched rows are replaced in one Delta
+    /// commit, so the change is durable the moment it is acknowledged.
+    pub async fn rewrite(
         &self,
         schema: &SchemaRef,
-        change: impl FnMut(&RecordBatch) -> Result<Option<RecordBatch>>,
-    ) -> Result<()> {
-        if self.wal.is_some() {
-            return Err(Error::InvalidData(format!(
-                "UPDATE and DELETE are not supported yet on table '{}': it is stored in the HDB",
-                self.hot.name()
-            )));
+        delete: bool,
+        mut change: impl FnMut(&RecordBatch) -> Result<Option<(RecordBatch, u64)>>,
+    ) -> Result<u64> {
+        let mut touched = 0;
+        let Some((_, hdb)) = &self.wal else {
+            self.hot.rewrite(schema, |batch| {
+                Ok(change(batch)?.map(|(batch, n)| {
+                    touched += n;
+                    batch
+                }))
+            })?;
+            return Ok(touched);
+        };
+        self.hot.ensure_schema(schema)?;
+        let mut delta = hdb.lock().await;
+        let flushed = flush_locked(&self.hot, &mut delta).await?;
+        if flushed.version.is_some() {
+            self.stats
+                .record_flush(flushed.rows as u64, flushed.files as u64);
         }
-        self.hot.rewrite(schema, change)
+        touched = crate::hdb::dml::rewrite(&mut delta, schema, delete, change).await?;
+        self.hot.set_hdb(Arc::new(delta.clone()));
+        Ok(touched)
     }
 
     /// What a scan over `time_range` reads; counts the rows as scanned.

@@ -36,11 +36,8 @@ pub struct FlushOutcome {
 
 /// Writes `frozen` into `table` and commits it; `table` is at the new version afterwards.
 pub async fn write_frozen(table: &mut DeltaTable, frozen: &FrozenRows) -> Result<FlushOutcome> {
-    let properties = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
-        .set_max_row_group_row_count(Some(1 << 20))
-        .build();
-    let mut writer = RecordBatchWriter::for_table(table)?.with_writer_properties(properties);
+    let mut writer =
+        RecordBatchWriter::for_table(table)?.with_writer_properties(writer_properties()?);
     let delta_schema = writer.arrow_schema();
     let mut adds = Vec::new();
     for (_, batches) in &frozen.days {
@@ -78,6 +75,14 @@ pub async fn write_frozen(table: &mut DeltaTable, frozen: &FrozenRows) -> Result
     })
 }
 
+/// How HDB Parquet files are written: ZSTD, row groups of up to a million rows.
+pub(crate) fn writer_properties() -> Result<WriterProperties> {
+    Ok(WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
+        .set_max_row_group_row_count(Some(1 << 20))
+        .build())
+}
+
 /// `batch` ordered by (symbol, time) — whichever of the two the table has.
 fn sort_for_scans(batch: &RecordBatch) -> Result<RecordBatch> {
     let schema = batch.schema();
@@ -106,7 +111,10 @@ fn sort_for_scans(batch: &RecordBatch) -> Result<RecordBatch> {
 }
 
 /// `batch` in the Delta table's Arrow types (nanosecond timestamps as `Int64`).
-fn to_delta_layout(batch: &RecordBatch, delta_schema: &SchemaRef) -> Result<RecordBatch> {
+pub(crate) fn to_delta_layout(
+    batch: &RecordBatch,
+    delta_schema: &SchemaRef,
+) -> Result<RecordBatch> {
     let columns = batch
         .columns()
         .iter()

@@ -3,12 +3,14 @@
 //!
 //! - [`flush`] turns frozen hot rows into one Parquet file per day, sorted by (symbol, time), and
 //!   one Delta commit that records the last WAL sequence it covers (invariant 3).
+//! - [`dml`] applies UPDATE and DELETE to the HDB by replacing the files that hold touched rows.
 //! - [`policy`] decides when a table's hot rows are due (rows, bytes, age).
 //! - [`scan`] reads a table's Delta version for a query: projection and the time and value
 //!   filters it can take are pushed into the Delta scan (file-statistics pruning), and its
 //!   columns are cast back to the table's Arrow types (`TIMESTAMP_NS` is a Delta `long`, see
 //!   `strata_catalog::delta`).
 
+pub mod dml;
 pub mod flush;
 pub mod policy;
 mod relabel;

@@ -41,7 +41,8 @@ impl AsTableSchema {
     }
 }
 
-fn relabel(batch: RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
+/// `batch` cast to `schema`'s types and labelled with it.
+pub(crate) fn relabel(batch: RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
     let columns = batch
         .columns()
         .iter()

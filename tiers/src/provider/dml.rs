@@ -42,40 +42,49 @@ impl DmlOp {
         }
     }
 
-    /// Applies the statement; returns the number of rows it touched.
-    fn apply(&self, table: &TableHandle, schema: &SchemaRef) -> Result<u64> {
-        let mut touched = 0u64;
-        table.rewrite(schema, |batch| {
-            let mask = match self.predicate() {
-                Some(p) => {
-                    let value = p.evaluate(batch)?.into_array(batch.num_rows())?;
-                    let mask = value
-                        .as_any()
-                        .downcast_ref::<BooleanArray>()
-                        .ok_or_else(|| {
-                            DataFusionError::Plan("WHERE clause is not a boolean condition".into())
-                        })?;
-                    // SQL: a NULL condition does not match.
-                    if mask.null_count() > 0 {
-                        prep_null_mask_filter(mask)
-                    } else {
-                        mask.clone()
-                    }
+    /// The statement applied to one batch: `None` if no row matches, else the batch as it is
+    /// afterwards and how many rows matched.
+    pub(crate) fn change_batch(&self, batch: &RecordBatch) -> Result<Option<(RecordBatch, u64)>> {
+        let mask = match self.predicate() {
+            Some(p) => {
+                let value = p.evaluate(batch)?.into_array(batch.num_rows())?;
+                let mask = value
+                    .as_any()
+                    .downcast_ref::<BooleanArray>()
+                    .ok_or_else(|| {
+                        DataFusionError::Plan("WHERE clause is not a boolean condition".into())
+                    })?;
+                // SQL: a NULL condition does not match.
+                if mask.null_count() > 0 {
+                    prep_null_mask_filter(mask)
+                } else {
+                    mask.clone()
                 }
-                None => BooleanArray::from(vec![true; batch.num_rows()]),
-            };
-            let hits = mask.true_count();
-            if hits == 0 {
-                return Ok(None);
             }
-            touched += hits as u64;
-            let changed = match self {
-                DmlOp::Delete { .. } => filter_record_batch(batch, &not(&mask)?)?,
-                DmlOp::Update { assignments, .. } => update_batch(batch, &mask, assignments)?,
-            };
-            Ok(Some(changed))
-        })?;
-        Ok(touched)
+            None => BooleanArray::from(vec![true; batch.num_rows()]),
+        };
+        let hits = mask.true_count();
+        if hits == 0 {
+            return Ok(None);
+        }
+        let changed = match self {
+            DmlOp::Delete { .. } => filter_record_batch(batch, &not(&mask)?)?,
+            DmlOp::Update { assignments, .. } => update_batch(batch, &mask, assignments)?,
+        };
+        Ok(Some((changed, hits as u64)))
+    }
+
+    /// Applies the statement to every row of the table; returns how many it touched.
+    async fn apply(&self, table: &TableHandle, schema: &SchemaRef) -> Result<u64> {
+        Ok(table
+            .rewrite(schema, self.is_delete(), |batch| {
+                Ok(self.change_batch(batch)?)
+            })
+            .await?)
+    }
+
+    fn is_delete(&self) -> bool {
+        matches!(self, DmlOp::Delete { .. })
     }
 
     fn predicate(&self) -> Option<&Arc<dyn PhysicalExpr>> {
@@ -192,7 +201,7 @@ impl ExecutionPlan for DmlExec {
         let schema = count_schema();
         let out = Arc::clone(&schema);
         let stream = futures::stream::once(async move {
-            let n = op.apply(&table, &table_schema)?;
+            let n = op.apply(&table, &table_schema).await?;
             Ok(RecordBatch::try_new(
                 out,
                 vec![Arc::new(UInt64Array::from(vec![n]))],

@@ -1,0 +1,83 @@
+//! UPDATE and DELETE on the HDB, copy-on-write: every file holding a touched row is read,
+//! changed in the table's own types (so predicates see `TIMESTAMP_NS`, not the stored integers)
+//! and replaced by a new file, all in one Delta commit. Files without a touched row stay as
+//! they are.
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use deltalake::DeltaTable;
+use deltalake::Path;
+use deltalake::kernel::Action;
+use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
+use deltalake::protocol::DeltaOperation;
+use deltalake::writer::{DeltaWriter, RecordBatchWriter};
+use object_store::ObjectStoreExt;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use super::flush::{to_delta_layout, writer_properties};
+use super::relabel::relabel;
+use crate::error::{Error, Result};
+
+/// Applies `change` to every row of `table`; returns the rows it touched. `table` is at the
+/// new version afterwards (unchanged if nothing was touched).
+pub async fn rewrite(
+    table: &mut DeltaTable,
+    schema: &SchemaRef,
+    delete: bool,
+    mut change: impl FnMut(&RecordBatch) -> Result<Option<(RecordBatch, u64)>>,
+) -> Result<u64> {
+    let store = table.object_store();
+    let files: Vec<_> = table.snapshot()?.log_data().iter().collect();
+    let mut writer =
+        RecordBatchWriter::for_table(table)?.with_writer_properties(writer_properties()?);
+    let delta_schema = writer.arrow_schema();
+    let mut actions = Vec::new();
+    let mut touched = 0;
+    for file in files {
+        let path =
+            Path::parse(file.path().as_ref()).map_err(|e| Error::InvalidData(e.to_string()))?;
+        let bytes = store
+            .get(&path)
+            .await
+            .map_err(deltalake::DeltaTableError::from)?
+            .bytes()
+            .await
+            .map_err(deltalake::DeltaTableError::from)?;
+        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)?.build()?;
+        let mut out = Vec::new();
+        let mut changed = false;
+        for batch in reader {
+            let batch = relabel(batch?, schema)?;
+            match change(&batch)? {
+                None => out.push(batch),
+                Some((batch, n)) => {
+                    changed = true;
+                    touched += n;
+                    out.push(batch);
+                }
+            }
+        }
+        if !changed {
+            continue;
+        }
+        actions.push(Action::Remove(file.remove_action(true)));
+        for batch in out.iter().filter(|b| b.num_rows() > 0) {
+            writer.write(to_delta_layout(batch, &delta_schema)?).await?;
+        }
+        actions.extend(writer.flush().await?.into_iter().map(Action::Add));
+    }
+    if actions.is_empty() {
+        return Ok(0);
+    }
+    let operation = if delete {
+        DeltaOperation::Delete { predicate: None }
+    } else {
+        DeltaOperation::Update { predicate: None }
+    };
+    let finalized = CommitBuilder::from(CommitProperties::default())
+        .with_actions(actions)
+        .build(Some(table.snapshot()?), table.log_store(), operation)
+        .await?;
+    table.update_incremental(Some(finalized.version())).await?;
+    Ok(touched)
+}
