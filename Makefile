@@ -29,8 +29,9 @@ build: deps-build ## Build the release binary
 ##@ Checking
 
 .PHONY: test
-test: deps-build deps-python fmt-check clippy ## Everything CI runs: fmt, clippy, unit + integration tests, conformance
-	cargo test $(CARGO_FLAGS) --workspace
+test: deps-build deps-python fmt-check clippy s3-up ## Everything CI runs: fmt, clippy, unit + integration tests (local and LocalStack S3), conformance
+	STRATA_TEST_PYTHON=$(PYTHON) STRATA_TEST_S3_ENDPOINT=http://127.0.0.1:4566 \
+		cargo test $(CARGO_FLAGS) --workspace
 	$(MAKE) --no-print-directory conformance
 
 .PHONY: conformance
@@ -85,8 +86,9 @@ $(PYTHON):
 	$(PYTHON) -m pip install -q --upgrade pip
 
 .PHONY: deps-python
-deps-python: $(PYTHON) ## Python packages the tests use (pyarrow decodes Arrow results)
-	@$(PYTHON) -c "import pyarrow" 2>/dev/null || $(PYTHON) -m pip install -q -r tests/requirements.txt
+deps-python: $(PYTHON) ## Python packages the tests use (pyarrow; deltalake and DuckDB read the HDB)
+	@$(PYTHON) -c "import pyarrow, deltalake, duckdb, duckdb_extension_delta, duckdb_extension_httpfs, pytz" 2>/dev/null \
+		|| $(PYTHON) -m pip install -q -r tests/requirements.txt
 
 .PHONY: deps-bench
 deps-bench: deps-python ## Python packages the benchmark uses (DuckDB, NumPy)

@@ -18,6 +18,10 @@ mod functions;
 mod health;
 /// POST /insert/arrow, and ingest racing queries.
 mod ingest;
+/// Third-party Delta readers (deltalake, pyarrow, DuckDB) see what Strata returns.
+mod readers;
+/// Tiered storage on LocalStack S3.
+mod s3;
 /// SELECT: filters, joins, CTEs, subqueries, window functions, time predicates.
 mod select;
 /// /stats and /metrics.

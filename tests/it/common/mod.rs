@@ -1,6 +1,7 @@
 //! Shared test helpers: a server process and an HTTP client for it.
 
 mod client;
+pub(crate) mod external;
 mod server;
 
 pub(crate) use client::{Client, Reply};

@@ -19,6 +19,11 @@ pub(crate) struct TestServer {
 impl TestServer {
     /// Starts `strata --port 0 <args>` and waits (up to 60 s) until it announces its address.
     pub(crate) async fn start(args: &[&str]) -> Self {
+        Self::start_with_env(args, &[]).await
+    }
+
+    /// [`TestServer::start`] with extra environment variables.
+    pub(crate) async fn start_with_env(args: &[&str], env: &[(&str, String)]) -> Self {
         let dir = TempDir::new().expect("temp dir");
         let log = std::fs::File::create(dir.path().join("server.log")).expect("log file");
         let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
@@ -26,6 +31,7 @@ impl TestServer {
             .args(args)
             .current_dir(dir.path())
             .env("STRATA_LOG", "info")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
             .spawn()
