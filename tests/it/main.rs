@@ -8,6 +8,8 @@ mod common;
 mod ddl;
 /// INSERT (VALUES, SELECT), UPDATE, DELETE and their all-or-nothing behaviour.
 mod dml;
+/// Exactly-once visibility during ingest + flush, and no loss or duplicates across kill -9.
+mod durability;
 /// Bad input of every kind: statuses, bodies, nothing changed, server still up.
 mod errors;
 /// Result formats: ZeptoDB JSON types, Arrow IPC stream.

@@ -75,6 +75,21 @@ impl Client {
         (r.status, r.json())
     }
 
+    /// `POST /` with `sql` to a server that may be going away: `None` if the request failed to
+    /// get an answer (connection refused or reset), else the status.
+    pub(crate) async fn try_sql(&self, sql: &str) -> Option<StatusCode> {
+        let resp = self
+            .http
+            .post(format!("{}/", self.base))
+            .body(sql.to_string())
+            .send()
+            .await
+            .ok()?;
+        let status = resp.status();
+        resp.bytes().await.ok()?;
+        Some(status)
+    }
+
     /// `POST /` that must succeed; returns the JSON body.
     pub(crate) async fn sql_ok(&self, sql: &str) -> Value {
         let (status, body) = self.sql(sql).await;
