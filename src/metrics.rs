@@ -35,8 +35,35 @@ pub struct Stats {
     pub rdb_rows: u64,
     /// Arrow bytes held in memory (the RDB).
     pub rdb_bytes: u64,
+    /// `pure` or `tiered`.
+    pub storage_mode: &'static str,
+    /// Flushes to the HDB since start.
+    pub flushes: u64,
+    /// Rows moved to the HDB since start.
+    pub rows_flushed: u64,
+    /// Flushes that failed and will be retried.
+    pub flush_failures: u64,
+    /// Rows in the HDB, all tables.
+    pub hdb_rows: u64,
+    /// Parquet files in the HDB, all tables.
+    pub hdb_files: u64,
+    /// The write-ahead log (tiered mode).
+    pub wal: Option<WalFigures>,
     /// Per-table figures, sorted by name.
     pub tables: Vec<TableFigures>,
+}
+
+/// WAL figures in `/stats`.
+#[derive(Debug, Serialize)]
+pub struct WalFigures {
+    /// Segment files on disk.
+    pub segments: usize,
+    /// Their size in bytes.
+    pub bytes: u64,
+    /// Sequence number of the last record.
+    pub last_seq: u64,
+    /// `fdatasync` calls since start.
+    pub syncs: u64,
 }
 
 /// One table's figures in `/stats`.
@@ -50,6 +77,12 @@ pub struct TableFigures {
     pub bytes: u64,
     /// Day partitions in memory.
     pub partitions: u64,
+    /// Rows in the HDB.
+    pub hdb_rows: u64,
+    /// Parquet files in the HDB.
+    pub hdb_files: u64,
+    /// Delta version queries read.
+    pub delta_version: Option<u64>,
 }
 
 /// Collects the figures of `tiers` and `queries`.
@@ -63,6 +96,9 @@ pub fn stats(tiers: &Tiers, queries: &QueryService) -> Stats {
             rows: s.rows,
             bytes: s.bytes,
             partitions: s.partitions,
+            hdb_rows: s.hdb_rows,
+            hdb_files: s.hdb_files,
+            delta_version: s.hdb_version,
         })
         .collect();
     Stats {
@@ -75,6 +111,18 @@ pub fn stats(tiers: &Tiers, queries: &QueryService) -> Stats {
         last_ingest_latency_ns: t.last_ingest_latency_ns(),
         rdb_rows: tables.iter().map(|t| t.rows).sum(),
         rdb_bytes: tables.iter().map(|t| t.bytes).sum(),
+        storage_mode: if tiers.is_tiered() { "tiered" } else { "pure" },
+        flushes: t.flushes(),
+        rows_flushed: t.rows_flushed(),
+        flush_failures: t.flush_failures(),
+        hdb_rows: tables.iter().map(|t| t.hdb_rows).sum(),
+        hdb_files: tables.iter().map(|t| t.hdb_files).sum(),
+        wal: tiers.wal_stats().map(|w| WalFigures {
+            segments: w.segments,
+            bytes: w.bytes,
+            last_seq: w.last_seq,
+            syncs: w.syncs,
+        }),
         tables,
     }
 }

@@ -175,7 +175,7 @@ fn show_tables(tiers: &Tiers) -> Result<QueryOutput> {
         Field::new("rows", DataType::Int64, false),
     ]));
     let names = StringArray::from_iter_values(stats.iter().map(|s| s.name.as_str()));
-    let rows = Int64Array::from_iter_values(stats.iter().map(|s| s.rows as i64));
+    let rows = Int64Array::from_iter_values(stats.iter().map(|s| s.total_rows() as i64));
     output(schema, vec![Arc::new(names), Arc::new(rows)])
 }
 

@@ -94,6 +94,18 @@ async fn flushed_rows_are_seen_once_and_survive_restarts() {
     let server = start(&data).await;
     let c = server.client();
     assert_eq!(c.rows(q).await, all);
+    // Everything is in the HDB now: a scan with no columns, row counts from the Delta log.
+    assert_eq!(c.rows("SELECT count(*) FROM ticks").await, json!([[4]]));
+    assert_eq!(
+        c.rows("SHOW TABLES").await,
+        json!([["ticks", 4], ["trades", 0]])
+    );
+    let stats = c.get("/stats").await.json();
+    assert_eq!(stats["storage_mode"], "tiered");
+    assert_eq!(stats["hdb_rows"], 4);
+    assert_eq!(stats["hdb_files"], 3);
+    assert_eq!(stats["tables"][0]["delta_version"], 2);
+    assert!(stats["wal"]["segments"].as_u64().unwrap() >= 1);
     let r = c.sql_ok("FLUSH TABLE ticks").await;
     assert_eq!(
         r["data"],

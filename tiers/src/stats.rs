@@ -93,4 +93,17 @@ pub struct TableStats {
     pub bytes: u64,
     /// Day partitions held.
     pub partitions: u64,
+    /// Rows in the HDB (from the Delta log's per-file statistics; 0 in memory-only mode).
+    pub hdb_rows: u64,
+    /// Parquet files in the HDB.
+    pub hdb_files: u64,
+    /// Delta version scans read (`None` in memory-only mode).
+    pub hdb_version: Option<u64>,
+}
+
+impl TableStats {
+    /// Rows in both tiers: what `SHOW TABLES` reports.
+    pub fn total_rows(&self) -> u64 {
+        self.rows + self.hdb_rows
+    }
 }

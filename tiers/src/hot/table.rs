@@ -370,11 +370,18 @@ impl HotTable {
         let state = self.state.read();
         let frozen = state.frozen.iter().flat_map(|f| f.partitions.values());
         let all: Vec<&Partition> = frozen.chain(state.partitions.values()).collect();
+        let (hdb_rows, hdb_files, hdb_version) = match &state.hdb {
+            Some(hdb) => hdb_figures(hdb),
+            None => (0, 0, None),
+        };
         TableStats {
             name: self.name.clone(),
             rows: all.iter().map(|p| p.rows() as u64).sum(),
             bytes: all.iter().map(|p| p.bytes() as u64).sum(),
             partitions: all.len() as u64,
+            hdb_rows,
+            hdb_files,
+            hdb_version,
         }
     }
 
@@ -390,6 +397,20 @@ impl HotTable {
             Err(Error::SchemaChanged(self.name.clone()))
         }
     }
+}
+
+/// Rows, files and version of an HDB view, from its Delta log.
+fn hdb_figures(hdb: &HdbView) -> (u64, u64, Option<u64>) {
+    let Ok(snapshot) = hdb.snapshot() else {
+        return (0, 0, None);
+    };
+    let (rows, files) = snapshot
+        .log_data()
+        .iter()
+        .fold((0u64, 0u64), |(r, f), file| {
+            (r + file.num_records().unwrap_or(0) as u64, f + 1)
+        });
+    (rows, files, hdb.version())
 }
 
 #[cfg(test)]
