@@ -35,10 +35,13 @@ test: deps-build deps-python fmt-check clippy s3-up ## Everything CI runs: fmt, 
 	$(MAKE) --no-print-directory conformance
 
 .PHONY: conformance
-conformance: deps-python ## Run shared/conformance/zepto_api.py --only sql against fresh servers, pure and tiered
+conformance: deps-python ## Run shared/conformance/zepto_api.py --only sql against fresh servers: pure, tiered, tiered flushing at once
 	cargo build $(CARGO_FLAGS) --bin strata
 	PYTHON=$(PYTHON) SHARED=$(SHARED) tests/conformance/run.sh $(CARGO_TARGET_DIR)/debug/strata
 	PYTHON=$(PYTHON) SHARED=$(SHARED) tests/conformance/run.sh $(CARGO_TARGET_DIR)/debug/strata --tiered
+	@echo "conformance again, every row flushed to the HDB within milliseconds of its INSERT:"
+	PYTHON=$(PYTHON) SHARED=$(SHARED) tests/conformance/run.sh $(CARGO_TARGET_DIR)/debug/strata --tiered \
+		--flush-rows 1 --flush-interval-ms 5
 
 .PHONY: fmt
 fmt: ## Format the code

@@ -89,6 +89,10 @@ pub struct Config {
     /// time and keeps the number of Delta commits per table near one every few minutes.
     #[arg(long, env = "STRATA_FLUSH_AGE_SECS", default_value_t = 300)]
     pub flush_age_secs: u64,
+
+    /// How often the flush policy is checked, in milliseconds.
+    #[arg(long, env = "STRATA_FLUSH_INTERVAL_MS", default_value_t = 1000)]
+    pub flush_interval_ms: u64,
 }
 
 /// Where data lives.

@@ -106,15 +106,16 @@ pub async fn run(config: Config) -> Result<()> {
     Ok(())
 }
 
-/// Flushes tables that are due, once a second, until aborted.
+/// Flushes tables that are due, every `--flush-interval-ms`, until aborted.
 fn spawn_flusher(tiers: Arc<Tiers>, config: &Config) -> tokio::task::JoinHandle<()> {
     let policy = FlushPolicy {
         rows: config.flush_rows,
         bytes: config.flush_bytes,
         age: Duration::from_secs(config.flush_age_secs),
     };
+    let period = Duration::from_millis(config.flush_interval_ms.max(1));
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        let mut tick = tokio::time::interval(period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
