@@ -5,8 +5,8 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Int64Array, RecordBatch, StringArray};
-use arrow::datatypes::{DataType, Field, Schema};
+use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray, TimestampNanosecondArray};
+use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use datafusion::sql::sqlparser::ast::{
     AlterTable, AlterTableOperation, ColumnDef as SqlColumnDef, CreateTable, FlushType, ObjectType,
     Statement,
@@ -166,6 +166,46 @@ async fn flush_tables(
         });
     }
     text_output("result", messages)
+}
+
+/// `DESCRIBE HISTORY t`: the table's Delta commits, newest first.
+pub async fn describe_history(tiers: &Tiers, name: &str) -> Result<QueryOutput> {
+    if !tiers.catalog().contains(name) {
+        return Err(Error::UnknownTable(name.to_string()));
+    }
+    let history = tiers.history(name).await?;
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("version", DataType::Int64, false),
+        Field::new(
+            "timestamp",
+            DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
+            true,
+        ),
+        Field::new("operation", DataType::Utf8, false),
+        Field::new("parameters", DataType::Utf8, false),
+    ]));
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(Int64Array::from_iter_values(
+            history.iter().map(|h| h.version as i64),
+        )),
+        Arc::new(
+            TimestampNanosecondArray::from_iter(
+                history
+                    .iter()
+                    .map(|h| h.timestamp_ms.map(|ms| ms.saturating_mul(1_000_000))),
+            )
+            .with_timezone("UTC"),
+        ),
+        Arc::new(StringArray::from_iter_values(
+            history.iter().map(|h| h.operation.as_str()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            history.iter().map(|h| h.parameters.as_str()),
+        )),
+    ];
+    let batch = RecordBatch::try_new(Arc::clone(&schema), columns)
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(QueryOutput::new(schema, vec![batch]))
 }
 
 fn show_tables(tiers: &Tiers) -> Result<QueryOutput> {

@@ -13,6 +13,7 @@ pub mod ddl;
 pub mod rewrite;
 pub mod session;
 pub mod statement;
+pub mod time_travel;
 pub mod udf;
 
 use std::sync::Arc;
@@ -111,6 +112,10 @@ impl QueryService {
         access: Access,
         max_rows: Option<usize>,
     ) -> Result<QueryOutput> {
+        if let Some(table) = statement::describe_history(sql) {
+            self.executed.fetch_add(1, Ordering::Relaxed);
+            return ddl::describe_history(&self.tiers, &table?).await;
+        }
         let stmt = statement::parse(sql)?;
         let kind = statement::kind(&stmt)?;
         if access == Access::ReadOnly && kind != Kind::Read {
@@ -151,6 +156,7 @@ impl QueryService {
         // generate_series(…) look like relations to the resolver.
         for table in state.resolve_table_references(&stmt)? {
             let name = table.table();
+            let name = time_travel::versioned_name(name).map_or(name, |(base, _)| base);
             if !self.tiers.catalog().contains(name) && !state.table_functions().contains_key(name) {
                 return Err(Error::UnknownTable(name.to_string()));
             }

@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use datafusion::catalog::{MemoryCatalogProvider, SchemaProvider, TableProvider};
-use datafusion::error::Result;
+use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
-use strata_tiers::{TieredTable, Tiers};
+use strata_tiers::{HistoricalTable, TieredTable, Tiers};
 
 use super::{analyzer, udf};
 
@@ -66,6 +66,18 @@ impl SchemaProvider for StrataSchema {
     }
 
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
+        if let Some((table, as_of)) = super::time_travel::versioned_name(name) {
+            let as_of = as_of.map_err(DataFusionError::Plan)?;
+            let (def, hdb) = self
+                .tiers
+                .table_as_of(table, &as_of)
+                .await
+                .map_err(|e| DataFusionError::External(Box::new(e)))?;
+            return Ok(Some(Arc::new(HistoricalTable::new(
+                def.arrow_schema(),
+                hdb,
+            ))));
+        }
         Ok(self
             .tiers
             .table(name)

@@ -54,6 +54,7 @@ pub fn parse(sql: &str) -> Result<Statement> {
         ));
     }
     let sql = flush_table_as_mysql(sql);
+    let sql = super::time_travel::fold_as_of(&sql);
     let mut statements = Parser::new(&GenericDialect {})
         .with_recursion_limit(MAX_NESTING)
         .try_with_sql(&sql)?
@@ -71,6 +72,31 @@ pub fn parse(sql: &str) -> Result<Statement> {
 
 /// The kind of a parsed statement; statements Strata does not run are refused here with a clear
 /// message, before any planning.
+/// The table of a `DESCRIBE HISTORY t` (or `DESC HISTORY t`) statement, which sqlparser does not
+/// know; `None` for any other statement.
+pub fn describe_history(sql: &str) -> Option<Result<String>> {
+    let sql = sql.trim().trim_end_matches(';');
+    let mut words = sql.split_whitespace();
+    let first = words.next()?;
+    let second = words.next()?;
+    if !(first.eq_ignore_ascii_case("DESCRIBE") || first.eq_ignore_ascii_case("DESC"))
+        || !second.eq_ignore_ascii_case("HISTORY")
+    {
+        return None;
+    }
+    let rest: Vec<&str> = words.collect();
+    let [table] = rest.as_slice() else {
+        return Some(Err(Error::BadRequest(
+            "DESCRIBE HISTORY takes one table: DESCRIBE HISTORY name".into(),
+        )));
+    };
+    let ident = match table.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        Some(quoted) => Ident::with_quote('"', quoted),
+        None => Ident::new(*table),
+    };
+    Some(Ok(ident_name(&ident)))
+}
+
 /// Strata's `FLUSH TABLE t` is spelled as MySQL's `FLUSH TABLES t`, which sqlparser knows.
 fn flush_table_as_mysql(sql: &str) -> std::borrow::Cow<'_, str> {
     let mut words = sql.split_whitespace();

@@ -30,3 +30,5 @@ mod select;
 mod stats;
 /// Tiered storage on a local directory: restarts, crashes, flushes, both tiers in one query.
 mod tiered;
+/// VERSION AS OF, TIMESTAMP AS OF, DESCRIBE HISTORY.
+mod time_travel;

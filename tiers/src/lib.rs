@@ -30,7 +30,8 @@ pub mod wal;
 
 pub use error::{Error, Result};
 pub use stats::{TableStats, TierStats};
-pub use store::{TieredConfig, Tiers};
+pub use store::{AsOf, HistoryEntry, TieredConfig, Tiers};
 
 pub use provider::TieredTable;
+pub use provider::history::HistoricalTable;
 pub use store::TableHandle;

@@ -20,10 +20,32 @@ use crate::conform::conform_batch;
 use crate::error::{Error, Result};
 use crate::hdb::flush::{FlushOutcome, write_frozen};
 use crate::hdb::policy::FlushPolicy;
-use crate::hdb::{HdbTable, flushed_seq};
+use crate::hdb::{HdbTable, HdbView, flushed_seq};
 use crate::hot::{HotTable, HotTier, Snapshot};
 use crate::stats::{TableStats, TierStats};
 use crate::wal::{Wal, WalConfig, WalError, WalStats};
+
+/// Which HDB version a time-travel query reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AsOf {
+    /// `VERSION AS OF n`.
+    Version(u64),
+    /// `TIMESTAMP AS OF '<RFC 3339>'`: the last version committed at or before it.
+    Timestamp(String),
+}
+
+/// One commit of a table's Delta log, as `DESCRIBE HISTORY` shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryEntry {
+    /// Delta version.
+    pub version: u64,
+    /// Commit time, milliseconds since the epoch.
+    pub timestamp_ms: Option<i64>,
+    /// What the commit did (`CREATE TABLE`, `WRITE`, `DELETE`, …).
+    pub operation: String,
+    /// Its parameters, as JSON.
+    pub parameters: String,
+}
 
 /// Where a tiered server keeps its data.
 #[derive(Debug, Clone)]
@@ -296,6 +318,61 @@ impl Tiers {
             rows += self.flush_table(def.name()).await?.rows as u64;
         }
         Ok(rows)
+    }
+
+    /// Table `name` as the HDB held it at `as_of` (hot rows are not part of any version).
+    pub async fn table_as_of(
+        &self,
+        name: &str,
+        as_of: &AsOf,
+    ) -> Result<(TableDefinition, HdbView)> {
+        let durable = self.durable.as_ref().ok_or_else(|| {
+            Error::InvalidData(
+                "Time travel reads the HDB's history: start Strata with --hdb-dir or --hdb-uri"
+                    .into(),
+            )
+        })?;
+        let hdb = durable.table(name)?;
+        let builder = deltalake::DeltaTableBuilder::from_url(hdb.url().clone())?;
+        let builder = match as_of {
+            AsOf::Version(v) => builder.with_version(*v),
+            AsOf::Timestamp(t) => builder.with_datestring(t).map_err(|e| {
+                Error::InvalidData(format!(
+                    "TIMESTAMP AS OF '{t}': not an RFC 3339 time such as 2024-03-23T22:00:00Z ({e})"
+                ))
+            })?,
+        };
+        let table = builder.load().await.map_err(|e| {
+            Error::InvalidData(format!("Table '{name}' has no version {as_of:?}: {e}"))
+        })?;
+        let def = strata_catalog::store::definition_of(name, &table)?;
+        Ok((def, Arc::new(table)))
+    }
+
+    /// The commits of table `name`, newest first.
+    pub async fn history(&self, name: &str) -> Result<Vec<HistoryEntry>> {
+        let durable = self.durable.as_ref().ok_or_else(|| {
+            Error::InvalidData(
+                "DESCRIBE HISTORY reads the HDB: start Strata with --hdb-dir or --hdb-uri".into(),
+            )
+        })?;
+        let hdb = durable.table(name)?;
+        let table = deltalake::DeltaTableBuilder::from_url(hdb.url().clone())?
+            .load()
+            .await?;
+        let latest = table.version().unwrap_or(0);
+        let commits: Vec<_> = table.history(None).await?.collect();
+        Ok(commits
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| HistoryEntry {
+                version: latest.saturating_sub(i as u64),
+                timestamp_ms: c.timestamp,
+                operation: c.operation.unwrap_or_default(),
+                parameters: serde_json::to_string(&c.operation_parameters.unwrap_or_default())
+                    .unwrap_or_default(),
+            })
+            .collect())
     }
 
     /// Syncs the WAL (shutdown).

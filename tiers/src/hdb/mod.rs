@@ -35,6 +35,8 @@ pub struct HdbTable {
     writer: tokio::sync::Mutex<DeltaTable>,
     /// Held while a write is logged and applied, so WAL order is hot-tier order.
     write_order: parking_lot::Mutex<()>,
+    /// Where the table lives (for loading older versions).
+    url: url::Url,
 }
 
 impl HdbTable {
@@ -43,6 +45,7 @@ impl HdbTable {
         let id = table_id(&table)?;
         Ok(Self {
             id,
+            url: table.table_url().clone(),
             writer: tokio::sync::Mutex::new(table),
             write_order: parking_lot::Mutex::new(()),
         })
@@ -51,6 +54,11 @@ impl HdbTable {
     /// The table's identity.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// The table's location.
+    pub fn url(&self) -> &url::Url {
+        &self.url
     }
 
     /// The lock that keeps WAL order and hot-tier order the same.

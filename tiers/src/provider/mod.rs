@@ -7,6 +7,7 @@
 //! table's [`TableHandle`].
 
 mod dml;
+pub mod history;
 pub mod prune;
 mod sink;
 
