@@ -90,6 +90,10 @@ pub struct Config {
     #[arg(long, env = "STRATA_FLUSH_AGE_SECS", default_value_t = 300)]
     pub flush_age_secs: u64,
 
+    /// Background compaction merges a day's small HDB files once there are this many (0: off).
+    #[arg(long, env = "STRATA_COMPACT_MIN_FILES", default_value_t = 8)]
+    pub compact_min_files: usize,
+
     /// How often the flush policy is checked, in milliseconds.
     #[arg(long, env = "STRATA_FLUSH_INTERVAL_MS", default_value_t = 1000)]
     pub flush_interval_ms: u64,

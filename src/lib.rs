@@ -106,7 +106,8 @@ pub async fn run(config: Config) -> Result<()> {
     Ok(())
 }
 
-/// Flushes tables that are due, every `--flush-interval-ms`, until aborted.
+/// Flushes tables that are due, every `--flush-interval-ms`, and compacts days with many small
+/// files after a flush, until aborted.
 fn spawn_flusher(tiers: Arc<Tiers>, config: &Config) -> tokio::task::JoinHandle<()> {
     let policy = FlushPolicy {
         rows: config.flush_rows,
@@ -114,12 +115,16 @@ fn spawn_flusher(tiers: Arc<Tiers>, config: &Config) -> tokio::task::JoinHandle<
         age: Duration::from_secs(config.flush_age_secs),
     };
     let period = Duration::from_millis(config.flush_interval_ms.max(1));
+    let compact_min_files = config.compact_min_files;
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            tiers.flush_due(&policy).await;
+            // Small files come from flushes; look for days to compact only after one.
+            if tiers.flush_due(&policy).await > 0 && compact_min_files > 0 {
+                tiers.compact_due(compact_min_files).await;
+            }
         }
     })
 }

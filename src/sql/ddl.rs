@@ -15,7 +15,7 @@ use strata_catalog::{ColumnChange, ColumnDef, ColumnType, TableDefinition};
 use strata_tiers::Tiers;
 
 use super::QueryOutput;
-use super::statement::{ident_name, table_name};
+use super::statement::{Command, ident_name, table_name};
 use crate::error::{Error, Result};
 
 /// Runs a catalog statement.
@@ -168,11 +168,43 @@ async fn flush_tables(
     text_output("result", messages)
 }
 
-/// `DESCRIBE HISTORY t`: the table's Delta commits, newest first.
-pub async fn describe_history(tiers: &Tiers, name: &str) -> Result<QueryOutput> {
-    if !tiers.catalog().contains(name) {
-        return Err(Error::UnknownTable(name.to_string()));
+/// Runs one of Strata's own statements.
+pub async fn run_command(tiers: &Tiers, command: Command) -> Result<QueryOutput> {
+    let table = match &command {
+        Command::DescribeHistory(t) | Command::Optimize(t) | Command::Vacuum(t, _) => t,
+    };
+    if !tiers.catalog().contains(table) {
+        return Err(Error::UnknownTable(table.clone()));
     }
+    if !tiers.is_tiered() && !matches!(command, Command::DescribeHistory(_)) {
+        return message_output(format!(
+            "Table '{table}' is in memory only (--storage-mode pure): it has no HDB files"
+        ));
+    }
+    match command {
+        Command::DescribeHistory(t) => describe_history(tiers, &t).await,
+        Command::Optimize(t) => {
+            let o = tiers.optimize_table(&t, 2).await?;
+            message_output(format!(
+                "Table '{t}' optimized: {} files merged into {}",
+                o.files_removed, o.files_added
+            ))
+        }
+        Command::Vacuum(t, hours) => {
+            let deleted = tiers
+                .vacuum_table(&t, hours.unwrap_or(DEFAULT_VACUUM_RETAIN_HOURS))
+                .await?;
+            message_output(format!("Table '{t}' vacuumed: {deleted} files deleted"))
+        }
+    }
+}
+
+/// Files a VACUUM keeps by default: a week of versions stays readable by time travel, as in
+/// Delta Lake.
+const DEFAULT_VACUUM_RETAIN_HOURS: u64 = 168;
+
+/// `DESCRIBE HISTORY t`: the table's Delta commits, newest first.
+async fn describe_history(tiers: &Tiers, name: &str) -> Result<QueryOutput> {
     let history = tiers.history(name).await?;
     let schema = Arc::new(Schema::new(vec![
         Field::new("version", DataType::Int64, false),

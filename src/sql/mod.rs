@@ -112,9 +112,16 @@ impl QueryService {
         access: Access,
         max_rows: Option<usize>,
     ) -> Result<QueryOutput> {
-        if let Some(table) = statement::describe_history(sql) {
+        if let Some(command) = statement::command(sql) {
+            let command = command?;
+            if access == Access::ReadOnly && !command.is_read_only() {
+                return Err(Error::MethodNotAllowed {
+                    message: "GET SQL is read-only; use POST / for maintenance statements".into(),
+                    allow: "POST",
+                });
+            }
             self.executed.fetch_add(1, Ordering::Relaxed);
-            return ddl::describe_history(&self.tiers, &table?).await;
+            return ddl::run_command(&self.tiers, command).await;
         }
         let stmt = statement::parse(sql)?;
         let kind = statement::kind(&stmt)?;

@@ -72,29 +72,69 @@ pub fn parse(sql: &str) -> Result<Statement> {
 
 /// The kind of a parsed statement; statements Strata does not run are refused here with a clear
 /// message, before any planning.
-/// The table of a `DESCRIBE HISTORY t` (or `DESC HISTORY t`) statement, which sqlparser does not
-/// know; `None` for any other statement.
-pub fn describe_history(sql: &str) -> Option<Result<String>> {
-    let sql = sql.trim().trim_end_matches(';');
-    let mut words = sql.split_whitespace();
-    let first = words.next()?;
-    let second = words.next()?;
-    if !(first.eq_ignore_ascii_case("DESCRIBE") || first.eq_ignore_ascii_case("DESC"))
-        || !second.eq_ignore_ascii_case("HISTORY")
-    {
-        return None;
+/// Statements of Strata's own that sqlparser does not know, recognised before parsing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `DESCRIBE HISTORY t` (or `DESC HISTORY t`).
+    DescribeHistory(String),
+    /// `OPTIMIZE [TABLE] t`.
+    Optimize(String),
+    /// `VACUUM [TABLE] t [RETAIN n HOURS]`.
+    Vacuum(String, Option<u64>),
+}
+
+impl Command {
+    /// Whether a read-only request (`GET /?query=`) may run it.
+    pub fn is_read_only(&self) -> bool {
+        matches!(self, Command::DescribeHistory(_))
     }
-    let rest: Vec<&str> = words.collect();
-    let [table] = rest.as_slice() else {
-        return Some(Err(Error::BadRequest(
-            "DESCRIBE HISTORY takes one table: DESCRIBE HISTORY name".into(),
-        )));
-    };
-    let ident = match table.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
-        Some(quoted) => Ident::with_quote('"', quoted),
-        None => Ident::new(*table),
-    };
-    Some(Ok(ident_name(&ident)))
+}
+
+/// The [`Command`] `sql` spells, if it is one.
+pub fn command(sql: &str) -> Option<Result<Command>> {
+    let sql = sql.trim().trim_end_matches(';');
+    let words: Vec<&str> = sql.split_whitespace().collect();
+    let is = |i: usize, w: &str| words.get(i).is_some_and(|x| x.eq_ignore_ascii_case(w));
+    let (usage, rest, build): (&str, &[&str], fn(String, &[&str]) -> Option<Command>) =
+        if (is(0, "DESCRIBE") || is(0, "DESC")) && is(1, "HISTORY") {
+            ("DESCRIBE HISTORY name", &words[2..], |t, rest| {
+                rest.is_empty().then_some(Command::DescribeHistory(t))
+            })
+        } else if is(0, "OPTIMIZE") {
+            let skip = if is(1, "TABLE") { 2 } else { 1 };
+            (
+                "OPTIMIZE [TABLE] name",
+                &words[skip.min(words.len())..],
+                |t, rest| rest.is_empty().then_some(Command::Optimize(t)),
+            )
+        } else if is(0, "VACUUM") {
+            let skip = if is(1, "TABLE") { 2 } else { 1 };
+            (
+                "VACUUM [TABLE] name [RETAIN n HOURS]",
+                &words[skip.min(words.len())..],
+                |t, rest| match rest {
+                    [] => Some(Command::Vacuum(t, None)),
+                    [r, n, h]
+                        if r.eq_ignore_ascii_case("RETAIN")
+                            && (h.eq_ignore_ascii_case("HOURS")
+                                || h.eq_ignore_ascii_case("HOUR")) =>
+                    {
+                        n.parse().ok().map(|n| Command::Vacuum(t, Some(n)))
+                    }
+                    _ => None,
+                },
+            )
+        } else {
+            return None;
+        };
+    let parsed = rest.split_first().and_then(|(table, rest)| {
+        let ident = match table.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+            Some(quoted) => Ident::with_quote('"', quoted),
+            None => Ident::new(*table),
+        };
+        build(ident_name(&ident), rest)
+    });
+    Some(parsed.ok_or_else(|| Error::Parse(format!("expected {usage}, got: {sql}"))))
 }
 
 /// Strata's `FLUSH TABLE t` is spelled as MySQL's `FLUSH TABLES t`, which sqlparser knows.
@@ -214,6 +254,34 @@ mod tests {
             Err(Error::BadRequest(_))
         ));
         parse("SELECT 1;").unwrap();
+    }
+
+    #[test]
+    fn strata_commands_are_recognised() {
+        assert_eq!(
+            command("describe history Trades;").unwrap().unwrap(),
+            Command::DescribeHistory("trades".into())
+        );
+        assert_eq!(
+            command("OPTIMIZE TABLE t").unwrap().unwrap(),
+            Command::Optimize("t".into())
+        );
+        assert_eq!(
+            command("OPTIMIZE t").unwrap().unwrap(),
+            Command::Optimize("t".into())
+        );
+        assert_eq!(
+            command("VACUUM t RETAIN 0 HOURS").unwrap().unwrap(),
+            Command::Vacuum("t".into(), Some(0))
+        );
+        assert_eq!(
+            command("VACUUM t").unwrap().unwrap(),
+            Command::Vacuum("t".into(), None)
+        );
+        assert!(command("VACUUM t RETAIN x HOURS").unwrap().is_err());
+        assert!(command("OPTIMIZE").unwrap().is_err());
+        assert!(command("SELECT 1").is_none());
+        assert!(command("DESCRIBE t").is_none());
     }
 
     #[test]

@@ -187,3 +187,55 @@ async fn update_and_delete_reach_both_tiers_and_last() {
         "the changes were durable when acknowledged"
     );
 }
+
+#[tokio::test]
+async fn optimize_merges_small_files_without_changing_results() {
+    let data = TempDir::new().unwrap();
+    let server = start(&data).await;
+    let c = server.client();
+    c.sql_ok("CREATE TABLE t (symbol SYMBOL, v INT64, ts TIMESTAMP_NS)")
+        .await;
+    // Six flushes over two days: six small files a day.
+    for i in 0..6 {
+        c.sql_ok(&format!(
+            "INSERT INTO t VALUES ('b', {i}, {}), ('a', {i}, {})",
+            1000 - i,
+            86_400_000_000_000_i64 + i
+        ))
+        .await;
+        c.sql_ok("FLUSH TABLE t").await;
+    }
+    assert_eq!(parquet_files(&data, "t"), 12);
+    let q = "SELECT symbol, v, CAST(ts AS BIGINT) FROM t ORDER BY symbol, v";
+    let before = c.rows(q).await;
+    let first = c
+        .rows("SELECT first(v), last(v) FROM t WHERE symbol = 'b'")
+        .await;
+
+    let r = c.sql_ok("OPTIMIZE t").await;
+    assert_eq!(
+        r["data"],
+        json!([["Table 't' optimized: 12 files merged into 2"]])
+    );
+    assert_eq!(c.rows(q).await, before);
+    assert_eq!(
+        c.rows("SELECT first(v), last(v) FROM t WHERE symbol = 'b'")
+            .await,
+        first
+    );
+    let stats = c.get("/stats").await.json();
+    let t = stats["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "t")
+        .unwrap()
+        .clone();
+    assert_eq!(t["hdb_files"], 2);
+    // The replaced files stay for time travel until VACUUM removes them.
+    assert_eq!(parquet_files(&data, "t"), 14);
+    let r = c.sql_ok("VACUUM t RETAIN 0 HOURS").await;
+    assert_eq!(r["data"], json!([["Table 't' vacuumed: 12 files deleted"]]));
+    assert_eq!(parquet_files(&data, "t"), 2);
+    assert_eq!(c.rows(q).await, before);
+}

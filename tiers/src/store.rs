@@ -19,6 +19,7 @@ use strata_catalog::{
 use crate::conform::conform_batch;
 use crate::error::{Error, Result};
 use crate::hdb::flush::{FlushOutcome, write_frozen};
+use crate::hdb::maintenance::{CompactOutcome, compact, vacuum};
 use crate::hdb::policy::FlushPolicy;
 use crate::hdb::{HdbTable, HdbView, flushed_seq};
 use crate::hot::{HotTable, HotTier, Snapshot};
@@ -318,6 +319,53 @@ impl Tiers {
             rows += self.flush_table(def.name()).await?.rows as u64;
         }
         Ok(rows)
+    }
+
+    /// `OPTIMIZE`: merges each day's small HDB files of `table` (at least `min_files` of them)
+    /// into one, re-sorted. A no-op in memory-only mode.
+    pub async fn optimize_table(&self, table: &str, min_files: usize) -> Result<CompactOutcome> {
+        let Some(durable) = &self.durable else {
+            return Ok(CompactOutcome::default());
+        };
+        let hot = self.hot_table(table)?;
+        let hdb = durable.table(table)?;
+        let mut delta = hdb.lock().await;
+        let schema = hot.schema();
+        let outcome = compact(&mut delta, &schema, min_files).await?;
+        if outcome.files_removed > 0 {
+            hot.set_hdb(Arc::new(delta.clone()));
+            tracing::info!(
+                target: "tiers::compact",
+                table,
+                removed = outcome.files_removed,
+                added = outcome.files_added,
+                "compacted"
+            );
+        }
+        Ok(outcome)
+    }
+
+    /// `VACUUM`: deletes HDB files of `table` that no version of the last `retain_hours` hours
+    /// uses; returns how many. Time travel to older versions stops working for those files.
+    pub async fn vacuum_table(&self, table: &str, retain_hours: u64) -> Result<usize> {
+        let Some(durable) = &self.durable else {
+            return Ok(0);
+        };
+        let hot = self.hot_table(table)?;
+        let hdb = durable.table(table)?;
+        let mut delta = hdb.lock().await;
+        let deleted = vacuum(&mut delta, retain_hours).await?;
+        hot.set_hdb(Arc::new(delta.clone()));
+        Ok(deleted)
+    }
+
+    /// Background compaction: every table with a day of at least `min_files` small files.
+    pub async fn compact_due(&self, min_files: usize) {
+        for def in self.catalog.list() {
+            if let Err(e) = self.optimize_table(def.name(), min_files).await {
+                tracing::warn!(target: "tiers::compact", table = def.name(), "compaction failed, will retry: {e}");
+            }
+        }
     }
 
     /// Table `name` as the HDB held it at `as_of` (hot rows are not part of any version).

@@ -84,7 +84,7 @@ pub(crate) fn writer_properties() -> Result<WriterProperties> {
 }
 
 /// `batch` ordered by (symbol, time) — whichever of the two the table has.
-fn sort_for_scans(batch: &RecordBatch) -> Result<RecordBatch> {
+pub(crate) fn sort_for_scans(batch: &RecordBatch) -> Result<RecordBatch> {
     let schema = batch.schema();
     let mut keys: Vec<SortColumn> = Vec::new();
     if let Ok(i) = schema.index_of("symbol") {

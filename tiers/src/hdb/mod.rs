@@ -4,6 +4,7 @@
 //! - [`flush`] turns frozen hot rows into one Parquet file per day, sorted by (symbol, time), and
 //!   one Delta commit that records the last WAL sequence it covers (invariant 3).
 //! - [`dml`] applies UPDATE and DELETE to the HDB by replacing the files that hold touched rows.
+//! - [`maintenance`] compacts a day's small files into one, re-sorted, and vacuums old files.
 //! - [`policy`] decides when a table's hot rows are due (rows, bytes, age).
 //! - [`scan`] reads a table's Delta version for a query: projection and the time and value
 //!   filters it can take are pushed into the Delta scan (file-statistics pruning), and its
@@ -12,6 +13,7 @@
 
 pub mod dml;
 pub mod flush;
+pub mod maintenance;
 pub mod policy;
 mod relabel;
 pub mod scan;
