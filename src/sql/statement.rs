@@ -90,12 +90,15 @@ impl Command {
     }
 }
 
+/// Builds a [`Command`] from its table and the words after it (`None`: they do not fit).
+type BuildCommand = fn(String, &[&str]) -> Option<Command>;
+
 /// The [`Command`] `sql` spells, if it is one.
 pub fn command(sql: &str) -> Option<Result<Command>> {
     let sql = sql.trim().trim_end_matches(';');
     let words: Vec<&str> = sql.split_whitespace().collect();
     let is = |i: usize, w: &str| words.get(i).is_some_and(|x| x.eq_ignore_ascii_case(w));
-    let (usage, rest, build): (&str, &[&str], fn(String, &[&str]) -> Option<Command>) =
+    let (usage, rest, build): (&str, &[&str], BuildCommand) =
         if (is(0, "DESCRIBE") || is(0, "DESC")) && is(1, "HISTORY") {
             ("DESCRIBE HISTORY name", &words[2..], |t, rest| {
                 rest.is_empty().then_some(Command::DescribeHistory(t))
