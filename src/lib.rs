@@ -57,9 +57,7 @@ pub async fn run(config: Config) -> Result<()> {
         }
     });
     demo::seed(&tiers, config.ticks).await?;
-    let flusher = tiers
-        .is_tiered()
-        .then(|| spawn_flusher(Arc::clone(&tiers), &config));
+    let background = spawn_background(Arc::clone(&tiers), &config);
     let limits = QueryLimits {
         timeout: Duration::from_millis(config.query_timeout_ms),
     };
@@ -91,9 +89,7 @@ pub async fn run(config: Config) -> Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| Error::Startup(format!("server failed: {e}")))?;
-    if let Some(flusher) = flusher {
-        flusher.abort();
-    }
+    background.abort();
     if tiers.is_tiered() {
         // Rows that do not make it stay in the WAL and come back at the next start.
         match tiers.flush_all().await {
@@ -106,9 +102,9 @@ pub async fn run(config: Config) -> Result<()> {
     Ok(())
 }
 
-/// Flushes tables that are due, every `--flush-interval-ms`, and compacts days with many small
-/// files after a flush, until aborted.
-fn spawn_flusher(tiers: Arc<Tiers>, config: &Config) -> tokio::task::JoinHandle<()> {
+/// Every `--flush-interval-ms`, until aborted: flushes the tables that are due and compacts days
+/// with many small files after a flush (tiered mode), and removes rows past their table's TTL.
+fn spawn_background(tiers: Arc<Tiers>, config: &Config) -> tokio::task::JoinHandle<()> {
     let policy = FlushPolicy {
         rows: config.flush_rows,
         bytes: config.flush_bytes,
@@ -122,11 +118,20 @@ fn spawn_flusher(tiers: Arc<Tiers>, config: &Config) -> tokio::task::JoinHandle<
         loop {
             tick.tick().await;
             // Small files come from flushes; look for days to compact only after one.
-            if tiers.flush_due(&policy).await > 0 && compact_min_files > 0 {
+            if tiers.is_tiered() && tiers.flush_due(&policy).await > 0 && compact_min_files > 0 {
                 tiers.compact_due(compact_min_files).await;
+            }
+            if let Err(e) = tiers.enforce_ttl(now_nanos()).await {
+                tracing::warn!("TTL expiry failed, will retry: {e}");
             }
         }
     })
+}
+
+fn now_nanos() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64)
 }
 
 /// Tells whoever started us where we listen: a log line, and one line on standard output that

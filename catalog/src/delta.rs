@@ -23,6 +23,8 @@ use crate::types::ColumnType;
 pub const TYPE_KEY: &str = "strata.type";
 /// Table configuration key naming the time column.
 pub const TIME_COLUMN_KEY: &str = "strata.time_column";
+/// Table configuration key holding the TTL in nanoseconds.
+pub const TTL_KEY: &str = "strata.ttl_ns";
 
 /// The Delta type a column is stored as.
 pub fn delta_type(ty: ColumnType) -> DataType {
@@ -59,6 +61,9 @@ pub fn delta_configuration(def: &TableDefinition) -> HashMap<String, Option<Stri
             Some(def.columns()[i].name.clone()),
         );
     }
+    if let Some(ttl) = def.ttl_nanos() {
+        config.insert(TTL_KEY.to_string(), Some(ttl.to_string()));
+    }
     config
 }
 
@@ -90,7 +95,10 @@ pub fn definition_from_delta(
         })
         .collect::<Result<Vec<_>>>()?;
     let time = configuration.get(TIME_COLUMN_KEY).map(String::as_str);
-    TableDefinition::restore(name, columns, time)
+    let ttl = configuration
+        .get(TTL_KEY)
+        .and_then(|t| t.parse::<i64>().ok());
+    TableDefinition::restore(name, columns, time)?.with_ttl(ttl)
 }
 
 fn nearest_type(ty: &DataType) -> Option<ColumnType> {

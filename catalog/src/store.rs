@@ -202,6 +202,18 @@ impl TableStore {
             .map_err(delta_error)
     }
 
+    /// Records the table's TTL (`None`: forever) in its Delta configuration; returns the table
+    /// at the new version.
+    pub async fn set_ttl(&self, table: DeltaTable, ttl_nanos: Option<i64>) -> Result<DeltaTable> {
+        let value = ttl_nanos.map_or_else(|| "0".to_string(), |n| n.to_string());
+        table
+            .set_tbl_properties()
+            .with_properties(HashMap::from([(crate::delta::TTL_KEY.to_string(), value)]))
+            .with_raise_if_not_exists(false)
+            .await
+            .map_err(delta_error)
+    }
+
     async fn delete_prefix(&self, prefix: &ObjectPath) -> Result<()> {
         let store = self.location.object_store()?;
         let locations = store.list(Some(prefix)).map_ok(|m| m.location).boxed();

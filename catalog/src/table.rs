@@ -39,6 +39,8 @@ pub struct TableDefinition {
     /// Chosen once, when the table is created (or first gets a timestamp column), and kept
     /// through ALTERs: stored data is partitioned by it, so it must not move.
     time_column: Option<usize>,
+    /// Rows whose day is older than this are removed (`ALTER TABLE … SET TTL`), in nanoseconds.
+    ttl_nanos: Option<i64>,
 }
 
 impl TableDefinition {
@@ -66,6 +68,7 @@ impl TableDefinition {
             name,
             columns,
             time_column,
+            ttl_nanos: None,
         })
     }
 
@@ -90,6 +93,26 @@ impl TableDefinition {
             },
         };
         Ok(def)
+    }
+
+    /// How long rows are kept, in nanoseconds of the time column (`None`: forever).
+    pub fn ttl_nanos(&self) -> Option<i64> {
+        self.ttl_nanos
+    }
+
+    /// This definition with a TTL (`None` or 0: keep rows forever). Needs a time column.
+    pub fn with_ttl(&self, ttl_nanos: Option<i64>) -> Result<Self> {
+        let ttl_nanos = ttl_nanos.filter(|&n| n > 0);
+        if ttl_nanos.is_some() && self.time_column.is_none() {
+            return Err(Error::InvalidDefinition(format!(
+                "Table '{}' has no TIMESTAMP column: a TTL counts from the time column",
+                self.name
+            )));
+        }
+        Ok(Self {
+            ttl_nanos,
+            ..self.clone()
+        })
     }
 
     /// The table name.
@@ -152,6 +175,7 @@ impl TableDefinition {
             name: self.name.clone(),
             columns,
             time_column,
+            ttl_nanos: self.ttl_nanos,
         })
     }
 
@@ -183,6 +207,7 @@ impl TableDefinition {
             name: self.name.clone(),
             columns,
             time_column,
+            ttl_nanos: self.ttl_nanos,
         })
     }
 }

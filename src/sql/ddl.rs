@@ -171,12 +171,15 @@ async fn flush_tables(
 /// Runs one of Strata's own statements.
 pub async fn run_command(tiers: &Tiers, command: Command) -> Result<QueryOutput> {
     let table = match &command {
-        Command::DescribeHistory(t) | Command::Optimize(t) | Command::Vacuum(t, _) => t,
+        Command::DescribeHistory(t)
+        | Command::Optimize(t)
+        | Command::Vacuum(t, _)
+        | Command::SetTtl(t, _) => t,
     };
     if !tiers.catalog().contains(table) {
         return Err(Error::UnknownTable(table.clone()));
     }
-    if !tiers.is_tiered() && !matches!(command, Command::DescribeHistory(_)) {
+    if !tiers.is_tiered() && matches!(command, Command::Optimize(_) | Command::Vacuum(..)) {
         return message_output(format!(
             "Table '{table}' is in memory only (--storage-mode pure): it has no HDB files"
         ));
@@ -189,6 +192,17 @@ pub async fn run_command(tiers: &Tiers, command: Command) -> Result<QueryOutput>
                 "Table '{t}' optimized: {} files merged into {}",
                 o.files_removed, o.files_added
             ))
+        }
+        Command::SetTtl(t, ttl) => {
+            tiers.set_ttl(&t, Some(ttl)).await?;
+            message_output(if ttl == 0 {
+                format!("Table '{t}' keeps its rows forever")
+            } else {
+                format!(
+                    "Table '{t}' keeps {} hours of data",
+                    ttl / 3_600_000_000_000
+                )
+            })
         }
         Command::Vacuum(t, hours) => {
             let deleted = tiers

@@ -81,6 +81,8 @@ pub enum Command {
     Optimize(String),
     /// `VACUUM [TABLE] t [RETAIN n HOURS]`.
     Vacuum(String, Option<u64>),
+    /// `ALTER TABLE t SET TTL n DAYS|HOURS` (0: keep forever), as nanoseconds.
+    SetTtl(String, i64),
 }
 
 impl Command {
@@ -109,6 +111,22 @@ pub fn command(sql: &str) -> Option<Result<Command>> {
                 "OPTIMIZE [TABLE] name",
                 &words[skip.min(words.len())..],
                 |t, rest| rest.is_empty().then_some(Command::Optimize(t)),
+            )
+        } else if is(0, "ALTER") && is(1, "TABLE") && is(3, "SET") && is(4, "TTL") {
+            (
+                "ALTER TABLE name SET TTL n DAYS|HOURS",
+                &words[2..],
+                |t, rest| {
+                    let [_, _, n, unit] = rest else { return None };
+                    let n: i64 = n.parse().ok().filter(|n| *n >= 0)?;
+                    let hour = 3_600_000_000_000_i64;
+                    let per = match unit.to_ascii_uppercase().as_str() {
+                        "DAY" | "DAYS" => 24 * hour,
+                        "HOUR" | "HOURS" => hour,
+                        _ => return None,
+                    };
+                    Some(Command::SetTtl(t, n.checked_mul(per)?))
+                },
             )
         } else if is(0, "VACUUM") {
             let skip = if is(1, "TABLE") { 2 } else { 1 };
@@ -283,6 +301,12 @@ mod tests {
         );
         assert!(command("VACUUM t RETAIN x HOURS").unwrap().is_err());
         assert!(command("OPTIMIZE").unwrap().is_err());
+        assert_eq!(
+            command("ALTER TABLE t SET TTL 2 DAYS").unwrap().unwrap(),
+            Command::SetTtl("t".into(), 2 * 86_400_000_000_000)
+        );
+        assert!(command("ALTER TABLE t SET TTL 2 WEEKS").unwrap().is_err());
+        assert!(command("ALTER TABLE t ADD COLUMN x INT64").is_none());
         assert!(command("SELECT 1").is_none());
         assert!(command("DESCRIBE t").is_none());
     }

@@ -239,3 +239,57 @@ async fn optimize_merges_small_files_without_changing_results() {
     assert_eq!(parquet_files(&data, "t"), 2);
     assert_eq!(c.rows(q).await, before);
 }
+
+/// Polls `sql` until it returns `want` (10 s deadline).
+async fn eventually(c: &crate::common::Client, sql: &str, want: serde_json::Value) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let got = c.rows(sql).await;
+        if got == want {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{sql}: {got} != {want}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn ttl_removes_old_days_from_both_tiers_and_persists() {
+    let data = TempDir::new().unwrap();
+    let dir = data.path().to_str().unwrap();
+    let args = ["--hdb-dir", dir, "--flush-interval-ms", "20"];
+    let mut server = TestServer::start(&args).await;
+    let c = server.client();
+    c.sql_ok("CREATE TABLE t (id INT64, ts TIMESTAMP_NS)").await;
+    // Days 0 and 1 of 1970, and now.
+    c.sql_ok("INSERT INTO t VALUES (1, 1000), (2, 2000)").await;
+    c.sql_ok("FLUSH TABLE t").await;
+    c.sql_ok("INSERT INTO t VALUES (3, 86400000000500)").await;
+    c.sql_ok("INSERT INTO t (id, ts) VALUES (4, now())").await;
+    assert_eq!(c.rows("SELECT count(*) FROM t").await, json!([[4]]));
+
+    let r = c.sql_ok("ALTER TABLE t SET TTL 2 DAYS").await;
+    assert_eq!(r["data"], json!([["Table 't' keeps 48 hours of data"]]));
+    eventually(&c, "SELECT id FROM t", json!([[4]])).await;
+    let history = c.rows("DESCRIBE HISTORY t").await;
+    assert_eq!(
+        history[0][2], "DELETE",
+        "the HDB files left in a Delta commit"
+    );
+
+    // The TTL is part of the table: after a crash the WAL brings day 1 back, and it goes again.
+    server.kill();
+    let server = TestServer::start(&args).await;
+    eventually(&server.client(), "SELECT id FROM t", json!([[4]])).await;
+
+    let err = server
+        .client()
+        .sql_err(
+            "ALTER TABLE trades SET TTL 1 WEEKS",
+            reqwest::StatusCode::BAD_REQUEST,
+        )
+        .await;
+    assert!(err.contains("DAYS|HOURS"), "{err}");
+}

@@ -19,10 +19,10 @@ use strata_catalog::{
 use crate::conform::conform_batch;
 use crate::error::{Error, Result};
 use crate::hdb::flush::{FlushOutcome, write_frozen};
-use crate::hdb::maintenance::{CompactOutcome, compact, vacuum};
+use crate::hdb::maintenance::{CompactOutcome, compact, expire, vacuum};
 use crate::hdb::policy::FlushPolicy;
 use crate::hdb::{HdbTable, HdbView, flushed_seq};
-use crate::hot::{HotTable, HotTier, Snapshot};
+use crate::hot::{HotTable, HotTier, NANOS_PER_DAY, Snapshot};
 use crate::stats::{TableStats, TierStats};
 use crate::wal::{Wal, WalConfig, WalError, WalStats};
 
@@ -357,6 +357,54 @@ impl Tiers {
         let deleted = vacuum(&mut delta, retain_hours).await?;
         hot.set_hdb(Arc::new(delta.clone()));
         Ok(deleted)
+    }
+
+    /// `ALTER TABLE t SET TTL`: rows whose day ended more than `ttl_nanos` ago are removed from
+    /// both tiers by [`Tiers::enforce_ttl`]. `None` keeps rows forever.
+    pub async fn set_ttl(&self, table: &str, ttl_nanos: Option<i64>) -> Result<()> {
+        let _ddl = self.ddl.lock().await;
+        let def = self.catalog.get(table)?.with_ttl(ttl_nanos)?;
+        if let Some(durable) = &self.durable {
+            let hdb = durable.table(table)?;
+            let mut delta = hdb.lock().await;
+            let next = durable
+                .store
+                .set_ttl(delta.clone(), def.ttl_nanos())
+                .await?;
+            *delta = next.clone();
+            self.hot_table(table)?.set_hdb(Arc::new(next));
+        }
+        self.catalog.replace(def)?;
+        Ok(())
+    }
+
+    /// Removes, from both tiers, the days every table's TTL has passed at `now` (nanoseconds).
+    /// Returns the rows removed. Whole days go: a day stays until its last instant expires.
+    pub async fn enforce_ttl(&self, now: i64) -> Result<u64> {
+        let mut removed = 0;
+        for def in self.catalog.list() {
+            let (Some(ttl), Some(time)) = (def.ttl_nanos(), def.time_column()) else {
+                continue;
+            };
+            let first_kept_day = now.saturating_sub(ttl).div_euclid(NANOS_PER_DAY);
+            let hot = self.hot_table(def.name())?;
+            removed += hot.drop_days_before(first_kept_day) as u64;
+            if let Some(durable) = &self.durable {
+                let hdb = durable.table(def.name())?;
+                let mut delta = hdb.lock().await;
+                let column = &def.columns()[time].name;
+                let before = first_kept_day.saturating_mul(NANOS_PER_DAY);
+                let expired = expire(&mut delta, column, before).await?;
+                if expired > 0 {
+                    hot.set_hdb(Arc::new(delta.clone()));
+                    removed += expired;
+                }
+            }
+        }
+        if removed > 0 {
+            tracing::info!(target: "tiers::ttl", rows = removed, "expired rows past their TTL");
+        }
+        Ok(removed)
     }
 
     /// Background compaction: every table with a day of at least `min_files` small files.

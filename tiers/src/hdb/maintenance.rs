@@ -1,4 +1,4 @@
-//! Keeping the HDB fast and small: compaction and vacuum.
+//! Keeping the HDB fast and small: compaction, TTL expiry and vacuum.
 //!
 //! Compaction merges a day's small files into one, re-sorted by (symbol, time) — delta-rs's own
 //! `optimize` concatenates files without keeping that order, which would spoil the row-group
@@ -118,6 +118,38 @@ pub async fn compact(
 fn min_of(stats: Option<&str>, column: &str) -> Option<i64> {
     let stats: serde_json::Value = serde_json::from_str(stats?).ok()?;
     stats.get("minValues")?.get(column)?.as_i64()
+}
+
+/// Removes from the table's current version every file whose rows all have `time_column` before
+/// `before` (TTL: files hold one day each). Returns the rows removed.
+pub async fn expire(table: &mut DeltaTable, time_column: &str, before: i64) -> Result<u64> {
+    let mut actions = Vec::new();
+    let mut rows = 0;
+    for file in table.snapshot()?.log_data().iter() {
+        let stats = file.stats();
+        if max_of(stats.as_deref(), time_column).is_some_and(|max| max < before) {
+            rows += file.num_records().unwrap_or(0) as u64;
+            actions.push(Action::Remove(file.remove_action(true)));
+        }
+    }
+    if actions.is_empty() {
+        return Ok(0);
+    }
+    let operation = DeltaOperation::Delete {
+        predicate: Some(format!("{time_column} < {before} (TTL)")),
+    };
+    let finalized = CommitBuilder::from(CommitProperties::default())
+        .with_actions(actions)
+        .build(Some(table.snapshot()?), table.log_store(), operation)
+        .await?;
+    table.update_incremental(Some(finalized.version())).await?;
+    Ok(rows)
+}
+
+/// `maxValues[column]` of a file's JSON statistics, as an integer.
+fn max_of(stats: Option<&str>, column: &str) -> Option<i64> {
+    let stats: serde_json::Value = serde_json::from_str(stats?).ok()?;
+    stats.get("maxValues")?.get(column)?.as_i64()
 }
 
 /// Deletes data files no version newer than `retain_hours` ago refers to; returns how many.

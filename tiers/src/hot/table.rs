@@ -267,6 +267,23 @@ impl HotTable {
         self.state.write().hdb = Some(hdb);
     }
 
+    /// Removes the in-memory days before `day` (days since the epoch; TTL). Rows being flushed
+    /// are left to the HDB's expiry. Returns the rows removed.
+    pub fn drop_days_before(&self, day: i64) -> usize {
+        let mut state = self.state.write();
+        let expired: Vec<PartitionKey> = state
+            .partitions
+            .keys()
+            .filter(|k| k.0.is_some_and(|d| d < day))
+            .copied()
+            .collect();
+        expired
+            .iter()
+            .filter_map(|k| state.partitions.remove(k))
+            .map(|p| p.rows())
+            .sum()
+    }
+
     /// The rows taking writes (not those being flushed).
     pub fn pending(&self) -> Pending {
         let state = self.state.read();
