@@ -95,7 +95,7 @@ deps-python: $(PYTHON) ## Python packages the tests use (pyarrow; deltalake and 
 
 .PHONY: deps-bench
 deps-bench: deps-python ## Python packages the benchmark uses (DuckDB, NumPy)
-	@$(PYTHON) -c "import duckdb, numpy" 2>/dev/null || $(PYTHON) -m pip install -q -r tests/bench/requirements.txt
+	@$(PYTHON) -c "import duckdb, numpy, duckdb_extension_delta" 2>/dev/null || $(PYTHON) -m pip install -q -r tests/bench/requirements.txt
 
 ##@ Help
 

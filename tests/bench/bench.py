@@ -46,9 +46,9 @@ def generate(rows, symbols, seed=42):
 
 
 class Strata:
-    def __init__(self, binary, threads):
+    def __init__(self, binary, threads, extra=()):
         self.proc = subprocess.Popen([binary, '--port', '0', '--query-parallelism', str(threads),
-                                      '--max-result-rows', '0'],
+                                      '--max-result-rows', '0', *extra],
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -70,9 +70,22 @@ class Strata:
     def sql(self, q):
         return json.loads(self.post('/', q.encode()))
 
+    def sql_stats(self):
+        self.conn.request('GET', '/stats')
+        return json.loads(self.conn.getresponse().read())
+
     def stop(self):
         self.proc.terminate()
+        self.proc.wait(timeout=600)
+
+    def kill(self):
+        self.proc.kill()
         self.proc.wait(timeout=30)
+
+    def ingest(self, table, bodies):
+        for b in bodies:
+            self.post('/insert/arrow?table=%s' % table, b,
+                      {'Content-Type': 'application/vnd.apache.arrow.stream'})
 
 
 def median_time(fn, repeat):
@@ -127,6 +140,88 @@ def same(a, b):
     return True
 
 
+def hdb_queries(table_strata, path):
+    """The three queries over the HDB: Strata's, and DuckDB's over the same Delta table (its
+    time column is the stored integer nanoseconds, so DuckDB needs no conversion)."""
+    out = []
+    for name, q_strata, q_duck in QUERIES:
+        q_duck = q_duck.replace('epoch_ns(timestamp)', 'timestamp')
+        q_duck = q_duck.replace('FROM ticks', "FROM delta_scan('%s')" % path)
+        out.append((name + ', HDB', q_strata.replace('FROM ticks', 'FROM ' + table_strata), q_duck))
+    return out
+
+
+def delta_extension():
+    import duckdb_extension_delta
+    base = os.path.join(os.path.dirname(duckdb_extension_delta.__file__), 'extensions')
+    return os.path.join(base, os.listdir(base)[0], 'delta.duckdb_extension')
+
+
+def tiered_run(args, table, bodies, duck_mem):
+    """Flush rate, queries over the HDB vs DuckDB on the same Delta table, a query over both
+    tiers half-flushed, and WAL replay rate at restart."""
+    import tempfile
+    data = tempfile.mkdtemp(prefix='strata-bench-')
+    flags = ['--hdb-dir', data, '--flush-rows', str(10**12), '--flush-age-secs', str(10**6)]
+    results, timings = [], []
+    strata = Strata(args.strata, args.threads, flags)
+    try:
+        create = 'CREATE TABLE %s (symbol SYMBOL, price FLOAT64, volume INT64, timestamp TIMESTAMP_NS)'
+        strata.sql(create % 'ticks')
+        t = time.perf_counter()
+        strata.ingest('ticks', bodies)
+        results.append(('ingest, POST /insert/arrow with the WAL (--wal-sync always)',
+                        args.rows / (time.perf_counter() - t)))
+        t = time.perf_counter()
+        strata.sql('FLUSH TABLE ticks')
+        results.append(('flush to a local dir (ZSTD Parquet + Delta commit)',
+                        args.rows / (time.perf_counter() - t)))
+
+        duck = duckdb.connect()
+        duck.execute('SET threads = %d' % args.threads)
+        duck.execute("INSTALL '%s'; LOAD delta" % delta_extension())
+        path = os.path.join(data, 'tables', 'ticks')
+        for name, q_strata, q_duck in hdb_queries('ticks', path):
+            s_rows = strata.sql(q_strata)['data']
+            d_rows = [list(r) for r in duck.execute(q_duck).fetchall()]
+            if name.startswith('5-min'):
+                d_rows = [[int(r[0])] + r[1:] for r in d_rows]
+            if not same(s_rows, d_rows):
+                raise SystemExit('results differ for %s:\nstrata %s\nduckdb %s' % (name, s_rows[:3], d_rows[:3]))
+            ts = median_time(lambda: strata.post('/', q_strata.encode()), args.repeat)
+            td = median_time(lambda: duck.execute(q_duck).fetchall(), args.repeat)
+            timings.append((name, ts, td))
+
+        # Half the rows in the HDB, half in memory; DuckDB's in-memory table is the yardstick.
+        strata.sql(create % 'half')
+        strata.ingest('half', bodies[:len(bodies) // 2])
+        strata.sql('FLUSH TABLE half')
+        strata.ingest('half', bodies[len(bodies) // 2:])
+        name, q_strata, q_duck = QUERIES[0]
+        q_half = q_strata.replace('FROM ticks', 'FROM half')
+        if not same(strata.sql(q_half)['data'], [list(r) for r in duck_mem.execute(q_duck).fetchall()]):
+            raise SystemExit('results differ for the half-flushed table')
+        ts = median_time(lambda: strata.post('/', q_half.encode()), args.repeat)
+        td = median_time(lambda: duck_mem.execute(q_duck).fetchall(), args.repeat)
+        timings.append((name + ', half HDB + half memory (DuckDB: in memory)', ts, td))
+
+        # Crash with rows only in the WAL, then time the restart.
+        strata.sql(create % 'unflushed')
+        strata.ingest('unflushed', bodies)
+        in_wal = sum(t['rows'] for t in strata.sql_stats()['tables'])
+        strata.kill()
+        t = time.perf_counter()
+        strata = Strata(args.strata, args.threads, flags)
+        elapsed = time.perf_counter() - t
+        replayed = sum(t['rows'] for t in strata.sql_stats()['tables'])
+        assert replayed == in_wal, (replayed, in_wal)
+        results.append(('restart: WAL replay (%d rows)' % replayed, replayed / elapsed))
+    finally:
+        strata.stop()
+        subprocess.run(['rm', '-rf', data])
+    return results, timings
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--strata', required=True)
@@ -137,6 +232,7 @@ def main():
     ap.add_argument('--insert-batch', type=int, default=1000)
     ap.add_argument('--repeat', type=int, default=7)
     ap.add_argument('--threads', type=int, default=os.cpu_count())
+    ap.add_argument('--no-tiered', action='store_true', help='skip the HDB part')
     args = ap.parse_args()
 
     print('generating %d rows, %d symbols ...' % (args.rows, args.symbols), flush=True)
@@ -183,6 +279,10 @@ def main():
             timings.append((name, ts, td))
     finally:
         strata.stop()
+    if not args.no_tiered:
+        more_results, more_timings = tiered_run(args, table, bodies, duck)
+        results += more_results
+        timings += more_timings
 
     print()
     print('Rows: %d, symbols: %d, threads: %d, machine: %d cores' % (args.rows, args.symbols, args.threads, os.cpu_count()))
