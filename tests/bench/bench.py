@@ -162,7 +162,9 @@ def tiered_run(args, table, bodies, duck_mem):
     tiers half-flushed, and WAL replay rate at restart."""
     import tempfile
     data = tempfile.mkdtemp(prefix='strata-bench-')
-    flags = ['--hdb-dir', data, '--flush-rows', str(10**12), '--flush-age-secs', str(10**6)]
+    # Flushes only when asked, so each figure measures one thing.
+    flags = ['--hdb-dir', data, '--flush-rows', str(10**12), '--flush-bytes', str(10**15),
+             '--flush-age-secs', str(10**6)]
     results, timings = [], []
     strata = Strata(args.strata, args.threads, flags)
     try:
