@@ -232,7 +232,7 @@ def main():
     ap.add_argument('--chunk-rows', type=int, default=1_000_000)
     ap.add_argument('--insert-rows', type=int, default=200_000)
     ap.add_argument('--insert-batch', type=int, default=1000)
-    ap.add_argument('--repeat', type=int, default=7)
+    ap.add_argument('--repeat', type=int, default=5)
     ap.add_argument('--threads', type=int, default=os.cpu_count())
     ap.add_argument('--no-tiered', action='store_true', help='skip the HDB part')
     args = ap.parse_args()
