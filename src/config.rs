@@ -76,6 +76,11 @@ pub struct Config {
     #[arg(long, env = "STRATA_WAL_SYNC_INTERVAL_MS", default_value_t = 100)]
     pub wal_sync_interval_ms: u64,
 
+    /// Most Arrow bytes the in-memory tier may hold. Past it, writes first flush the largest
+    /// tables to the HDB; if that cannot make room, they get 503 with `Retry-After`.
+    #[arg(long, env = "STRATA_RDB_MAX_BYTES", default_value_t = 8 << 30)]
+    pub rdb_max_bytes: usize,
+
     /// Flush a table to the HDB once it holds this many rows in memory. A million rows make
     /// Parquet files and row groups large enough for fast scans.
     #[arg(long, env = "STRATA_FLUSH_ROWS", default_value_t = 1_000_000)]

@@ -146,7 +146,9 @@ fn tiers_error(e: &strata_tiers::Error) -> Error {
         strata_tiers::Error::Wal(_) | strata_tiers::Error::Parquet(_) => {
             Error::Internal(e.to_string())
         }
-        strata_tiers::Error::Delta(_) => Error::Unavailable(e.to_string()),
+        strata_tiers::Error::Delta(_) | strata_tiers::Error::Backpressure(_) => {
+            Error::Unavailable(e.to_string())
+        }
         other => Error::BadRequest(other.to_string()),
     }
 }

@@ -56,6 +56,7 @@ pub async fn run(config: Config) -> Result<()> {
             Tiers::new(Arc::new(Catalog::new()))
         }
     });
+    tiers.set_memory_budget(config.rdb_max_bytes);
     demo::seed(&tiers, config.ticks).await?;
     let background = spawn_background(Arc::clone(&tiers), &config);
     let limits = QueryLimits {

@@ -1,6 +1,7 @@
 //! Liveness, readiness and identity: `/ping`, `/health`, `/ready`, `/whoami`.
 
 use axum::Router;
+use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -23,8 +24,13 @@ async fn ping() -> Response {
     ([(CONTENT_TYPE, "text/plain; charset=UTF-8")], "Ok\n").into_response()
 }
 
-async fn health() -> Response {
-    ok_json(json!({ "status": "healthy" }))
+/// Liveness. A failing flush makes the server `degraded` (still 200: it serves every query and
+/// keeps every row in memory and the WAL), with the reason, until a flush succeeds.
+async fn health(State(state): State<AppState>) -> Response {
+    match state.tiers.stats().flush_error() {
+        None => ok_json(json!({ "status": "healthy" })),
+        Some(reason) => ok_json(json!({ "status": "degraded", "reason": reason })),
+    }
 }
 
 async fn ready() -> Response {

@@ -39,6 +39,8 @@ async fn insert_arrow(
         Error::BadRequest("Missing ?table= parameter: name the table to insert into".into())
     })?;
     let bytes = body::read(&headers, body, state.config.max_request_bytes).await?;
+    // Arrow in memory is about the size of its IPC stream.
+    state.tiers.reserve(bytes.len()).await?;
     let tiers = std::sync::Arc::clone(&state.tiers);
     // Decoding and casting is CPU work proportional to the body: keep it off the I/O threads.
     let inserted = tokio::task::spawn_blocking(move || {

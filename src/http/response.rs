@@ -1,7 +1,7 @@
 //! Turning errors into responses: status from [`Error::status`], a JSON body, `Allow` on 405.
 
 use axum::Json;
-use axum::http::header::ALLOW;
+use axum::http::header::{ALLOW, RETRY_AFTER};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -22,6 +22,12 @@ pub fn error_response(error: &Error, body: impl Serialize) -> Response {
         response
             .headers_mut()
             .insert(ALLOW, HeaderValue::from_static(allow));
+    }
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        // Back-pressure and storage outages pass: tell clients when to try again.
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from_static("1"));
     }
     response
 }

@@ -157,6 +157,11 @@ impl QueryService {
     ) -> Result<QueryOutput> {
         rewrite::apply(&mut stmt);
         let dml = statement::dml_kind(&stmt);
+        if matches!(stmt, Statement::Insert(_)) {
+            // The rows' size is known only once the statement runs: refuse new rows while the
+            // hot tier is at its budget and flushing cannot make room.
+            self.tiers.reserve(0).await?;
+        }
         let state = self.ctx.state();
         let stmt = DfStatement::Statement(Box::new(stmt));
         // Checked up front for the reference's clear message; table functions such as

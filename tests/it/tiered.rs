@@ -293,3 +293,43 @@ async fn ttl_removes_old_days_from_both_tiers_and_persists() {
         .await;
     assert!(err.contains("DAYS|HOURS"), "{err}");
 }
+
+#[tokio::test]
+async fn the_memory_budget_flushes_first_then_pushes_back() {
+    // Tiered: over the budget, the write flushes the hot rows to the HDB and goes through.
+    let data = TempDir::new().unwrap();
+    let dir = data.path().to_str().unwrap();
+    let server = TestServer::start(&["--hdb-dir", dir, "--rdb-max-bytes", "1"]).await;
+    let c = server.client();
+    c.sql_ok("CREATE TABLE t (id INT64)").await;
+    for i in 0..3 {
+        c.sql_ok(&format!("INSERT INTO t VALUES ({i})")).await;
+    }
+    assert_eq!(c.rows("SELECT count(*) FROM t").await, json!([[3]]));
+    let stats = c.get("/stats").await.json();
+    assert!(stats["flushes"].as_u64().unwrap() >= 2, "{stats}");
+    assert_eq!(c.get("/health").await.json(), json!({"status": "healthy"}));
+
+    // Memory only: nothing to flush to, so the write is refused with 503 and Retry-After.
+    let server = TestServer::start(&["--rdb-max-bytes", "1"]).await;
+    let c = server.client();
+    c.sql_ok("CREATE TABLE t (id INT64)").await;
+    c.sql_ok("INSERT INTO t VALUES (1)").await;
+    let reply = c
+        .request(
+            reqwest::Method::POST,
+            "/",
+            &[],
+            b"INSERT INTO t VALUES (2)".to_vec(),
+        )
+        .await;
+    assert_eq!(reply.status, reqwest::StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(reply.header("retry-after").as_deref(), Some("1"));
+    let error = reply.json()["error"].as_str().unwrap().to_string();
+    assert!(error.contains("--rdb-max-bytes"), "{error}");
+    assert_eq!(
+        c.rows("SELECT count(*) FROM t").await,
+        json!([[1]]),
+        "nothing half-written"
+    );
+}

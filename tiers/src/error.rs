@@ -21,6 +21,10 @@ pub enum Error {
     #[error("Arrow error: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
 
+    /// The hot tier's memory budget is full and flushing could not make room: retry later.
+    #[error("{0}")]
+    Backpressure(String),
+
     /// The write-ahead log failed; the write was not acknowledged.
     #[error(transparent)]
     Wal(#[from] crate::wal::WalError),

@@ -14,6 +14,8 @@ pub struct TierStats {
     rows_flushed: AtomicU64,
     hdb_files_written: AtomicU64,
     flush_failures: AtomicU64,
+    /// Why the latest flush attempt failed; cleared by the next success.
+    flush_error: parking_lot::Mutex<Option<String>>,
 }
 
 impl TierStats {
@@ -24,13 +26,21 @@ impl TierStats {
     }
 
     pub(crate) fn record_flush(&self, rows: u64, files: u64) {
+        *self.flush_error.lock() = None;
         self.flushes.fetch_add(1, Ordering::Relaxed);
         self.rows_flushed.fetch_add(rows, Ordering::Relaxed);
         self.hdb_files_written.fetch_add(files, Ordering::Relaxed);
     }
 
-    pub(crate) fn record_flush_failure(&self) {
+    pub(crate) fn record_flush_failure(&self, error: String) {
         self.flush_failures.fetch_add(1, Ordering::Relaxed);
+        *self.flush_error.lock() = Some(error);
+    }
+
+    /// Why the latest flush failed, while no flush has succeeded since: the server is degraded
+    /// (rows stay in memory and in the WAL, nothing is lost).
+    pub fn flush_error(&self) -> Option<String> {
+        self.flush_error.lock().clone()
     }
 
     /// Flushes that failed (and will be retried) since start.

@@ -67,7 +67,21 @@ pub struct Tiers {
     ddl: tokio::sync::Mutex<()>,
     /// WAL and HDB; `None` in memory-only mode.
     durable: Option<Durable>,
+    /// Most Arrow bytes the hot tier may hold before writes get back-pressure.
+    budget: std::sync::atomic::AtomicUsize,
+    /// Tables whose last flush failed: when to try again (exponential backoff).
+    retry: parking_lot::Mutex<HashMap<String, Retry>>,
 }
+
+#[derive(Debug, Clone, Copy)]
+struct Retry {
+    next: std::time::Instant,
+    wait: std::time::Duration,
+}
+
+/// First wait after a failed flush; doubles per failure up to [`RETRY_MAX`].
+const RETRY_FIRST: std::time::Duration = std::time::Duration::from_millis(500);
+const RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(60);
 
 #[derive(Debug)]
 struct Durable {
@@ -89,6 +103,8 @@ impl Tiers {
             stats: Arc::new(TierStats::default()),
             ddl: tokio::sync::Mutex::new(()),
             durable: None,
+            budget: std::sync::atomic::AtomicUsize::new(usize::MAX),
+            retry: parking_lot::Mutex::default(),
         }
     }
 
@@ -161,6 +177,8 @@ impl Tiers {
                 wal,
                 tables: RwLock::new(tables),
             }),
+            budget: std::sync::atomic::AtomicUsize::new(usize::MAX),
+            retry: parking_lot::Mutex::default(),
         })
     }
 
@@ -172,6 +190,50 @@ impl Tiers {
     /// Process-wide counters.
     pub fn stats(&self) -> &Arc<TierStats> {
         &self.stats
+    }
+
+    /// Sets the hot tier's memory budget (`--rdb-max-bytes`).
+    pub fn set_memory_budget(&self, bytes: usize) {
+        self.budget
+            .store(bytes, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Arrow bytes the hot tier holds, all tables.
+    pub fn memory_bytes(&self) -> usize {
+        self.hot.tables().iter().map(|t| t.memory().1).sum()
+    }
+
+    /// Makes room for a write of about `incoming` bytes (invariant 6). Under the budget: nothing
+    /// to do. Over it: in tiered mode the largest tables are flushed first; if that does not make
+    /// room (or in memory-only mode), the write is refused with [`Error::Backpressure`] — a 503
+    /// the client retries — rather than risking the process.
+    pub async fn reserve(&self, incoming: usize) -> Result<()> {
+        let budget = self.budget.load(std::sync::atomic::Ordering::Relaxed);
+        if self.memory_bytes().saturating_add(incoming) <= budget {
+            return Ok(());
+        }
+        if self.durable.is_some() {
+            let mut tables = self.hot.tables();
+            tables.sort_by_key(|t| std::cmp::Reverse(t.memory().1));
+            for table in tables {
+                if let Err(e) = self.flush_table(table.name()).await {
+                    self.stats
+                        .record_flush_failure(format!("table '{}': {e}", table.name()));
+                    break;
+                }
+                if self.memory_bytes().saturating_add(incoming) <= budget {
+                    return Ok(());
+                }
+            }
+        }
+        Err(Error::Backpressure(format!(
+            "The in-memory tier is at its budget of {budget} bytes (--rdb-max-bytes){}; retry shortly",
+            if self.durable.is_some() {
+                " and flushing to the HDB could not make room"
+            } else {
+                " and memory-only mode cannot flush"
+            }
+        )))
     }
 
     /// Whether writes are logged and flushed to an HDB.
@@ -301,11 +363,34 @@ impl Tiers {
             if !policy.due(&table.pending(), now) {
                 continue;
             }
+            if self
+                .retry
+                .lock()
+                .get(table.name())
+                .is_some_and(|r| r.next > now)
+            {
+                continue;
+            }
             match self.flush_table(table.name()).await {
-                Ok(outcome) => rows += outcome.rows as u64,
+                Ok(outcome) => {
+                    self.retry.lock().remove(table.name());
+                    rows += outcome.rows as u64;
+                }
                 Err(e) => {
-                    self.stats.record_flush_failure();
-                    tracing::warn!(target: "tiers::flush", table = table.name(), "flush failed, will retry: {e}");
+                    let mut retry = self.retry.lock();
+                    let wait = retry
+                        .get(table.name())
+                        .map_or(RETRY_FIRST, |r| (r.wait * 2).min(RETRY_MAX));
+                    retry.insert(
+                        table.name().to_string(),
+                        Retry {
+                            next: now + wait,
+                            wait,
+                        },
+                    );
+                    self.stats
+                        .record_flush_failure(format!("table '{}': {e}", table.name()));
+                    tracing::warn!(target: "tiers::flush", table = table.name(), retry_in = ?wait, "flush failed; rows stay in memory and the WAL: {e}");
                 }
             }
         }
