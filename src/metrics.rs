@@ -147,6 +147,9 @@ struct Counters {
     queries_executed: IntCounter,
     rows_scanned: IntCounter,
     http_requests: IntCounter,
+    flushes: IntCounter,
+    rows_flushed: IntCounter,
+    flush_failures: IntCounter,
 }
 
 #[derive(Debug)]
@@ -157,6 +160,11 @@ struct Gauges {
     last_ingest_latency_ns: IntGauge,
     rdb_rows: IntGauge,
     rdb_bytes: IntGauge,
+    hdb_rows: IntGauge,
+    hdb_files: IntGauge,
+    wal_segments: IntGauge,
+    wal_bytes: IntGauge,
+    degraded: IntGauge,
 }
 
 #[derive(Debug)]
@@ -164,6 +172,9 @@ struct TableGauges {
     rows: IntGaugeVec,
     bytes: IntGaugeVec,
     partitions: IntGaugeVec,
+    hdb_rows: IntGaugeVec,
+    hdb_files: IntGaugeVec,
+    delta_version: IntGaugeVec,
 }
 
 impl Metrics {
@@ -201,6 +212,15 @@ impl Metrics {
             )?,
             rows_scanned: counter("zepto_rows_scanned_total", "Total rows scanned")?,
             http_requests: counter("zepto_http_requests_total", "Total HTTP requests served")?,
+            flushes: counter(
+                "strata_flushes_total",
+                "Flushes of the in-memory tier to the HDB",
+            )?,
+            rows_flushed: counter("strata_rows_flushed_total", "Rows moved to the HDB")?,
+            flush_failures: counter(
+                "strata_flush_failures_total",
+                "Flush attempts that failed (the rows stay in memory and the WAL; retried)",
+            )?,
         };
         let gauges = Gauges {
             server_up: gauge("zepto_server_up", "1 while the server runs")?,
@@ -212,6 +232,17 @@ impl Metrics {
             )?,
             rdb_rows: gauge("strata_rdb_rows", "Rows held in the in-memory tier")?,
             rdb_bytes: gauge("strata_rdb_bytes", "Arrow bytes held in the in-memory tier")?,
+            hdb_rows: gauge("strata_hdb_rows", "Rows in the HDB (Delta log statistics)")?,
+            hdb_files: gauge(
+                "strata_hdb_files",
+                "Parquet files in the HDB's current versions",
+            )?,
+            wal_segments: gauge("strata_wal_segments", "WAL segment files on disk")?,
+            wal_bytes: gauge("strata_wal_bytes", "Bytes of WAL segments on disk")?,
+            degraded: gauge(
+                "strata_degraded",
+                "1 while flushes to the HDB fail (see /health)",
+            )?,
         };
         let table = TableGauges {
             rows: table_gauge("strata_table_rows", "Rows per table in the in-memory tier")?,
@@ -222,6 +253,15 @@ impl Metrics {
             partitions: table_gauge(
                 "strata_table_partitions",
                 "Day partitions per table in the in-memory tier",
+            )?,
+            hdb_rows: table_gauge("strata_table_hdb_rows", "Rows per table in the HDB")?,
+            hdb_files: table_gauge(
+                "strata_table_hdb_files",
+                "Parquet files per table in the HDB",
+            )?,
+            delta_version: table_gauge(
+                "strata_table_delta_version",
+                "Delta version of each table that queries read",
             )?,
         };
         Ok(Self {
@@ -250,6 +290,9 @@ impl Metrics {
         advance(&c.queries_executed, s.queries_executed);
         advance(&c.rows_scanned, s.total_rows_scanned);
         advance(&c.http_requests, self.http_requests.load(Ordering::Relaxed));
+        advance(&c.flushes, s.flushes);
+        advance(&c.rows_flushed, s.rows_flushed);
+        advance(&c.flush_failures, s.flush_failures);
         let g = &self.gauges;
         g.server_up.set(1);
         g.server_ready.set(1);
@@ -259,8 +302,23 @@ impl Metrics {
             .set(s.last_ingest_latency_ns as i64);
         g.rdb_rows.set(s.rdb_rows as i64);
         g.rdb_bytes.set(s.rdb_bytes as i64);
+        g.hdb_rows.set(s.hdb_rows as i64);
+        g.hdb_files.set(s.hdb_files as i64);
+        let (segments, wal_bytes) = s.wal.as_ref().map_or((0, 0), |w| (w.segments, w.bytes));
+        g.wal_segments.set(segments as i64);
+        g.wal_bytes.set(wal_bytes as i64);
+        g.degraded
+            .set(i64::from(tiers.stats().flush_error().is_some()));
         // Reset so dropped tables disappear from the exposition.
-        for vec in [&self.table.rows, &self.table.bytes, &self.table.partitions] {
+        let t = &self.table;
+        for vec in [
+            &t.rows,
+            &t.bytes,
+            &t.partitions,
+            &t.hdb_rows,
+            &t.hdb_files,
+            &t.delta_version,
+        ] {
             vec.reset();
         }
         for t in &s.tables {
@@ -276,6 +334,21 @@ impl Metrics {
                 .partitions
                 .with_label_values(&[&t.name])
                 .set(t.partitions as i64);
+            if let Some(version) = t.delta_version {
+                let labels = [t.name.as_str()];
+                self.table
+                    .hdb_rows
+                    .with_label_values(&labels)
+                    .set(t.hdb_rows as i64);
+                self.table
+                    .hdb_files
+                    .with_label_values(&labels)
+                    .set(t.hdb_files as i64);
+                self.table
+                    .delta_version
+                    .with_label_values(&labels)
+                    .set(version as i64);
+            }
         }
         let mut out = Vec::new();
         TextEncoder::new()

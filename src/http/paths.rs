@@ -18,3 +18,5 @@ pub const METRICS: &str = "/metrics";
 pub const INSERT_ARROW: &str = "/insert/arrow";
 /// Flush every table's hot rows to the HDB.
 pub const ADMIN_FLUSH: &str = "/admin/flush";
+/// Cluster overview (one standalone node) with the tier figures.
+pub const ADMIN_CLUSTER: &str = "/admin/cluster";

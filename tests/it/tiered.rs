@@ -106,6 +106,15 @@ async fn flushed_rows_are_seen_once_and_survive_restarts() {
     assert_eq!(stats["hdb_files"], 3);
     assert_eq!(stats["tables"][0]["delta_version"], 2);
     assert!(stats["wal"]["segments"].as_u64().unwrap() >= 1);
+    let cluster = c.get("/admin/cluster").await.json();
+    assert_eq!(cluster["mode"], "standalone");
+    assert_eq!(cluster["hdb_rows"], 4);
+    let metrics = String::from_utf8(c.get("/metrics").await.body).unwrap();
+    assert!(metrics.contains("strata_hdb_rows 4"), "{metrics}");
+    assert!(
+        metrics.contains("strata_table_delta_version{table=\"ticks\"} 2"),
+        "{metrics}"
+    );
     let r = c.sql_ok("FLUSH TABLE ticks").await;
     assert_eq!(
         r["data"],
