@@ -6,17 +6,13 @@
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use deltalake::DeltaTable;
-use deltalake::Path;
 use deltalake::kernel::Action;
 use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
 use deltalake::protocol::DeltaOperation;
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
-use object_store::ObjectStoreExt;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::flush::{to_delta_layout, writer_properties};
-use super::relabel::relabel;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Applies `change` to every row of `table`; returns the rows it touched. `table` is at the
 /// new version afterwards (unchanged if nothing was touched).
@@ -34,20 +30,9 @@ pub async fn rewrite(
     let mut actions = Vec::new();
     let mut touched = 0;
     for file in files {
-        let path =
-            Path::parse(file.path().as_ref()).map_err(|e| Error::InvalidData(e.to_string()))?;
-        let bytes = store
-            .get(&path)
-            .await
-            .map_err(deltalake::DeltaTableError::from)?
-            .bytes()
-            .await
-            .map_err(deltalake::DeltaTableError::from)?;
-        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)?.build()?;
         let mut out = Vec::new();
         let mut changed = false;
-        for batch in reader {
-            let batch = relabel(batch?, schema)?;
+        for batch in super::read_file(&store, file.path().as_ref(), schema).await? {
             match change(&batch)? {
                 None => out.push(batch),
                 Some((batch, n)) => {

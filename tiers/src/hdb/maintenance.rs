@@ -13,18 +13,14 @@ use arrow::array::RecordBatch;
 use arrow::compute::concat_batches;
 use arrow::datatypes::SchemaRef;
 use deltalake::DeltaTable;
-use deltalake::Path;
 use deltalake::kernel::Action;
 use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
 use deltalake::protocol::DeltaOperation;
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
-use object_store::ObjectStoreExt;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use strata_catalog::TIME_COLUMN_METADATA_KEY;
 
 use super::flush::{sort_for_scans, to_delta_layout, writer_properties};
-use super::relabel::relabel;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::hot::NANOS_PER_DAY;
 
 /// Files at or above this size are left alone.
@@ -75,18 +71,7 @@ pub async fn compact(
     for files in groups.values() {
         let mut batches: Vec<RecordBatch> = Vec::new();
         for file in files {
-            let path =
-                Path::parse(file.path().as_ref()).map_err(|e| Error::InvalidData(e.to_string()))?;
-            let bytes = store
-                .get(&path)
-                .await
-                .map_err(deltalake::DeltaTableError::from)?
-                .bytes()
-                .await
-                .map_err(deltalake::DeltaTableError::from)?;
-            for batch in ParquetRecordBatchReaderBuilder::try_new(bytes)?.build()? {
-                batches.push(relabel(batch?, schema)?);
-            }
+            batches.extend(super::read_file(&store, file.path().as_ref(), schema).await?);
             actions.push(Action::Remove(file.remove_action(false)));
         }
         let merged = sort_for_scans(&concat_batches(schema, &batches)?)?;

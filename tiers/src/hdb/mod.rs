@@ -74,6 +74,29 @@ impl HdbTable {
     }
 }
 
+/// Every row of the data file at `path` (relative to the table root), in the table's Arrow
+/// types (`schema`).
+pub(crate) async fn read_file(
+    store: &deltalake::logstore::ObjectStoreRef,
+    path: &str,
+    schema: &arrow::datatypes::SchemaRef,
+) -> crate::error::Result<Vec<arrow::array::RecordBatch>> {
+    use object_store::ObjectStoreExt;
+    let path = deltalake::Path::parse(path)
+        .map_err(|e| crate::error::Error::InvalidData(e.to_string()))?;
+    let bytes = store
+        .get(&path)
+        .await
+        .map_err(deltalake::DeltaTableError::from)?
+        .bytes()
+        .await
+        .map_err(deltalake::DeltaTableError::from)?;
+    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes)?
+        .build()?
+        .map(|batch| Ok(relabel::relabel(batch?, schema)?))
+        .collect()
+}
+
 /// The metadata id of a Delta table.
 pub fn table_id(table: &DeltaTable) -> crate::error::Result<String> {
     Ok(table.snapshot()?.metadata().id().to_string())

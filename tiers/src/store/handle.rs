@@ -1,0 +1,104 @@
+//! [`TableHandle`]: one table's read and write paths.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+
+use super::flushing::flush_locked;
+use crate::error::Result;
+use crate::hdb::HdbTable;
+use crate::hot::{HotTable, Snapshot};
+use crate::stats::TierStats;
+use crate::wal::Wal;
+
+/// One table's read and write paths.
+#[derive(Debug, Clone)]
+pub struct TableHandle {
+    pub(super) hot: Arc<HotTable>,
+    pub(super) stats: Arc<TierStats>,
+    /// The WAL and the table's HDB side, in tiered mode.
+    pub(super) wal: Option<(Arc<Wal>, Arc<HdbTable>)>,
+}
+
+impl TableHandle {
+    /// Table name.
+    pub fn name(&self) -> &str {
+        self.hot.name()
+    }
+
+    /// Current schema.
+    pub fn schema(&self) -> SchemaRef {
+        self.hot.schema()
+    }
+
+    /// Appends batches built against `schema` (see [`HotTable::append`]); all or nothing. In
+    /// tiered mode the rows are in the WAL, synced per its policy, before this returns.
+    pub fn append(&self, schema: &SchemaRef, batches: Vec<RecordBatch>) -> Result<u64> {
+        let start = Instant::now();
+        let outcome = match &self.wal {
+            None => self.hot.append(schema, batches)?,
+            Some(_) if batches.iter().all(|b| b.num_rows() == 0) => Default::default(),
+            Some((wal, hdb)) => {
+                // WAL order is hot-tier order for each table: a flush covering sequence n then
+                // holds every earlier record of the table.
+                let seq = {
+                    let _order = hdb.write_order().lock();
+                    self.hot.ensure_schema(schema)?;
+                    let seq = wal.append(self.hot.name(), hdb.id(), schema, &batches)?;
+                    (self.hot.append_logged(schema, batches, Some(seq))?, seq)
+                };
+                wal.sync(seq.1)?;
+                seq.0
+            }
+        };
+        let rows = outcome.rows as u64;
+        self.stats
+            .record_ingest(rows, start.elapsed().as_nanos() as u64);
+        self.stats
+            .record_partitions_created(outcome.new_partitions as u64);
+        Ok(rows)
+    }
+
+    /// Rewrites the table batch by batch (UPDATE, DELETE): `change` returns `None` for a batch
+    /// it leaves alone, else the new batch and how many rows it touched. Returns the total.
+    ///
+    /// Memory-only: the hot tier is rewritten in place ([`HotTable::rewrite`]). Tiered: the hot
+    /// rows are flushed first, then the HDB files holding touched rows are replaced in one Delta
+    /// commit, so the change is durable the moment it is acknowledged.
+    pub async fn rewrite(
+        &self,
+        schema: &SchemaRef,
+        delete: bool,
+        mut change: impl FnMut(&RecordBatch) -> Result<Option<(RecordBatch, u64)>>,
+    ) -> Result<u64> {
+        let mut touched = 0;
+        let Some((_, hdb)) = &self.wal else {
+            self.hot.rewrite(schema, |batch| {
+                Ok(change(batch)?.map(|(batch, n)| {
+                    touched += n;
+                    batch
+                }))
+            })?;
+            return Ok(touched);
+        };
+        self.hot.ensure_schema(schema)?;
+        let mut delta = hdb.lock().await;
+        let flushed = flush_locked(&self.hot, &mut delta).await?;
+        if flushed.version.is_some() {
+            self.stats
+                .record_flush(flushed.rows as u64, flushed.files as u64);
+        }
+        touched = crate::hdb::dml::rewrite(&mut delta, schema, delete, change).await?;
+        self.hot.set_hdb(Arc::new(delta.clone()));
+        Ok(touched)
+    }
+
+    /// What a scan over `time_range` reads; counts the rows as scanned.
+    pub fn snapshot(&self, time_range: Option<(i64, i64)>) -> Snapshot {
+        let snap = self.hot.snapshot(time_range);
+        self.stats.record_scan(snap.rows as u64);
+        snap
+    }
+}
