@@ -1,15 +1,16 @@
 //! Strata: a lakehouse server for time-series data.
 //!
-//! Writes land in an in-memory columnar tier (the RDB, [`strata_tiers`]); every query is planned
-//! by DataFusion over Strata's tables ([`sql`]); the ZeptoDB HTTP API is served on one port
-//! ([`http`]). The HDB (Delta + Parquet on object storage) and the WAL attach to the tiers crate.
+//! Writes go through a WAL into an in-memory columnar tier and flush to Delta + Parquet on a local
+//! directory or S3 (the tiers, [`strata_tiers`]); every query is planned by DataFusion over both
+//! ([`sql`]); the ZeptoDB HTTP API is served on one port ([`http`]). [`run`] opens the storage
+//! the flags ask for, starts the background flush/compaction/TTL task, and flushes at shutdown.
 //!
 //! | module | what it holds |
 //! |---|---|
 //! | [`config`] | flags and `STRATA_*` environment variables |
 //! | [`http`] | routes, middleware, error responses |
 //! | [`sql`] | statement parsing, DDL, DataFusion session, time-series functions |
-//! | [`format`] | result encodings (ZeptoDB JSON, Arrow IPC) |
+//! | [`format`](mod@format) | result encodings (ZeptoDB JSON, Arrow IPC) |
 //! | [`ingest`] | Arrow IPC bulk ingest |
 //! | [`metrics`] | `/stats` and Prometheus figures |
 //! | [`demo`] | the quick-start table and demo ticks |

@@ -1,23 +1,22 @@
 //! Strata's storage tiers.
 //!
-//! Data flow, as far as it is built today:
-//!
 //! ```text
-//! write (INSERT, Arrow ingest) ──► Tiers::append ──► HotTable: day partitions of Arrow batches
-//! read  (DataFusion scan)      ──► TieredTable::scan ──► snapshot of the pruned partitions
+//! write (INSERT, Arrow ingest) ─► TableHandle::append ─► WAL record (synced) ─► HotTable
+//! flush (policy, FLUSH TABLE, memory budget, shutdown) ─► Parquet per day + one Delta commit
+//! read  (DataFusion scan) ─► TieredTable::scan ─► hot snapshot ∪ Delta scan of the same moment
 //! ```
 //!
+//! - [`wal`] is the write-ahead log: CRC-framed segment files, group-commit sync, replay.
 //! - [`hot`] is the RDB: per-table, per-day partitions of immutable Arrow record batches, appended
 //!   under a short write lock and read through cheap `Arc` snapshots, so queries never block
 //!   ingest for longer than a pointer copy.
+//! - [`hdb`] is the history: flush to Parquet + Delta, scans of a Delta version, copy-on-write
+//!   UPDATE/DELETE, compaction, TTL expiry, vacuum.
 //! - [`provider`] is the DataFusion [`TableProvider`](datafusion::catalog::TableProvider) over the
-//!   tiers: projection and limit pushdown, day-partition and chunk pruning on the time column,
-//!   `INSERT`, `UPDATE` and `DELETE`.
-//! - [`store`] is the facade the server talks to: table lifecycle kept in step with the catalog,
-//!   and every write path.
-//!
-//! The WAL and the flush of day partitions into Delta/Parquet (the HDB) attach at [`store`]; the
-//! provider then unions the hot snapshot with the Delta scan.
+//!   tiers: projection, filter and limit pushdown, day-partition, chunk and file pruning,
+//!   `INSERT`, `UPDATE` and `DELETE`; and time travel over older Delta versions.
+//! - [`store`] is the facade the server talks to: opening (HDB load + WAL replay), table
+//!   lifecycle kept in step with the catalog and the HDB, every write path, flushing.
 
 pub mod conform;
 pub mod error;

@@ -1,7 +1,7 @@
 //! The write-ahead log: every accepted write is appended here, and synced per [`WalSync`],
 //! before the client gets its answer; at start the log is replayed into the hot tier.
 //!
-//! The log is a directory of segment files ([`segment`]) holding framed records ([`record`]).
+//! The log is a directory of segment files (`segment`) holding framed records ([`record`]).
 //! Sequence numbers are global and only grow; a flush to the HDB records the last sequence it
 //! covers in its Delta commit, replay skips what the HDB already holds, and segments whose
 //! records are all flushed are deleted.
