@@ -62,6 +62,11 @@ pub struct Config {
     #[arg(long, env = "STRATA_HDB_URI")]
     pub hdb_uri: Option<String>,
 
+    /// An object-store setting for the HDB, `key=value`, repeatable: e.g. `max_retries=3`,
+    /// `retry_timeout=30s`, `timeout=10s` (the keys delta-rs and `object_store` accept).
+    #[arg(long = "hdb-option", env = "STRATA_HDB_OPTIONS", value_delimiter = ',', value_parser = parse_option)]
+    pub hdb_options: Vec<(String, String)>,
+
     /// WAL directory. Default: `<hdb-dir>/wal`, or `./data/wal` with --hdb-uri.
     #[arg(long, env = "STRATA_WAL_DIR")]
     pub wal_dir: Option<PathBuf>,
@@ -102,6 +107,14 @@ pub struct Config {
     /// How often the flush policy is checked, in milliseconds.
     #[arg(long, env = "STRATA_FLUSH_INTERVAL_MS", default_value_t = 1000)]
     pub flush_interval_ms: u64,
+}
+
+/// `key=value` of `--hdb-option`.
+fn parse_option(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .filter(|(k, _)| !k.is_empty())
+        .ok_or_else(|| format!("expected key=value, got '{s}'"))
 }
 
 /// Where data lives.
@@ -155,7 +168,8 @@ impl Config {
             (None, None) => {
                 return Err("--storage-mode tiered needs --hdb-dir PATH or --hdb-uri URI".into());
             }
-        };
+        }
+        .with_options(self.hdb_options.iter().cloned().collect());
         let wal_dir = match (&self.wal_dir, &self.hdb_dir) {
             (Some(dir), _) => dir.clone(),
             (None, Some(hdb)) => hdb.join("wal"),

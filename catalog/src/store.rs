@@ -34,6 +34,9 @@ const DROP_MARKER: &str = "_strata_dropping";
 pub struct HdbLocation {
     /// Always ends with `/`.
     root: Url,
+    /// Object-store settings beyond the environment's (`--hdb-option key=value`): timeouts,
+    /// retries, and the other keys delta-rs and `object_store` accept.
+    options: HashMap<String, String>,
 }
 
 impl HdbLocation {
@@ -45,7 +48,10 @@ impl HdbLocation {
             .map_err(|e| store_error(dir.display(), e))?;
         let root = Url::from_directory_path(&abs)
             .map_err(|()| Error::Store(format!("{} is not an absolute path", abs.display())))?;
-        Ok(Self { root })
+        Ok(Self {
+            root,
+            options: HashMap::new(),
+        })
     }
 
     /// An object-store URI such as `s3://bucket/prefix` or `file:///abs/dir`.
@@ -63,7 +69,23 @@ impl HdbLocation {
         if !root.path().ends_with('/') {
             root.set_path(&format!("{}/", root.path()));
         }
-        Ok(Self { root })
+        Ok(Self {
+            root,
+            options: HashMap::new(),
+        })
+    }
+
+    /// This location with extra object-store settings.
+    pub fn with_options(mut self, options: HashMap<String, String>) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// A Delta table builder for `url` (under this root) with this location's settings.
+    pub fn builder(&self, url: Url) -> Result<DeltaTableBuilder> {
+        Ok(DeltaTableBuilder::from_url(url)
+            .map_err(delta_error)?
+            .with_storage_options(self.options.clone()))
     }
 
     /// The root URL.
@@ -81,8 +103,8 @@ impl HdbLocation {
 
     /// The object store at the root.
     pub fn object_store(&self) -> Result<ObjectStoreRef> {
-        let log_store = DeltaTableBuilder::from_url(self.root.clone())
-            .map_err(delta_error)?
+        let log_store = self
+            .builder(self.root.clone())?
             .build_storage()
             .map_err(delta_error)?;
         Ok(log_store.object_store(None))
@@ -114,7 +136,7 @@ impl TableStore {
             // Object stores have no directories; a local one needs the table's to exist.
             std::fs::create_dir_all(&dir).map_err(|e| store_error(dir.display(), e))?;
         }
-        let table = DeltaTable::try_from_url(url).await.map_err(delta_error)?;
+        let table = self.location.builder(url)?.build().map_err(delta_error)?;
         table
             .create()
             .with_table_name(def.name())
@@ -130,7 +152,11 @@ impl TableStore {
     /// Opens table `name` at its latest version.
     pub async fn open(&self, name: &str) -> Result<DeltaTable> {
         let url = self.location.table_url(name)?;
-        deltalake::open_table(url).await.map_err(delta_error)
+        self.location
+            .builder(url)?
+            .load()
+            .await
+            .map_err(delta_error)
     }
 
     /// Every table under the root with its definition, finishing drops a crash interrupted.

@@ -284,6 +284,11 @@ impl HotTable {
             .sum()
     }
 
+    /// Whether rows of a failed flush wait for its retry.
+    pub fn has_frozen(&self) -> bool {
+        self.state.read().frozen.is_some()
+    }
+
     /// The rows taking writes (not those being flushed).
     pub fn pending(&self) -> Pending {
         let state = self.state.read();

@@ -100,7 +100,8 @@ impl Tiers {
         let now = std::time::Instant::now();
         let mut rows = 0;
         for table in self.hot.tables() {
-            if !policy.due(&table.pending(), now) {
+            // A failed flush leaves its rows frozen: they are due until they are in the HDB.
+            if !policy.due(&table.pending(), now) && !table.has_frozen() {
                 continue;
             }
             if self

@@ -44,7 +44,7 @@ impl Tiers {
             )
         })?;
         let hdb = durable.table(name)?;
-        let builder = deltalake::DeltaTableBuilder::from_url(hdb.url().clone())?;
+        let builder = durable.store.location().builder(hdb.url().clone())?;
         let builder = match as_of {
             AsOf::Version(v) => builder.with_version(*v),
             AsOf::Timestamp(t) => builder.with_datestring(t).map_err(|e| {
@@ -68,7 +68,10 @@ impl Tiers {
             )
         })?;
         let hdb = durable.table(name)?;
-        let table = deltalake::DeltaTableBuilder::from_url(hdb.url().clone())?
+        let table = durable
+            .store
+            .location()
+            .builder(hdb.url().clone())?
             .load()
             .await?;
         let latest = table.version().unwrap_or(0);
