@@ -5,10 +5,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
+use crate::common::Client;
+use crate::common::hdb::Hdb;
 use serde_json::json;
-use tempfile::TempDir;
-
-use crate::common::{Client, TestServer};
 
 const ROWS_PER_INSERT: i64 = 50;
 
@@ -18,10 +17,6 @@ fn insert(first: i64) -> String {
         .map(|id| format!("({id}, {})", (id % 2) * 86_400_000_000_000 + id))
         .collect();
     format!("INSERT INTO t VALUES {}", values.join(", "))
-}
-
-async fn start(data: &TempDir) -> TestServer {
-    TestServer::start(&["--hdb-dir", data.path().to_str().unwrap()]).await
 }
 
 /// (count, distinct ids, max id) as Strata sees them.
@@ -49,8 +44,18 @@ fn spawn_flusher(c: Client, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<u3
 
 #[tokio::test]
 async fn queries_see_every_row_once_during_ingest_and_flushes() {
-    let data = TempDir::new().unwrap();
-    let server = start(&data).await;
+    exactly_once(Hdb::local()).await;
+}
+
+#[tokio::test]
+async fn queries_see_every_row_once_during_ingest_and_flushes_on_s3() {
+    if let Some(hdb) = Hdb::s3("once").await {
+        exactly_once(hdb).await;
+    }
+}
+
+async fn exactly_once(hdb: Hdb) {
+    let server = hdb.start(&[]).await;
     let c = server.client();
     c.sql_ok("CREATE TABLE t (id INT64, ts TIMESTAMP_NS)").await;
 
@@ -92,12 +97,22 @@ async fn queries_see_every_row_once_during_ingest_and_flushes() {
 
 #[tokio::test]
 async fn kill_9_loses_no_acknowledged_row_and_duplicates_none() {
-    let data = TempDir::new().unwrap();
+    kill_9(Hdb::local()).await;
+}
+
+#[tokio::test]
+async fn kill_9_loses_no_acknowledged_row_and_duplicates_none_on_s3() {
+    if let Some(hdb) = Hdb::s3("kill9").await {
+        kill_9(hdb).await;
+    }
+}
+
+async fn kill_9(hdb: Hdb) {
     let mut next = 0; // next id to send
     let mut acked = 0; // ids below this were acknowledged
     // Crash after a different number of acknowledged writes each round, with flushes running.
     for (round, writes) in [7, 23, 3, 41].into_iter().enumerate() {
-        let mut server = start(&data).await;
+        let mut server = hdb.start(&[]).await;
         let c = server.client();
         if round == 0 {
             c.sql_ok("CREATE TABLE t (id INT64, ts TIMESTAMP_NS)").await;
@@ -129,7 +144,7 @@ async fn kill_9_loses_no_acknowledged_row_and_duplicates_none() {
         let _ = flusher.await;
         let _ = in_flight.await;
     }
-    let server = start(&data).await;
+    let server = hdb.start(&[]).await;
     let (count, distinct, _) = census(&server.client()).await;
     assert_eq!(count, distinct);
     assert!(count >= acked, "{count} < {acked}");

@@ -5,6 +5,7 @@ use serde_json::json;
 use tempfile::TempDir;
 
 use crate::common::TestServer;
+use crate::common::hdb::Hdb;
 
 async fn start(data: &TempDir) -> TestServer {
     let dir = data.path().to_str().expect("utf-8 temp path");
@@ -199,8 +200,18 @@ async fn update_and_delete_reach_both_tiers_and_last() {
 
 #[tokio::test]
 async fn optimize_merges_small_files_without_changing_results() {
-    let data = TempDir::new().unwrap();
-    let server = start(&data).await;
+    optimize(Hdb::local()).await;
+}
+
+#[tokio::test]
+async fn optimize_merges_small_files_without_changing_results_on_s3() {
+    if let Some(hdb) = Hdb::s3("optimize").await {
+        optimize(hdb).await;
+    }
+}
+
+async fn optimize(hdb: Hdb) {
+    let server = hdb.start(&[]).await;
     let c = server.client();
     c.sql_ok("CREATE TABLE t (symbol SYMBOL, v INT64, ts TIMESTAMP_NS)")
         .await;
@@ -214,7 +225,7 @@ async fn optimize_merges_small_files_without_changing_results() {
         .await;
         c.sql_ok("FLUSH TABLE t").await;
     }
-    assert_eq!(parquet_files(&data, "t"), 12);
+    assert!(matches!(hdb.files_on_disk("t"), None | Some(12)));
     let q = "SELECT symbol, v, CAST(ts AS BIGINT) FROM t ORDER BY symbol, v";
     let before = c.rows(q).await;
     let first = c
@@ -242,10 +253,10 @@ async fn optimize_merges_small_files_without_changing_results() {
         .clone();
     assert_eq!(t["hdb_files"], 2);
     // The replaced files stay for time travel until VACUUM removes them.
-    assert_eq!(parquet_files(&data, "t"), 14);
+    assert!(matches!(hdb.files_on_disk("t"), None | Some(14)));
     let r = c.sql_ok("VACUUM t RETAIN 0 HOURS").await;
     assert_eq!(r["data"], json!([["Table 't' vacuumed: 12 files deleted"]]));
-    assert_eq!(parquet_files(&data, "t"), 2);
+    assert!(matches!(hdb.files_on_disk("t"), None | Some(2)));
     assert_eq!(c.rows(q).await, before);
 }
 
@@ -266,10 +277,19 @@ async fn eventually(c: &crate::common::Client, sql: &str, want: serde_json::Valu
 
 #[tokio::test]
 async fn ttl_removes_old_days_from_both_tiers_and_persists() {
-    let data = TempDir::new().unwrap();
-    let dir = data.path().to_str().unwrap();
-    let args = ["--hdb-dir", dir, "--flush-interval-ms", "20"];
-    let mut server = TestServer::start(&args).await;
+    ttl(Hdb::local()).await;
+}
+
+#[tokio::test]
+async fn ttl_removes_old_days_from_both_tiers_and_persists_on_s3() {
+    if let Some(hdb) = Hdb::s3("ttl").await {
+        ttl(hdb).await;
+    }
+}
+
+async fn ttl(hdb: Hdb) {
+    let args = ["--flush-interval-ms", "20"];
+    let mut server = hdb.start(&args).await;
     let c = server.client();
     c.sql_ok("CREATE TABLE t (id INT64, ts TIMESTAMP_NS)").await;
     // Days 0 and 1 of 1970, and now.
@@ -290,7 +310,7 @@ async fn ttl_removes_old_days_from_both_tiers_and_persists() {
 
     // The TTL is part of the table: after a crash the WAL brings day 1 back, and it goes again.
     server.kill();
-    let server = TestServer::start(&args).await;
+    let server = hdb.start(&args).await;
     eventually(&server.client(), "SELECT id FROM t", json!([[4]])).await;
 
     let err = server

@@ -2,6 +2,7 @@
 
 mod client;
 pub(crate) mod external;
+pub(crate) mod hdb;
 mod server;
 
 pub(crate) use client::{Client, Reply};
