@@ -2,32 +2,14 @@
 //! move rows to Delta/Parquet without showing any row twice, and queries see both tiers.
 
 use serde_json::json;
-use tempfile::TempDir;
 
 use crate::common::TestServer;
 use crate::common::hdb::Hdb;
 
-async fn start(data: &TempDir) -> TestServer {
-    let dir = data.path().to_str().expect("utf-8 temp path");
-    TestServer::start(&["--hdb-dir", dir]).await
-}
-
-fn parquet_files(data: &TempDir, table: &str) -> usize {
-    let dir = data.path().join("tables").join(table);
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .filter(|e| e.path().extension().is_some_and(|x| x == "parquet"))
-                .count()
-        })
-        .unwrap_or(0)
-}
-
 #[tokio::test]
 async fn acknowledged_rows_survive_a_crash() {
-    let data = TempDir::new().unwrap();
-    let mut server = start(&data).await;
+    let hdb = Hdb::local();
+    let mut server = hdb.start(&[]).await;
     let c = server.client();
     c.sql_ok("CREATE TABLE t (id INT64, ts TIMESTAMP_NS, s SYMBOL)")
         .await;
@@ -38,7 +20,7 @@ async fn acknowledged_rows_survive_a_crash() {
         .await;
     server.kill();
 
-    let server = start(&data).await;
+    let server = hdb.start(&[]).await;
     let c = server.client();
     assert_eq!(
         c.rows("SELECT id, s, note FROM t ORDER BY id").await,
@@ -57,8 +39,8 @@ async fn acknowledged_rows_survive_a_crash() {
 
 #[tokio::test]
 async fn flushed_rows_are_seen_once_and_survive_restarts() {
-    let data = TempDir::new().unwrap();
-    let mut server = start(&data).await;
+    let hdb = Hdb::local();
+    let mut server = hdb.start(&[]).await;
     let c = server.client();
     c.sql_ok("CREATE TABLE ticks (symbol SYMBOL, price FLOAT64, ts TIMESTAMP_NS)")
         .await;
@@ -70,7 +52,7 @@ async fn flushed_rows_are_seen_once_and_survive_restarts() {
     let r = c.sql_ok("FLUSH TABLE ticks").await;
     let message = r["data"][0][0].as_str().unwrap().to_string();
     assert!(message.contains("3 rows in 2 files"), "{message}");
-    assert_eq!(parquet_files(&data, "ticks"), 2);
+    assert_eq!(hdb.files_on_disk("ticks").unwrap(), 2);
     c.sql_ok("INSERT INTO ticks VALUES ('c', 3.0, 172800000000000)")
         .await;
 
@@ -91,8 +73,8 @@ async fn flushed_rows_are_seen_once_and_survive_restarts() {
 
     // A clean stop flushes what is left; the restart reads it all back from the HDB.
     assert_eq!(server.terminate(), Some(0));
-    assert_eq!(parquet_files(&data, "ticks"), 3);
-    let server = start(&data).await;
+    assert_eq!(hdb.files_on_disk("ticks").unwrap(), 3);
+    let server = hdb.start(&[]).await;
     let c = server.client();
     assert_eq!(c.rows(q).await, all);
     // Everything is in the HDB now: a scan with no columns, row counts from the Delta log.
@@ -125,8 +107,8 @@ async fn flushed_rows_are_seen_once_and_survive_restarts() {
 
 #[tokio::test]
 async fn a_dropped_table_stays_dropped() {
-    let data = TempDir::new().unwrap();
-    let mut server = start(&data).await;
+    let hdb = Hdb::local();
+    let mut server = hdb.start(&[]).await;
     let c = server.client();
     c.sql_ok("CREATE TABLE t (id INT64)").await;
     c.sql_ok("INSERT INTO t VALUES (1), (2)").await;
@@ -135,7 +117,7 @@ async fn a_dropped_table_stays_dropped() {
     c.sql_ok("INSERT INTO t VALUES (3)").await;
     server.kill();
 
-    let server = start(&data).await;
+    let server = hdb.start(&[]).await;
     let c = server.client();
     assert_eq!(
         c.rows("SELECT id FROM t").await,
@@ -146,8 +128,8 @@ async fn a_dropped_table_stays_dropped() {
 
 #[tokio::test]
 async fn admin_flush_moves_every_table() {
-    let data = TempDir::new().unwrap();
-    let server = start(&data).await;
+    let hdb = Hdb::local();
+    let server = hdb.start(&[]).await;
     let c = server.client();
     c.sql_ok("CREATE TABLE a (v INT64)").await;
     c.sql_ok("CREATE TABLE b (v INT64)").await;
@@ -160,14 +142,17 @@ async fn admin_flush_moves_every_table() {
         reply.json(),
         json!({"flushed_rows": 3, "storage_mode": "tiered"})
     );
-    assert_eq!(parquet_files(&data, "a") + parquet_files(&data, "b"), 2);
+    assert_eq!(
+        hdb.files_on_disk("a").unwrap() + hdb.files_on_disk("b").unwrap(),
+        2
+    );
     assert_eq!(c.rows("SELECT sum(v) FROM a").await, json!([[3]]));
 }
 
 #[tokio::test]
 async fn update_and_delete_reach_both_tiers_and_last() {
-    let data = TempDir::new().unwrap();
-    let mut server = start(&data).await;
+    let hdb = Hdb::local();
+    let mut server = hdb.start(&[]).await;
     let c = server.client();
     c.sql_ok("CREATE TABLE t (id INT64, v FLOAT64, ts TIMESTAMP_NS)")
         .await;
@@ -187,7 +172,7 @@ async fn update_and_delete_reach_both_tiers_and_last() {
     assert_eq!(c.rows("SELECT id, v FROM t ORDER BY id").await, expected);
 
     server.kill();
-    let server = start(&data).await;
+    let server = hdb.start(&[]).await;
     assert_eq!(
         server
             .client()
@@ -326,9 +311,8 @@ async fn ttl(hdb: Hdb) {
 #[tokio::test]
 async fn the_memory_budget_flushes_first_then_pushes_back() {
     // Tiered: over the budget, the write flushes the hot rows to the HDB and goes through.
-    let data = TempDir::new().unwrap();
-    let dir = data.path().to_str().unwrap();
-    let server = TestServer::start(&["--hdb-dir", dir, "--rdb-max-bytes", "1"]).await;
+    let hdb = Hdb::local();
+    let server = hdb.start(&["--rdb-max-bytes", "1"]).await;
     let c = server.client();
     c.sql_ok("CREATE TABLE t (id INT64)").await;
     for i in 0..3 {
