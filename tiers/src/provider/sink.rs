@@ -50,6 +50,11 @@ impl DataSink for TableSink {
         _context: &Arc<TaskContext>,
     ) -> Result<u64> {
         let batches: Vec<_> = data.try_collect().await?;
-        Ok(self.table.append(&self.schema, batches)?)
+        // In tiered mode the append waits for the WAL's fsync: keep it off the async workers.
+        let (table, schema) = (self.table.clone(), Arc::clone(&self.schema));
+        let rows = tokio::task::spawn_blocking(move || table.append(&schema, batches))
+            .await
+            .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))??;
+        Ok(rows)
     }
 }
