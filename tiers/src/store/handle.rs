@@ -43,14 +43,16 @@ impl TableHandle {
             Some((wal, hdb)) => {
                 // WAL order is hot-tier order for each table: a flush covering sequence n then
                 // holds every earlier record of the table.
-                let seq = {
+                let (appended, seq) = {
                     let _order = hdb.write_order().lock();
                     self.hot.ensure_schema(schema)?;
                     let seq = wal.append(self.hot.name(), hdb.id(), schema, &batches)?;
-                    (self.hot.append_logged(schema, batches, Some(seq))?, seq)
+                    let appended = self.hot.append_logged(schema, batches, Some(seq));
+                    wal.applied(seq);
+                    (appended?, seq)
                 };
-                wal.sync(seq.1)?;
-                seq.0
+                wal.sync(seq)?;
+                appended
             }
         };
         let rows = outcome.rows as u64;

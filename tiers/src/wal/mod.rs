@@ -17,6 +17,7 @@ pub mod error;
 pub mod record;
 pub(crate) mod segment;
 
+use std::collections::BTreeSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -83,6 +84,9 @@ pub struct Wal {
     sync_lock: Mutex<()>,
     records: AtomicU64,
     syncs: AtomicU64,
+    /// Records written but not yet applied to the hot tier ([`Wal::applied`]): their segments
+    /// must stay even if every table's hot rows are flushed.
+    in_flight: Mutex<BTreeSet<u64>>,
     /// Dropping the sender stops the batch-sync thread.
     _stop_batch_sync: Option<mpsc::Sender<()>>,
 }
@@ -181,6 +185,7 @@ impl Wal {
             sync_lock: Mutex::new(()),
             records: AtomicU64::new(0),
             syncs: AtomicU64::new(0),
+            in_flight: Mutex::new(BTreeSet::new()),
             _stop_batch_sync: matches!(config.sync, WalSync::Batch(_)).then_some(stop_tx),
         });
         if let WalSync::Batch(interval) = config.sync {
@@ -210,6 +215,7 @@ impl Wal {
         (&*w.file).write_all(&framed).map_err(io(&path))?;
         w.len += framed.len() as u64;
         w.next_seq += 1;
+        self.in_flight.lock().insert(seq);
         if let Some(size) = w.sizes.last_mut() {
             *size = w.len;
         }
@@ -218,6 +224,12 @@ impl Wal {
             self.rotate(w)?;
         }
         Ok(seq)
+    }
+
+    /// Record `seq` reached the hot tier (or will never): from now on the hot tier's flush
+    /// bookkeeping accounts for it. Every [`Wal::append`] must be followed by this.
+    pub fn applied(&self, seq: u64) {
+        self.in_flight.lock().remove(&seq);
     }
 
     /// Makes sure record `seq` is on disk as far as the sync policy asks.
@@ -257,6 +269,11 @@ impl Wal {
     /// HDB). Returns how many were deleted.
     pub fn remove_through(&self, seq: u64) -> WalResult<usize> {
         let mut w = self.writer.lock();
+        // A record still on its way into the hot tier is in no one's bookkeeping yet: keep it.
+        let seq = match self.in_flight.lock().first() {
+            Some(&pending) => seq.min(pending.saturating_sub(1)),
+            None => seq,
+        };
         let mut removable = 0;
         // Segment i holds sequences [first_i, first_{i+1}); the active (last) one stays.
         while removable + 1 < w.segments.len() && w.segments[removable + 1].first_seq <= seq + 1 {

@@ -120,8 +120,11 @@ fn segments_rotate_and_flushed_ones_are_removed() {
     let b = batch(&(0..70_000).collect::<Vec<_>>()); // ~560 KB a record
     let seqs: Vec<u64> = (0..5)
         .map(|_| {
-            wal.append("t", "id", &b.schema(), std::slice::from_ref(&b))
-                .unwrap()
+            let seq = wal
+                .append("t", "id", &b.schema(), std::slice::from_ref(&b))
+                .unwrap();
+            wal.applied(seq);
+            seq
         })
         .collect();
     let before = wal.stats().segments;
@@ -159,4 +162,30 @@ fn concurrent_writers_share_syncs() {
     drop(wal);
     let (_, seen) = replay_all(dir.path(), 0);
     assert_eq!(seen.len(), 200);
+}
+
+#[test]
+fn records_on_their_way_to_the_hot_tier_are_never_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path(), WalSync::Off);
+    cfg.segment_bytes = 1 << 20;
+    let wal = Wal::open(cfg, 0, |_| Ok(())).unwrap();
+    let b = batch(&(0..70_000).collect::<Vec<_>>());
+    let first = wal
+        .append("t", "id", &b.schema(), std::slice::from_ref(&b))
+        .unwrap();
+    let seqs: Vec<u64> = (0..4)
+        .map(|_| {
+            let seq = wal
+                .append("t", "id", &b.schema(), std::slice::from_ref(&b))
+                .unwrap();
+            wal.applied(seq);
+            seq
+        })
+        .collect();
+    // `first` is not applied yet: even "everything is flushed" keeps its segment.
+    wal.remove_through(seqs[3]).unwrap();
+    drop(wal);
+    let (_, seen) = replay_all(dir.path(), 0);
+    assert_eq!(seen.first().map(|r| r.seq), Some(first));
 }
