@@ -31,7 +31,9 @@ use parking_lot::Mutex;
 
 pub use error::{WalError, WalResult};
 pub use record::WalRecord;
-use segment::{MAGIC, SegmentFile, frame, list_segments, read_segment, segment_path};
+use segment::{
+    FRAME_HEADER, MAGIC, SegmentFile, list_segments, read_segment, seal_frame, segment_path,
+};
 
 use error::io;
 
@@ -204,13 +206,14 @@ impl Wal {
         schema: &SchemaRef,
         batches: &[RecordBatch],
     ) -> WalResult<u64> {
-        // Encode outside the lock with a placeholder sequence, patched in under it.
-        let mut payload = record::encode_append(0, table, table_id, schema, batches)?;
+        // Encode outside the lock with a placeholder sequence, patched in under it; the frame
+        // header is filled in place, so the (possibly large) payload is never copied again.
+        let mut framed = record::encode_append(FRAME_HEADER, 0, table, table_id, schema, batches)?;
         let mut guard = self.writer.lock();
         let w = &mut *guard;
         let seq = w.next_seq;
-        payload[..8].copy_from_slice(&seq.to_le_bytes());
-        let framed = frame(&payload);
+        framed[FRAME_HEADER..FRAME_HEADER + 8].copy_from_slice(&seq.to_le_bytes());
+        seal_frame(&mut framed);
         let path = w.active().path.clone();
         (&*w.file).write_all(&framed).map_err(io(&path))?;
         w.len += framed.len() as u64;

@@ -34,8 +34,10 @@ pub struct WalRecord {
     pub batches: Vec<RecordBatch>,
 }
 
-/// Encodes an append of `batches` (all of `schema`) as a record payload.
+/// Encodes an append of `batches` (all of `schema`) as a record payload, after `reserve` zero
+/// bytes (room for the segment's frame header, so framing needs no second copy).
 pub(crate) fn encode_append(
+    reserve: usize,
     seq: u64,
     table: &str,
     table_id: &str,
@@ -43,7 +45,8 @@ pub(crate) fn encode_append(
     batches: &[RecordBatch],
 ) -> WalResult<Vec<u8>> {
     let rows: usize = batches.iter().map(|b| b.get_array_memory_size()).sum();
-    let mut out = Vec::with_capacity(64 + rows);
+    let mut out = Vec::with_capacity(reserve + 64 + rows);
+    out.resize(reserve, 0);
     out.extend_from_slice(&seq.to_le_bytes());
     out.push(KIND_APPEND);
     put_str(&mut out, table)?;
@@ -116,6 +119,7 @@ mod tests {
         ])
         .unwrap();
         let payload = encode_append(
+            0,
             7,
             "t",
             "id-1",

@@ -55,13 +55,21 @@ pub(crate) fn list_segments(dir: &Path) -> WalResult<Vec<SegmentFile>> {
     Ok(segments)
 }
 
-/// Frames `payload` for appending to a segment.
-pub(crate) fn frame(payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(FRAME_HEADER + payload.len());
+/// Fills in the frame header of `buf`: its first [`FRAME_HEADER`] bytes are reserved, the rest
+/// is the payload.
+pub(crate) fn seal_frame(buf: &mut [u8]) {
+    let (header, payload) = buf.split_at_mut(FRAME_HEADER);
     // Payloads are bounded by the request size limit, far below 4 GiB.
-    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-    out.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+    header[..4].copy_from_slice(&(payload.len() as u32).to_le_bytes());
+    header[4..].copy_from_slice(&crc32fast::hash(payload).to_le_bytes());
+}
+
+/// `payload` framed for appending to a segment.
+#[cfg(test)]
+pub(crate) fn frame(payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![0; FRAME_HEADER];
     out.extend_from_slice(payload);
+    seal_frame(&mut out);
     out
 }
 

@@ -2,6 +2,7 @@ use std::io::Write;
 
 use arrow::array::Int64Array;
 
+use super::segment::frame;
 use super::*;
 
 fn batch(values: &[i64]) -> RecordBatch {
