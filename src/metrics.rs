@@ -321,33 +321,22 @@ impl Metrics {
         ] {
             vec.reset();
         }
-        for t in &s.tables {
-            self.table
-                .rows
-                .with_label_values(&[&t.name])
-                .set(t.rows as i64);
-            self.table
-                .bytes
-                .with_label_values(&[&t.name])
-                .set(t.bytes as i64);
-            self.table
-                .partitions
-                .with_label_values(&[&t.name])
-                .set(t.partitions as i64);
-            if let Some(version) = t.delta_version {
-                let labels = [t.name.as_str()];
-                self.table
-                    .hdb_rows
-                    .with_label_values(&labels)
-                    .set(t.hdb_rows as i64);
-                self.table
-                    .hdb_files
-                    .with_label_values(&labels)
-                    .set(t.hdb_files as i64);
-                self.table
-                    .delta_version
-                    .with_label_values(&labels)
-                    .set(version as i64);
+        for table in &s.tables {
+            let mut figures = vec![
+                (&t.rows, table.rows as i64),
+                (&t.bytes, table.bytes as i64),
+                (&t.partitions, table.partitions as i64),
+            ];
+            // HDB series only for tables that have an HDB (tiered mode).
+            if let Some(version) = table.delta_version {
+                figures.extend([
+                    (&t.hdb_rows, table.hdb_rows as i64),
+                    (&t.hdb_files, table.hdb_files as i64),
+                    (&t.delta_version, version as i64),
+                ]);
+            }
+            for (gauge, value) in figures {
+                gauge.with_label_values(&[table.name.as_str()]).set(value);
             }
         }
         let mut out = Vec::new();

@@ -178,7 +178,7 @@ impl TableStore {
             let marker = prefix.clone().join(DROP_MARKER);
             if store.head(&marker).await.is_ok() {
                 tracing::info!(target: "catalog", table = %name, "finishing an interrupted DROP TABLE");
-                self.delete_prefix(&prefix).await?;
+                delete_prefix(&store, &prefix).await?;
                 continue;
             }
             let log = prefix.clone().join("_delta_log");
@@ -206,7 +206,7 @@ impl TableStore {
             )
             .await
             .map_err(|e| Error::Store(e.to_string()))?;
-        self.delete_prefix(&prefix).await?;
+        delete_prefix(&store, &prefix).await?;
         if let Ok(dir) = self.location.table_url(name)?.to_file_path() {
             // Local stores keep empty directories; a new table of the same name starts clean.
             let _ = std::fs::remove_dir_all(dir);
@@ -239,17 +239,17 @@ impl TableStore {
             .await
             .map_err(delta_error)
     }
+}
 
-    async fn delete_prefix(&self, prefix: &ObjectPath) -> Result<()> {
-        let store = self.location.object_store()?;
-        let locations = store.list(Some(prefix)).map_ok(|m| m.location).boxed();
-        store
-            .delete_stream(locations)
-            .try_collect::<Vec<_>>()
-            .await
-            .map_err(|e| Error::Store(e.to_string()))?;
-        Ok(())
-    }
+/// Deletes every object under `prefix`.
+async fn delete_prefix(store: &ObjectStoreRef, prefix: &ObjectPath) -> Result<()> {
+    let locations = store.list(Some(prefix)).map_ok(|m| m.location).boxed();
+    store
+        .delete_stream(locations)
+        .try_collect::<Vec<_>>()
+        .await
+        .map_err(|e| Error::Store(e.to_string()))?;
+    Ok(())
 }
 
 /// The Strata definition of a loaded Delta table.

@@ -140,6 +140,23 @@ def same(a, b):
     return True
 
 
+def compare(strata, duck, queries, repeat):
+    """Runs each (name, Strata SQL, DuckDB SQL) on both engines, fails the run if the answers
+    differ, and returns (name, Strata seconds, DuckDB seconds) medians."""
+    timings = []
+    for name, q_strata, q_duck in queries:
+        s_rows = strata.sql(q_strata)['data']
+        d_rows = [list(r) for r in duck.execute(q_duck).fetchall()]
+        if name.startswith('5-min'):
+            d_rows = [[int(r[0])] + r[1:] for r in d_rows]
+        if not same(s_rows, d_rows):
+            raise SystemExit('results differ for %s:\nstrata %s\nduckdb %s' % (name, s_rows[:3], d_rows[:3]))
+        ts = median_time(lambda: strata.post('/', q_strata.encode()), repeat)
+        td = median_time(lambda: duck.execute(q_duck).fetchall(), repeat)
+        timings.append((name, ts, td))
+    return timings
+
+
 def hdb_queries(table_strata, path):
     """The three queries over the HDB: Strata's, and DuckDB's over the same Delta table (its
     time column is the stored integer nanoseconds, so DuckDB needs no conversion)."""
@@ -183,16 +200,7 @@ def tiered_run(args, table, bodies, duck_mem):
         duck.execute('SET threads = %d' % args.threads)
         duck.execute("INSTALL '%s'; LOAD delta" % delta_extension())
         path = os.path.join(data, 'tables', 'ticks')
-        for name, q_strata, q_duck in hdb_queries('ticks', path):
-            s_rows = strata.sql(q_strata)['data']
-            d_rows = [list(r) for r in duck.execute(q_duck).fetchall()]
-            if name.startswith('5-min'):
-                d_rows = [[int(r[0])] + r[1:] for r in d_rows]
-            if not same(s_rows, d_rows):
-                raise SystemExit('results differ for %s:\nstrata %s\nduckdb %s' % (name, s_rows[:3], d_rows[:3]))
-            ts = median_time(lambda: strata.post('/', q_strata.encode()), args.repeat)
-            td = median_time(lambda: duck.execute(q_duck).fetchall(), args.repeat)
-            timings.append((name, ts, td))
+        timings += compare(strata, duck, hdb_queries('ticks', path), args.repeat)
 
         # Half the rows in the HDB, half in memory; DuckDB's in-memory table is the yardstick.
         strata.sql(create % 'half')
@@ -268,17 +276,7 @@ def main():
         duck.execute('CREATE TABLE ticks AS SELECT * FROM src')
         duck.unregister('src')
 
-        timings = []
-        for name, q_strata, q_duck in QUERIES:
-            s_rows = strata.sql(q_strata)['data']
-            d_rows = [list(r) for r in duck.execute(q_duck).fetchall()]
-            if name.startswith('5-min'):
-                d_rows = [[int(r[0])] + r[1:] for r in d_rows]
-            if not same(s_rows, d_rows):
-                raise SystemExit('results differ for %s:\nstrata %s\nduckdb %s' % (name, s_rows[:3], d_rows[:3]))
-            ts = median_time(lambda: strata.post('/', q_strata.encode()), args.repeat)
-            td = median_time(lambda: duck.execute(q_duck).fetchall(), args.repeat)
-            timings.append((name, ts, td))
+        timings = compare(strata, duck, QUERIES, args.repeat)
     finally:
         strata.stop()
     if not args.no_tiered:
