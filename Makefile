@@ -35,13 +35,17 @@ test: deps-build deps-python fmt-check clippy s3-up ## Everything CI runs: fmt, 
 	$(MAKE) --no-print-directory conformance
 
 .PHONY: conformance
-conformance: deps-python ## Run shared/conformance/zepto_api.py --only sql against fresh servers: pure, tiered, tiered flushing at once
+conformance: deps-python ## Run shared/conformance/zepto_api.py against fresh servers: SQL (pure, tiered, flushing at once), Agent Memory (in memory, persisted)
 	cargo build $(CARGO_FLAGS) --bin strata
 	PYTHON=$(PYTHON) SHARED=$(SHARED) tests/conformance/run.sh $(CARGO_TARGET_DIR)/debug/strata
 	PYTHON=$(PYTHON) SHARED=$(SHARED) tests/conformance/run.sh $(CARGO_TARGET_DIR)/debug/strata --tiered
 	@echo "conformance again, every row flushed to the HDB within milliseconds of its INSERT:"
 	PYTHON=$(PYTHON) SHARED=$(SHARED) tests/conformance/run.sh $(CARGO_TARGET_DIR)/debug/strata --tiered \
 		--flush-rows 1 --flush-interval-ms 5
+	@echo "Agent Memory, in memory and then persisted (Lance + WAL, a commit after every change):"
+	ONLY=memory PYTHON=$(PYTHON) SHARED=$(SHARED) tests/conformance/run.sh $(CARGO_TARGET_DIR)/debug/strata
+	ONLY=memory PYTHON=$(PYTHON) SHARED=$(SHARED) tests/conformance/run.sh $(CARGO_TARGET_DIR)/debug/strata --tiered \
+		--agent-memory-flush-every 1 --agent-memory-ann on
 
 .PHONY: fmt
 fmt: ## Format the code
@@ -90,7 +94,7 @@ $(PYTHON):
 
 .PHONY: deps-python
 deps-python: $(PYTHON) ## Python packages the tests use (pyarrow; deltalake and DuckDB read the HDB)
-	@$(PYTHON) -c "import pyarrow, deltalake, duckdb, duckdb_extension_delta, duckdb_extension_httpfs, pytz" 2>/dev/null \
+	@$(PYTHON) -c "import pyarrow, deltalake, duckdb, duckdb_extension_delta, duckdb_extension_httpfs, pytz, lance" 2>/dev/null \
 		|| $(PYTHON) -m pip install -q -r tests/requirements.txt
 
 .PHONY: deps-bench

@@ -2,6 +2,8 @@
 //!
 //! `docs/configuration.md` lists every flag; `strata --help` prints the same text.
 
+pub mod agent_memory;
+
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -10,6 +12,8 @@ use clap::{Parser, ValueEnum};
 use strata_catalog::HdbLocation;
 use strata_tiers::TieredConfig;
 use strata_tiers::wal::{WalConfig, WalSync};
+
+use agent_memory::{AgentMemoryArgs, MemoryStorage};
 
 /// Strata: a lakehouse server for time-series data, speaking the ZeptoDB HTTP API.
 #[derive(Debug, Clone, Parser)]
@@ -107,6 +111,10 @@ pub struct Config {
     /// How often the flush policy is checked, in milliseconds.
     #[arg(long, env = "STRATA_FLUSH_INTERVAL_MS", default_value_t = 1000)]
     pub flush_interval_ms: u64,
+
+    /// Agent Memory (`/api/ai/*`).
+    #[command(flatten)]
+    pub agent_memory: AgentMemoryArgs,
 }
 
 /// `key=value` of `--hdb-option`.
@@ -175,11 +183,7 @@ impl Config {
             (None, Some(hdb)) => hdb.join("wal"),
             (None, None) => PathBuf::from("data").join("wal"),
         };
-        let sync = match self.wal_sync {
-            WalSyncMode::Always => WalSync::Always,
-            WalSyncMode::Batch => WalSync::Batch(Duration::from_millis(self.wal_sync_interval_ms)),
-            WalSyncMode::Off => WalSync::Off,
-        };
+        let sync = self.wal_sync();
         Ok(Some(TieredConfig {
             location,
             wal: WalConfig {
@@ -188,6 +192,34 @@ impl Config {
                 segment_bytes: 64 << 20,
             },
         }))
+    }
+
+    /// The `--wal-sync` policy.
+    pub fn wal_sync(&self) -> WalSync {
+        match self.wal_sync {
+            WalSyncMode::Always => WalSync::Always,
+            WalSyncMode::Batch => WalSync::Batch(Duration::from_millis(self.wal_sync_interval_ms)),
+            WalSyncMode::Off => WalSync::Off,
+        }
+    }
+
+    /// Where Agent Memory is persisted: `--agent-memory-dir`, else `<hdb>/agent_memory`;
+    /// `None` (memory only) without either.
+    pub fn agent_memory_storage(&self) -> Result<Option<MemoryStorage>, String> {
+        let options: std::collections::HashMap<String, String> =
+            self.hdb_options.iter().cloned().collect();
+        let default_wal = self
+            .wal_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("data").join("wal"))
+            .join("agent_memory");
+        let target = match (&self.agent_memory.dir, &self.hdb_dir, &self.hdb_uri) {
+            (Some(dir), _, _) => dir.clone(),
+            (None, Some(hdb), _) => hdb.join("agent_memory").display().to_string(),
+            (None, None, Some(uri)) => format!("{}/agent_memory", uri.trim_end_matches('/')),
+            (None, None, None) => return Ok(None),
+        };
+        MemoryStorage::resolve(&target, options, default_wal).map(Some)
     }
 
     /// Query parallelism after defaults are applied.

@@ -12,6 +12,7 @@
 //! | [`sql`] | statement parsing, DDL, DataFusion session, time-series functions |
 //! | [`format`](mod@format) | result encodings (ZeptoDB JSON, Arrow IPC) |
 //! | [`ingest`] | Arrow IPC bulk ingest |
+//! | [`memory`] | Agent Memory: memories, context, prompt cache (`/api/ai/*`) |
 //! | [`metrics`] | `/stats` and Prometheus figures |
 //! | [`demo`] | the quick-start table and demo ticks |
 //! | [`error`] | the error type and its HTTP statuses |
@@ -22,6 +23,7 @@ pub mod error;
 pub mod format;
 pub mod http;
 pub mod ingest;
+pub mod memory;
 pub mod metrics;
 pub mod sql;
 pub mod state;
@@ -68,6 +70,9 @@ pub async fn run(config: Config) -> Result<()> {
         config.parallelism(),
         limits,
     ));
+    let memory = open_agent_memory(&config).await?;
+    let committer =
+        memory::persist::spawn_committer(Arc::clone(&memory), config.agent_memory.flush_every);
     let listener = TcpListener::bind((config.bind, config.port))
         .await
         .map_err(|e| {
@@ -83,15 +88,19 @@ pub async fn run(config: Config) -> Result<()> {
         config: Arc::new(config),
         tiers,
         queries,
+        memory,
         metrics: Arc::new(Metrics::new()?),
     };
     announce(addr);
     let tiers = Arc::clone(&state.tiers);
+    let memory = Arc::clone(&state.memory);
     axum::serve(listener, http::router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| Error::Startup(format!("server failed: {e}")))?;
     background.abort();
+    committer.stop().await;
+    memory::persist::shutdown(&memory).await;
     if tiers.is_tiered() {
         // Rows that do not make it stay in the WAL and come back at the next start.
         match tiers.flush_all().await {
@@ -102,6 +111,30 @@ pub async fn run(config: Config) -> Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Agent Memory: persisted where the flags say (its datasets loaded and WAL replayed), or in
+/// memory only.
+async fn open_agent_memory(config: &Config) -> Result<Arc<memory::AgentMemory>> {
+    let limits = memory::service::Limits {
+        max_memories: config.agent_memory.max_memories,
+        max_cache_entries: config.agent_memory.max_cache_entries,
+    };
+    match config.agent_memory_storage().map_err(Error::Startup)? {
+        Some(storage) => {
+            let ann = memory::persist::ann::AnnSettings {
+                mode: config.agent_memory.ann,
+                min_records: config.agent_memory.ann_min_records,
+                max_candidates: config.agent_memory.ann_max_candidates,
+            };
+            let memory = memory::persist::open(&storage, limits, ann, config.wal_sync()).await?;
+            Ok(Arc::new(memory))
+        }
+        None => {
+            tracing::info!("agent memory in memory only (no --agent-memory-dir and no HDB)");
+            Ok(Arc::new(memory::AgentMemory::new(limits)))
+        }
+    }
 }
 
 /// Every `--flush-interval-ms`, until aborted: flushes the tables that are due and compacts days

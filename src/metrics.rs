@@ -4,6 +4,8 @@
 //! so the two endpoints always agree. Metric names follow the ZeptoDB reference (`zepto_*`);
 //! figures the reference has no name for are `strata_*`.
 
+mod agent_memory;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
@@ -12,6 +14,7 @@ use serde::Serialize;
 use strata_tiers::Tiers;
 
 use crate::error::{Error, Result};
+use crate::memory::AgentMemory;
 use crate::sql::QueryService;
 
 /// The `/stats` document.
@@ -135,6 +138,7 @@ pub struct Metrics {
     counters: Counters,
     gauges: Gauges,
     table: TableGauges,
+    agent: agent_memory::AgentMetrics,
     /// Scrapes compute counter increments from a snapshot; one at a time.
     scrape: Mutex<()>,
 }
@@ -264,8 +268,10 @@ impl Metrics {
                 "Delta version of each table that queries read",
             )?,
         };
+        let agent = agent_memory::AgentMetrics::new(&registry)?;
         Ok(Self {
             registry,
+            agent,
             http_requests: AtomicU64::new(0),
             counters,
             gauges,
@@ -280,7 +286,12 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition of every metric, current as of this call.
-    pub fn render(&self, tiers: &Tiers, queries: &QueryService) -> Result<String> {
+    pub fn render(
+        &self,
+        tiers: &Tiers,
+        queries: &QueryService,
+        memory: &AgentMemory,
+    ) -> Result<String> {
         let _one_at_a_time = self.scrape.lock();
         let s = stats(tiers, queries);
         let c = &self.counters;
@@ -339,6 +350,7 @@ impl Metrics {
                 gauge.with_label_values(&[table.name.as_str()]).set(value);
             }
         }
+        self.agent.update(memory);
         let mut out = Vec::new();
         TextEncoder::new()
             .encode(&self.registry.gather(), &mut out)

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use strata_tiers::Tiers;
 
 use crate::config::Config;
+use crate::memory::AgentMemory;
 use crate::metrics::Metrics;
 use crate::sql::QueryService;
 
@@ -17,6 +18,8 @@ pub struct AppState {
     pub tiers: Arc<Tiers>,
     /// SQL execution.
     pub queries: Arc<QueryService>,
+    /// Agent Memory (`/api/ai/*`).
+    pub memory: Arc<AgentMemory>,
     /// Prometheus registry.
     pub metrics: Arc<Metrics>,
 }

@@ -2,12 +2,13 @@
 //! request passes through.
 //!
 //! Handlers only parse requests and shape responses; the work happens in [`crate::sql`],
-//! [`crate::ingest`] and [`crate::metrics`].
+//! [`crate::ingest`], [`crate::memory`] and [`crate::metrics`].
 
 pub mod admin;
 pub mod body;
 pub mod health;
 pub mod ingest;
+pub mod memory;
 pub mod middleware;
 pub mod paths;
 pub mod response;
@@ -30,6 +31,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ingest::router())
         .merge(stats::router())
         .merge(admin::router())
+        .merge(memory::router())
         .fallback(response::not_found)
         .layer(axum::middleware::from_fn(middleware::json_method_not_allowed))
         .layer(axum::middleware::from_fn_with_state(

@@ -20,3 +20,19 @@ pub const INSERT_ARROW: &str = "/insert/arrow";
 pub const ADMIN_FLUSH: &str = "/admin/flush";
 /// Cluster overview (one standalone node) with the tier figures.
 pub const ADMIN_CLUSTER: &str = "/admin/cluster";
+/// Agent Memory counts, evictions, ANN and persistence figures.
+pub const AI_STATS: &str = "/api/ai/stats";
+/// Store or update a memory.
+pub const AI_MEMORIES: &str = "/api/ai/memories";
+/// Fetch or delete one memory.
+pub const AI_MEMORY: &str = "/api/ai/memories/{memory_id}";
+/// Ranked memory search.
+pub const AI_MEMORY_SEARCH: &str = "/api/ai/memories/search";
+/// Ranked memories under a token budget.
+pub const AI_CONTEXT: &str = "/api/ai/context";
+/// Store a prompt-cache entry.
+pub const AI_CACHE_STORE: &str = "/api/ai/cache/store";
+/// Exact, then semantic, prompt-cache lookup.
+pub const AI_CACHE_LOOKUP: &str = "/api/ai/cache/lookup";
+/// Delete a prompt-cache entry by prompt.
+pub const AI_CACHE: &str = "/api/ai/cache";

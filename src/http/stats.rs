@@ -23,7 +23,9 @@ async fn stats(State(state): State<AppState>) -> Response {
 }
 
 async fn prometheus(State(state): State<AppState>) -> Result<Response> {
-    let text = state.metrics.render(&state.tiers, &state.queries)?;
+    let text = state
+        .metrics
+        .render(&state.tiers, &state.queries, &state.memory)?;
     Ok((
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         text,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts a fresh Strata on a free port, runs the shared ZeptoDB conformance script against it
-# (`--only sql`), and stops the server whatever happens.
+# (`--only $ONLY`: `sql`, the default, or `memory`), and stops the server whatever happens.
 #
 #   tests/conformance/run.sh path/to/strata [server flags...]
 #
@@ -49,4 +49,4 @@ for _ in $(seq 1 300); do
 done
 [[ -n "$port" ]] || { echo "conformance: server did not start in 30 s"; cat "$log"; exit 1; }
 
-"$python" "$script" "$port" --only sql
+"$python" "$script" "$port" --only "${ONLY:-sql}"

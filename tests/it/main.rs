@@ -20,6 +20,10 @@ mod functions;
 mod health;
 /// POST /insert/arrow, and ingest racing queries.
 mod ingest;
+/// Agent Memory kept in memory: endpoints, ranking, context, prompt cache, eviction, tenants.
+mod memory;
+/// Agent Memory persisted in Lance datasets + WAL: restarts, kill -9, pylance, S3, ANN.
+mod memory_persist;
 /// Third-party Delta readers (deltalake, pyarrow, DuckDB) see what Strata returns.
 mod readers;
 /// Tiered storage on LocalStack S3.

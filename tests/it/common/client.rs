@@ -110,6 +110,30 @@ impl Client {
         body["error"].as_str().expect("error message").to_string()
     }
 
+    /// A JSON request (`body` serialised, `headers` added); returns status and JSON body.
+    pub(crate) async fn json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
+        let mut all = vec![("content-type", "application/json")];
+        all.extend_from_slice(headers);
+        let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+        let r = self.request(method, path, &all, bytes).await;
+        (r.status, r.json())
+    }
+
+    /// `POST path` with a JSON body that must succeed; returns the JSON answer.
+    pub(crate) async fn post_ok(&self, path: &str, body: Value) -> Value {
+        let (status, reply) = self
+            .json(reqwest::Method::POST, path, Some(&body), &[])
+            .await;
+        assert_eq!(status, StatusCode::OK, "POST {path} {body}\n→ {reply}");
+        reply
+    }
+
     /// The `data` of a successful query.
     pub(crate) async fn rows(&self, sql: &str) -> Value {
         self.sql_ok(sql).await["data"].clone()

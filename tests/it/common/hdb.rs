@@ -11,6 +11,8 @@ pub(crate) struct Hdb {
     /// `--hdb-dir`/`--hdb-uri` and `--wal-dir` flags.
     args: Vec<String>,
     env: Vec<(&'static str, String)>,
+    /// The HDB root: a directory or an `s3://` URI.
+    root: String,
     /// The HDB directory, for a local HDB.
     local: Option<std::path::PathBuf>,
     _dirs: Vec<TempDir>,
@@ -23,6 +25,7 @@ impl Hdb {
         Self {
             args: vec!["--hdb-dir".into(), dir.path().to_str().unwrap().into()],
             env: Vec::new(),
+            root: dir.path().to_str().unwrap().into(),
             local: Some(dir.path().to_path_buf()),
             _dirs: vec![dir],
         }
@@ -45,9 +48,20 @@ impl Hdb {
                 wal.path().to_str().unwrap().into(),
             ],
             env: s3_env(&endpoint),
+            root: format!("s3://{bucket}/hdb"),
             local: None,
             _dirs: vec![wal],
         })
+    }
+
+    /// The HDB root: a directory or an `s3://` URI.
+    pub(crate) fn root(&self) -> &str {
+        &self.root
+    }
+
+    /// The environment a server (or a reader) needs for this HDB.
+    pub(crate) fn env(&self) -> &[(&'static str, String)] {
+        &self.env
     }
 
     /// Parquet files on disk under table `table`, for a local HDB (`None` on S3).

@@ -30,7 +30,8 @@ impl TestServer {
             .args(["--port", "0"])
             .args(args)
             .current_dir(dir.path())
-            .env("STRATA_LOG", "info")
+            // The server's default filter (src/telemetry.rs): the storage libraries only warn.
+            .env("STRATA_LOG", "info,lance=warn,lance_index=warn,lance_io=warn,lance_table=warn,buoyant_kernel=warn")
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))

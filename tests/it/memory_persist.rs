@@ -1,0 +1,259 @@
+//! Agent Memory persisted as Lance datasets + WAL, on a local directory and on LocalStack S3:
+//! restarts and kill -9 lose no acknowledged write, pylance reads what Strata wrote, and
+//! approximate search gives the exact search's answers.
+
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::common::external::lance_reads;
+use crate::common::hdb::Hdb;
+use crate::common::{Client, TestServer};
+
+/// A test's Agent Memory: at its default place under an HDB (a local directory or an S3
+/// bucket), and the root pylance reads.
+struct Place {
+    hdb: Hdb,
+    root: String,
+}
+
+impl Place {
+    fn local() -> Self {
+        Self::under(Hdb::local())
+    }
+
+    async fn s3(name: &str) -> Option<Self> {
+        Hdb::s3(name).await.map(Self::under)
+    }
+
+    fn under(hdb: Hdb) -> Self {
+        let root = format!("{}/agent_memory", hdb.root());
+        Self { hdb, root }
+    }
+
+    async fn start(&self, extra: &[&str]) -> TestServer {
+        self.hdb.start(extra).await
+    }
+}
+
+async fn stats(c: &Client) -> Value {
+    let (status, s) = c.json(Method::GET, "/api/ai/stats", None, &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    s
+}
+
+async fn get(c: &Client, id: &str) -> Option<Value> {
+    let (status, r) = c
+        .json(Method::GET, &format!("/api/ai/memories/{id}"), None, &[])
+        .await;
+    (status == StatusCode::OK).then(|| r["memory"].clone())
+}
+
+/// Polls until the WAL holds no uncommitted change.
+async fn wait_committed(c: &Client) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let s = stats(c).await;
+        if s["persistence"]["pending_mutations"] == 0 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "changes never committed: {s}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn memory(i: usize) -> Value {
+    json!({"memory_id": format!("m{i}"), "tenant_id": "t", "namespace": "agent",
+           "content": format!("memory {i}"), "embedding": [i as f32, 1.0, 0.5],
+           "importance": (i % 3) as f64, "created_at_ns": 1_000 + i})
+}
+
+/// Writes, deletes, cache entries, then kill -9 at two moments (changes only in the WAL; some
+/// committed and some not), a clean stop, and a read by pylance.
+async fn survives_restarts_and_crashes(place: Place) {
+    // Commits are due every 10 changes: the first crash finds some in Lance, some in the WAL.
+    let mut server = place.start(&["--agent-memory-flush-every", "10"]).await;
+    let c = server.client();
+    for i in 0..25 {
+        c.post_ok("/api/ai/memories", memory(i)).await;
+    }
+    for i in 0..5 {
+        let (status, _) = c
+            .json(Method::DELETE, &format!("/api/ai/memories/m{i}"), None, &[])
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    c.post_ok("/api/ai/memories", json!({"memory_id": "m7", "tenant_id": "t", "namespace": "agent", "content": "updated", "embedding": [0, 0, 1]})).await;
+    c.post_ok("/api/ai/cache/store", json!({"tenant_id": "t", "prompt": "Hello there", "response": "General Kenobi", "embedding": [1, 0, 0]})).await;
+    let generated = c
+        .post_ok("/api/ai/memories", json!({"content": "auto id"}))
+        .await["memory_id"]
+        .clone();
+    server.kill();
+
+    let mut server = place.start(&["--agent-memory-flush-every", "10"]).await;
+    let c = server.client();
+    let s = stats(&c).await;
+    assert_eq!(
+        (s["memory_count"].as_u64(), s["cache_count"].as_u64()),
+        (Some(21), Some(1)),
+        "{s}"
+    );
+    assert_eq!(s["embedding_dim"], 3);
+    for i in 0..5 {
+        assert!(
+            get(&c, &format!("m{i}")).await.is_none(),
+            "m{i} was deleted"
+        );
+    }
+    assert_eq!(get(&c, "m7").await.unwrap()["content"], "updated");
+    assert_eq!(
+        get(&c, "m24").await.unwrap()["embedding"],
+        json!([24.0, 1.0, 0.5])
+    );
+    let hit = c
+        .post_ok(
+            "/api/ai/cache/lookup",
+            json!({"tenant_id": "t", "prompt": "hello   THERE"}),
+        )
+        .await;
+    assert_eq!(hit["entry"]["response"], "General Kenobi");
+    // Ids generated after a restart do not reuse the one generated before it.
+    let next = c
+        .post_ok("/api/ai/memories", json!({"content": "another"}))
+        .await["memory_id"]
+        .clone();
+    assert_ne!(next, generated);
+
+    // Everything committed, then a crash: nothing is replayed twice or lost.
+    c.post_ok(
+        "/api/ai/memories",
+        json!({"memory_id": "late", "content": "after commit"}),
+    )
+    .await;
+    server.kill();
+    let mut server = place.start(&["--agent-memory-flush-every", "1"]).await;
+    let c = server.client();
+    wait_committed(&c).await;
+    assert_eq!(stats(&c).await["memory_count"], 23);
+    assert_eq!(get(&c, "late").await.unwrap()["content"], "after commit");
+    // A clean stop commits; pylance sees exactly what Strata serves.
+    assert_eq!(server.terminate(), Some(0));
+    let read = lance_reads(&place.root, place.hdb.env());
+    let lance_ids: Vec<&str> = read["memories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["memory_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(lance_ids.len(), 23, "{read}");
+    assert!(lance_ids.contains(&"m7") && !lance_ids.contains(&"m0"));
+    let m24 = read["memories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["memory_id"] == "m24")
+        .unwrap();
+    assert_eq!(
+        (&m24["content"], &m24["embedding"]),
+        (&json!("memory 24"), &json!([24.0, 1.0, 0.5]))
+    );
+    assert_eq!(read["cache"][0]["response"], "General Kenobi");
+    let server = place.start(&[]).await;
+    assert_eq!(stats(&server.client()).await["memory_count"], 23);
+}
+
+#[tokio::test]
+async fn local_dir_survives_restarts_and_crashes() {
+    survives_restarts_and_crashes(Place::local()).await;
+}
+
+#[tokio::test]
+async fn s3_survives_restarts_and_crashes() {
+    if let Some(place) = Place::s3("agent-memory").await {
+        survives_restarts_and_crashes(place).await;
+    }
+}
+
+#[tokio::test]
+async fn commits_keep_versions_and_fragments_bounded() {
+    let place = Place::local();
+    let server = place.start(&["--agent-memory-flush-every", "1"]).await;
+    let c = server.client();
+    for i in 0..60 {
+        c.post_ok("/api/ai/memories", memory(i)).await;
+        wait_committed(&c).await;
+    }
+    let s = stats(&c).await;
+    let p = &s["persistence"];
+    assert!(p["commits"].as_u64().unwrap() >= 30, "{s}");
+    assert!(p["memories_fragments"].as_u64().unwrap() <= 17, "{s}");
+    let versions =
+        std::fs::read_dir(std::path::Path::new(&place.root).join("memories.lance/_versions"))
+            .unwrap()
+            .count();
+    assert!(versions <= 40, "{versions} versions kept");
+}
+
+#[tokio::test]
+async fn approximate_search_returns_the_exact_answers() {
+    let place = Place::local();
+    let ann = place
+        .start(&[
+            "--agent-memory-ann",
+            "on",
+            "--agent-memory-flush-every",
+            "1",
+        ])
+        .await;
+    let exact = TestServer::start(&[]).await;
+    let (a, e) = (ann.client(), exact.client());
+    // 2 000 vectors around 20 centres: enough to train an index.
+    let dim = 16;
+    let vector = |i: usize, jitter: usize| -> Vec<f32> {
+        (0..dim)
+            .map(|d| {
+                (((i % 20) * 7 + d * 3) % 11) as f32 + ((jitter * 31 + d * 17) % 13) as f32 / 50.0
+            })
+            .collect()
+    };
+    for i in 0..2000 {
+        let body = json!({"memory_id": format!("v{i}"), "tenant_id": "t", "namespace": "n",
+            "content": format!("v{i}"), "embedding": vector(i, i), "created_at_ns": 1 + i as i64 % 7});
+        a.post_ok("/api/ai/memories", body.clone()).await;
+        e.post_ok("/api/ai/memories", body).await;
+    }
+    wait_committed(&a).await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while stats(&a).await["ann"]["indexed_vectors"].as_u64() < Some(2000) {
+        assert!(
+            Instant::now() < deadline,
+            "index never built: {}",
+            stats(&a).await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for q in 0..20 {
+        let body = json!({"tenant_id": "t", "namespace": "n", "query_embedding": vector(q * 3, q + 5000), "limit": 10});
+        let got = a.post_ok("/api/ai/memories/search", body.clone()).await;
+        let want = e.post_ok("/api/ai/memories/search", body).await;
+        let pick = |r: &Value| {
+            r["matches"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["memory_id"].clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(pick(&got), pick(&want), "query {q}");
+    }
+    let s = stats(&a).await;
+    assert!(s["ann"]["indexed_vectors"].as_u64().unwrap() >= 2000, "{s}");
+    assert_eq!(
+        s["ann"]["search_count"].as_u64().unwrap() + s["ann"]["fallback_count"].as_u64().unwrap(),
+        20,
+        "{s}"
+    );
+    assert!(s["ann"]["search_count"].as_u64().unwrap() > 0, "{s}");
+}
