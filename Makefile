@@ -10,6 +10,12 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/strata/target
 VENV ?= $(HOME)/.cache/strata/venv
 PYTHON := $(VENV)/bin/python
 CARGO_FLAGS ?= --locked
+# Release builds (run, build, bench) target x86-64-v3 (AVX2, FMA: every x86 server CPU since
+# 2013): Lance's vector kernels and Arrow's compute kernels select their SIMD code at compile
+# time and fall back to slow paths without it. `make run RELEASE_RUSTFLAGS=` builds for any
+# x86-64. Debug builds (tests) stay generic.
+RELEASE_RUSTFLAGS ?= -C target-cpu=x86-64-v3
+RELEASE := RUSTFLAGS="$(RELEASE_RUSTFLAGS)" cargo build $(CARGO_FLAGS) --release --bin strata
 PORT ?= 8123
 DATA_DIR ?= ./data
 STRATA_ARGS ?=
@@ -19,12 +25,12 @@ SHARED ?=
 
 .PHONY: run
 run: deps-build ## Build in release mode and serve on 127.0.0.1:$(PORT), data kept in $(DATA_DIR)
-	cargo build $(CARGO_FLAGS) --release --bin strata
+	$(RELEASE)
 	$(CARGO_TARGET_DIR)/release/strata --port $(PORT) --hdb-dir $(DATA_DIR) $(STRATA_ARGS)
 
 .PHONY: build
 build: deps-build ## Build the release binary
-	cargo build $(CARGO_FLAGS) --release --bin strata
+	$(RELEASE)
 
 ##@ Checking
 
@@ -66,9 +72,15 @@ doc: deps-build ## API docs, warnings as errors
 ##@ Benchmarks
 
 .PHONY: bench
-bench: deps-build deps-bench ## Strata vs DuckDB on a 10M-row tick table; writes the figures to stdout
-	cargo build $(CARGO_FLAGS) --release --bin strata
+bench: deps-build deps-bench ## Strata vs DuckDB on a 10M-row tick table, then Agent Memory vs NumPy; figures to stdout
+	$(RELEASE)
 	$(PYTHON) tests/bench/bench.py --strata $(CARGO_TARGET_DIR)/release/strata $(BENCH_ARGS)
+	$(PYTHON) tests/bench/agent_memory.py --strata $(CARGO_TARGET_DIR)/release/strata $(MEMORY_BENCH_ARGS)
+
+.PHONY: bench-memory
+bench-memory: deps-build deps-bench ## Agent Memory search vs NumPy (100k and 1M memories of dimension 384), ANN recall
+	$(RELEASE)
+	$(PYTHON) tests/bench/agent_memory.py --strata $(CARGO_TARGET_DIR)/release/strata $(MEMORY_BENCH_ARGS)
 
 ##@ Object storage
 
@@ -99,7 +111,7 @@ deps-python: $(PYTHON) ## Python packages the tests use (pyarrow; deltalake and 
 
 .PHONY: deps-bench
 deps-bench: deps-python ## Python packages the benchmark uses (DuckDB, NumPy)
-	@$(PYTHON) -c "import duckdb, numpy, duckdb_extension_delta" 2>/dev/null || $(PYTHON) -m pip install -q -r tests/bench/requirements.txt
+	@$(PYTHON) -c "import duckdb, numpy, duckdb_extension_delta, lance" 2>/dev/null || $(PYTHON) -m pip install -q -r tests/bench/requirements.txt
 
 ##@ Help
 

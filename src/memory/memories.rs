@@ -67,6 +67,26 @@ pub struct MemoryTable {
     /// (expiry, id) of memories that expire.
     expiries: BTreeSet<(i64, String)>,
     interner: Interner,
+    /// Running maxima of the score's non-similarity inputs, for [`MemoryTable::bonus_ceiling`].
+    /// They only grow (removals leave them high), which keeps the ceiling safe.
+    ceiling: Ceiling,
+}
+
+#[derive(Debug)]
+struct Ceiling {
+    importance_and_pin: f64,
+    newest: i64,
+    accesses: AtomicU64,
+}
+
+impl Default for Ceiling {
+    fn default() -> Self {
+        Self {
+            importance_and_pin: f64::NEG_INFINITY,
+            newest: 0,
+            accesses: AtomicU64::new(0),
+        }
+    }
 }
 
 impl MemoryTable {
@@ -135,6 +155,11 @@ impl MemoryTable {
             self.expiries
                 .insert((memory.expires_at_ns, memory.memory_id.clone()));
         }
+        let c = &mut self.ceiling;
+        let pin = if memory.pinned { 5.0 } else { 0.0 };
+        c.importance_and_pin = c.importance_and_pin.max(memory.importance + pin);
+        c.newest = c.newest.max(memory.created_at_ns);
+        c.accesses.fetch_max(memory.access_count, Ordering::Relaxed);
         let dim = self.dim;
         if let Some(&row) = self.by_id.get(&memory.memory_id) {
             let r = row as usize;
@@ -228,7 +253,8 @@ impl MemoryTable {
     /// Counts one more access of `rows` at `now` (searches and context assembly).
     pub fn touch(&self, rows: &[u32], now: i64) {
         for &r in rows {
-            self.access_count[r as usize].fetch_add(1, Ordering::Relaxed);
+            let count = self.access_count[r as usize].fetch_add(1, Ordering::Relaxed) + 1;
+            self.ceiling.accesses.fetch_max(count, Ordering::Relaxed);
             self.last_accessed[r as usize].store(now, Ordering::Relaxed);
         }
     }
@@ -370,6 +396,19 @@ impl MemoryTable {
             });
         }
         top.into_sorted()
+    }
+
+    /// A bound, in O(1), on what any memory scores without its similarity term: the largest
+    /// importance plus pin bonus ever stored, the newest creation's recency (1 if it lies in
+    /// the future), and the access bonus of the most accessed memory.
+    pub fn bonus_ceiling(&self, now: i64) -> f64 {
+        let c = &self.ceiling;
+        let recency = if c.newest > 0 && now > c.newest {
+            rank(None, 0.0, false, c.newest, 0, now)
+        } else {
+            1.0
+        };
+        c.importance_and_pin + recency + (0.01 * c.accesses.load(Ordering::Relaxed) as f64).min(1.0)
     }
 
     /// The highest score any matching memory could reach without its similarity term (the
@@ -516,6 +555,26 @@ mod tests {
         let serial = t.scan(0..n, &f, Some(&q), 20, 2).into_sorted();
         let rows = |v: &[Scored]| v.iter().map(|s| s.row).collect::<Vec<_>>();
         assert_eq!(rows(&parallel), rows(&serial));
+    }
+
+    #[test]
+    fn bonus_ceiling_bounds_every_bonus() {
+        let mut t = MemoryTable::default();
+        let now = 10 * 3_600_000_000_000;
+        let mut a = memory("a", "t", vec![]);
+        a.importance = 2.0;
+        a.created_at_ns = now - 3_600_000_000_000;
+        let mut b = memory("b", "t", vec![]);
+        b.pinned = true;
+        t.upsert(a);
+        t.upsert(b);
+        t.touch(&[0, 0, 0], now);
+        let all = t.resolve(&filter("t")).unwrap();
+        let exact = t.max_bonus(&all, None, now);
+        let ceiling = t.bonus_ceiling(now);
+        // 5 (pin) + 0.5 (recency of the newest) + 0.03 (three accesses) bounds both memories.
+        assert!((ceiling - 5.53).abs() < 1e-9, "{ceiling}");
+        assert!(ceiling >= exact, "{ceiling} < {exact}");
     }
 
     #[test]

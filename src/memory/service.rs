@@ -281,6 +281,16 @@ impl AgentMemory {
         let mut seq = None;
         let stored = {
             let mut table = self.memories.write();
+            // Refusals first: a refused write must not fix the store's dimension.
+            if table
+                .tenant_of(&memory.memory_id)
+                .is_some_and(|owner| owner != memory.tenant_id)
+            {
+                return Err(Error::BadRequest(format!(
+                    "memory_id '{}' is already used by another tenant; choose another id",
+                    memory.memory_id
+                )));
+            }
             self.fix_dim(memory.embedding.len(), "embedding")?;
             Self::align_table(&mut table, self.dim());
             if memory.memory_id.is_empty() {
@@ -291,15 +301,6 @@ impl AgentMemory {
                     }
                 };
             } else {
-                if table
-                    .tenant_of(&memory.memory_id)
-                    .is_some_and(|owner| owner != memory.tenant_id)
-                {
-                    return Err(Error::BadRequest(format!(
-                        "memory_id '{}' is already used by another tenant; choose another id",
-                        memory.memory_id
-                    )));
-                }
                 self.note_id(&memory.memory_id, "mem_", &self.next_memory);
             }
             let id = memory.memory_id.clone();
@@ -490,7 +491,10 @@ impl AgentMemory {
         };
         // Room for float error between Lance's distances and ours.
         let ceiling = 10.0 * min_similarity.max(0.0) + 1e-5;
-        if last.score > ceiling + table.max_bonus(filter, None, now) {
+        // Cheapest bound first; the scans over every memory only when it is not enough.
+        if last.score > ceiling + table.bonus_ceiling(now)
+            || last.score > ceiling + table.max_bonus(filter, None, now)
+        {
             return true;
         }
         let mut skip = vec![false; table.len()];

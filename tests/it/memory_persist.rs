@@ -257,3 +257,39 @@ async fn approximate_search_returns_the_exact_answers() {
     );
     assert!(s["ann"]["search_count"].as_u64().unwrap() > 0, "{s}");
 }
+
+#[tokio::test]
+async fn the_first_embedding_after_plain_memories_retypes_the_dataset() {
+    let place = Place::local();
+    let mut server = place.start(&["--agent-memory-flush-every", "1"]).await;
+    let c = server.client();
+    // Committed before any vector fixes the dimension.
+    c.post_ok(
+        "/api/ai/memories",
+        json!({"memory_id": "plain", "content": "no vector"}),
+    )
+    .await;
+    wait_committed(&c).await;
+    c.post_ok(
+        "/api/ai/memories",
+        json!({"memory_id": "vec", "content": "v", "embedding": [0.5, 0.25]}),
+    )
+    .await;
+    wait_committed(&c).await;
+    assert_eq!(server.terminate(), Some(0));
+    let read = lance_reads(&place.root, place.hdb.env());
+    let rows = read["memories"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{read}");
+    assert_eq!(
+        (&rows[0]["memory_id"], &rows[0]["embedding"]),
+        (&json!("plain"), &Value::Null)
+    );
+    assert_eq!(rows[1]["embedding"], json!([0.5, 0.25]));
+    let server = place.start(&[]).await;
+    let c = server.client();
+    assert_eq!(stats(&c).await["embedding_dim"], 2);
+    assert_eq!(
+        get(&c, "vec").await.unwrap()["embedding"],
+        json!([0.5, 0.25])
+    );
+}

@@ -3,7 +3,8 @@
 
 Usage: read_lance.py ROOT   (a directory or an s3:// URI; S3 settings from the AWS_* variables)
 Prints {"memories": [{memory_id, tenant_id, content, embedding}...], "cache": [{cache_id, prompt,
-response}...]}, each sorted by id. A missing dataset is an error.
+response}...]}, each sorted by id. A local dataset never written reads as empty; on S3 a missing
+dataset is an error.
 """
 import json
 import os
@@ -25,6 +26,8 @@ def storage_options(uri):
 
 
 def read(uri, columns, key):
+    if not uri.startswith("s3://") and not os.path.isdir(uri):
+        return []  # never written (e.g. no cache entry yet)
     ds = lance.dataset(uri, storage_options=storage_options(uri))
     rows = ds.to_table(columns=columns).to_pylist()
     return sorted(rows, key=lambda r: r[key])

@@ -175,6 +175,8 @@ impl Ann {
                     .map_err(lance_err)?;
             }
         }
+        // Searches read the index from memory, not from the object store.
+        ds.prewarm_index(VECTOR_INDEX).await.map_err(lance_err)?;
         let unindexed = self.unindexed(ds).await?;
         {
             let mut f = self.figures.lock();
@@ -211,13 +213,21 @@ impl Ann {
         let q = Float32Array::from(query.to_vec());
         scan.nearest(EMBEDDING, &q, k).map_err(lance_err)?;
         scan.prefilter(true);
-        // Probe enough partitions that the k nearest are almost surely among them.
-        scan.minimum_nprobes((partitions / 16).clamp(8, 64));
+        // A fixed number of partitions, enough that the k nearest are almost surely among them.
+        // Both bounds matter: with only a minimum, Lance's early-pruning rule for large k
+        // widens the search to nearly every partition.
+        scan.nprobes(probes(partitions));
         if !filter.is_empty() {
             scan.filter(filter).map_err(lance_err)?;
         }
         scan.project(&[MEMORY_ID]).map_err(lance_err)?;
+        let started = Instant::now();
         let batch = scan.try_into_batch().await.map_err(lance_err)?;
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+            rows = batch.num_rows(),
+            "vector index search"
+        );
         let ids = batch
             .column_by_name(MEMORY_ID)
             .and_then(|c| c.as_any().downcast_ref::<StringArray>())
@@ -246,6 +256,11 @@ pub struct Candidates {
     pub min_similarity: f64,
     /// Fewer than asked for came back: every indexed memory matching the filter is here.
     pub complete: bool,
+}
+
+/// Partitions probed per search.
+fn probes(partitions: usize) -> usize {
+    (partitions / 10).clamp(8, 64).min(partitions.max(1))
 }
 
 /// `column = 'value'` terms joined by AND, quotes escaped.
