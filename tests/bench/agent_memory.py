@@ -179,6 +179,7 @@ def main():
     ap.add_argument('--warmup', type=int, default=20)
     ap.add_argument('-k', type=int, default=10)
     ap.add_argument('--ingest', type=int, default=20000)
+    ap.add_argument('--no-ann', action='store_true', help='skip the approximate-search run')
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(',')]
     rows = []
@@ -205,8 +206,9 @@ def main():
         p50_s, p99_s = percentiles(t_exact)
         p50_n, p99_n = percentiles(t_numpy)
         rows.append(('%d x %d, exact scan' % (n, args.dim), p50_s, p99_s, p50_n, p99_n, agree, load))
+        print('%d x %d exact: p50 %.2f ms (NumPy %.2f ms)' % (n, args.dim, p50_s, p50_n), flush=True)
 
-        if n == max(sizes):
+        if n == max(sizes) and not args.no_ann:
             t = time.perf_counter()
             strata = Strata(args.strata, ['--agent-memory-dir', root, '--agent-memory-ann', 'on'])
             build = time.perf_counter() - t
