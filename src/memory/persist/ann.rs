@@ -277,7 +277,7 @@ pub struct Candidates {
 
 /// Partitions probed per search.
 fn probes(partitions: usize) -> usize {
-    (partitions / 10).clamp(8, 64).min(partitions.max(1))
+    (partitions / 20).clamp(8, 64).min(partitions.max(1))
 }
 
 /// `column = 'value'` terms joined by AND, quotes escaped.
