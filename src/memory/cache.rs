@@ -189,11 +189,6 @@ impl PromptCache {
             .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(b.2)))
             .map(|(_, _, key)| key.clone())
     }
-
-    /// Every entry, for a full snapshot.
-    pub fn all(&self) -> impl Iterator<Item = &CacheEntry> {
-        self.entries.values()
-    }
 }
 
 #[cfg(test)]

@@ -245,11 +245,6 @@ impl MemoryTable {
         m
     }
 
-    /// Every memory, for a full snapshot.
-    pub fn all(&self) -> impl Iterator<Item = Memory> + '_ {
-        (0..self.records.len()).map(|r| self.take_row(r))
-    }
-
     /// Counts one more access of `rows` at `now` (searches and context assembly).
     pub fn touch(&self, rows: &[u32], now: i64) {
         for &r in rows {

@@ -177,18 +177,13 @@ impl AgentMemory {
     /// Applies a change as it was logged (load and replay): no validation, no eviction.
     pub fn restore(&self, mutation: Mutation) {
         match mutation {
-            Mutation::PutMemory(m) => {
-                let mut table = self.memories.write();
+            Mutation::PutMemory(mut m) => {
                 self.note_id(&m.memory_id, "mem_", &self.next_memory);
-                if !m.embedding.is_empty() && self.fix_dim(m.embedding.len(), "embedding").is_err()
-                {
+                if self.fix_dim(m.embedding.len(), "embedding").is_err() {
                     tracing::warn!(memory_id = %m.memory_id, "dropping a stored embedding of another dimension");
-                    let mut m = m;
                     m.embedding.clear();
-                    Self::align_table(&mut table, self.dim());
-                    table.upsert(m);
-                    return;
                 }
+                let mut table = self.memories.write();
                 Self::align_table(&mut table, self.dim());
                 table.upsert(m);
             }
@@ -197,8 +192,7 @@ impl AgentMemory {
             }
             Mutation::PutCache(mut e) => {
                 self.note_id(&e.cache_id, "cache_", &self.next_cache);
-                if !e.embedding.is_empty() && self.fix_dim(e.embedding.len(), "embedding").is_err()
-                {
+                if self.fix_dim(e.embedding.len(), "embedding").is_err() {
                     e.embedding.clear();
                 }
                 self.cache.lock().upsert(e);
@@ -671,16 +665,6 @@ impl AgentMemory {
             evicted_cache: self.evicted_cache.load(Ordering::Relaxed),
             vector_bytes: memory_bytes + cache_bytes,
         }
-    }
-
-    /// Read access to the memory table (snapshots and ANN re-ranking).
-    pub fn memory_table(&self) -> parking_lot::RwLockReadGuard<'_, MemoryTable> {
-        self.memories.read()
-    }
-
-    /// Exclusive access to the cache (snapshots).
-    pub fn prompt_cache(&self) -> parking_lot::MutexGuard<'_, PromptCache> {
-        self.cache.lock()
     }
 }
 

@@ -90,11 +90,6 @@ impl Ann {
         }
     }
 
-    /// The settings.
-    pub fn settings(&self) -> AnnSettings {
-        self.settings
-    }
-
     /// Current figures.
     pub fn figures(&self) -> AnnFigures {
         *self.figures.lock()
@@ -127,6 +122,10 @@ impl Ann {
     /// Builds, extends or retrains the index of the just-committed `ds` as the settings and
     /// its size ask, and makes it the version searches read.
     pub async fn refresh(&self, ds: &mut Dataset) -> Result<()> {
+        if self.settings.mode == AnnMode::Off {
+            // No index wanted: no reason to count rows after every commit.
+            return Ok(());
+        }
         let rows = ds.count_rows(None).await.map_err(lance_err)?;
         if !self.wanted(rows) {
             *self.indexed.write() = None;
