@@ -9,13 +9,19 @@ SHELL := /bin/bash
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/strata/target
 VENV ?= $(HOME)/.cache/strata/venv
 PYTHON := $(VENV)/bin/python
-CARGO_FLAGS ?= --locked
-# Release builds (run, build, bench) target x86-64-v3 (AVX2, FMA: every x86 server CPU since
-# 2013): Lance's vector kernels and Arrow's compute kernels select their SIMD code at compile
-# time and fall back to slow paths without it. `make run RELEASE_RUSTFLAGS=` builds for any
-# x86-64. Debug builds (tests) stay generic.
+# One build serves every target: run, test, conformance, bench, clippy and doc all use the
+# release profile and the same RUSTFLAGS, so the data stack (Arrow, DataFusion, delta-rs, Lance)
+# is compiled once and every later target reuses it. A second profile or other flags would
+# compile the whole stack again (close to an hour on 2 cores).
+CARGO_FLAGS ?= --locked --release
+# x86-64-v3 (AVX2, FMA: every x86 server CPU since 2013): Lance's vector kernels and Arrow's
+# compute kernels select their SIMD code at compile time and fall back to slow paths without it.
+# `make run RELEASE_RUSTFLAGS=` builds for any x86-64 (then use it for every target alike).
 RELEASE_RUSTFLAGS ?= -C target-cpu=x86-64-v3
-RELEASE := RUSTFLAGS="$(RELEASE_RUSTFLAGS)" cargo build $(CARGO_FLAGS) --release --bin strata
+export RUSTFLAGS := $(RELEASE_RUSTFLAGS)
+export RUSTDOCFLAGS := -D warnings
+BIN := $(CARGO_TARGET_DIR)/release/strata
+RELEASE := cargo build $(CARGO_FLAGS) --bin strata
 PORT ?= 8123
 DATA_DIR ?= ./data
 STRATA_ARGS ?=
@@ -26,7 +32,7 @@ SHARED ?=
 .PHONY: run
 run: deps-build ## Build in release mode and serve on 127.0.0.1:$(PORT), data kept in $(DATA_DIR)
 	$(RELEASE)
-	$(CARGO_TARGET_DIR)/release/strata --port $(PORT) --hdb-dir $(DATA_DIR) $(STRATA_ARGS)
+	$(BIN) --port $(PORT) --hdb-dir $(DATA_DIR) $(STRATA_ARGS)
 
 .PHONY: build
 build: deps-build ## Build the release binary
@@ -35,22 +41,22 @@ build: deps-build ## Build the release binary
 ##@ Checking
 
 .PHONY: test
-test: deps-build deps-python fmt-check clippy s3-up ## Everything CI runs: fmt, clippy, unit + integration tests (local and LocalStack S3), conformance
+test: deps-build deps-python fmt-check clippy doc s3-up ## Everything CI runs: fmt, clippy, API docs, unit + integration tests (local and LocalStack S3), fuzz, conformance
 	STRATA_TEST_PYTHON=$(PYTHON) STRATA_TEST_S3_ENDPOINT=http://127.0.0.1:4566 \
 		cargo test $(CARGO_FLAGS) --workspace
 	$(MAKE) --no-print-directory conformance
 
 .PHONY: conformance
 conformance: deps-python ## Run shared/conformance/zepto_api.py against fresh servers: SQL (pure, tiered, flushing at once), Agent Memory (in memory, persisted)
-	cargo build $(CARGO_FLAGS) --bin strata
-	PYTHON=$(PYTHON) SHARED=$(SHARED) tests/conformance/run.sh $(CARGO_TARGET_DIR)/debug/strata
-	PYTHON=$(PYTHON) SHARED=$(SHARED) tests/conformance/run.sh $(CARGO_TARGET_DIR)/debug/strata --tiered
+	$(RELEASE)
+	PYTHON=$(PYTHON) SHARED=$(SHARED) tests/conformance/run.sh $(BIN)
+	PYTHON=$(PYTHON) SHARED=$(SHARED) tests/conformance/run.sh $(BIN) --tiered
 	@echo "conformance again, every row flushed to the HDB within milliseconds of its INSERT:"
-	PYTHON=$(PYTHON) SHARED=$(SHARED) tests/conformance/run.sh $(CARGO_TARGET_DIR)/debug/strata --tiered \
+	PYTHON=$(PYTHON) SHARED=$(SHARED) tests/conformance/run.sh $(BIN) --tiered \
 		--flush-rows 1 --flush-interval-ms 5
 	@echo "Agent Memory, in memory and then persisted (Lance + WAL, a commit after every change):"
-	ONLY=memory PYTHON=$(PYTHON) SHARED=$(SHARED) tests/conformance/run.sh $(CARGO_TARGET_DIR)/debug/strata
-	ONLY=memory PYTHON=$(PYTHON) SHARED=$(SHARED) tests/conformance/run.sh $(CARGO_TARGET_DIR)/debug/strata --tiered \
+	ONLY=memory PYTHON=$(PYTHON) SHARED=$(SHARED) tests/conformance/run.sh $(BIN)
+	ONLY=memory PYTHON=$(PYTHON) SHARED=$(SHARED) tests/conformance/run.sh $(BIN) --tiered \
 		--agent-memory-flush-every 1 --agent-memory-ann on
 
 .PHONY: fmt
@@ -67,20 +73,20 @@ clippy: deps-build ## Lints, warnings as errors
 
 .PHONY: doc
 doc: deps-build ## API docs, warnings as errors
-	RUSTDOCFLAGS="-D warnings" cargo doc $(CARGO_FLAGS) --workspace --no-deps --document-private-items
+	cargo doc $(CARGO_FLAGS) --workspace --no-deps --document-private-items
 
 ##@ Benchmarks
 
 .PHONY: bench
 bench: deps-build deps-bench ## Strata vs DuckDB on a 10M-row tick table, then Agent Memory vs NumPy; figures to stdout
 	$(RELEASE)
-	$(PYTHON) tests/bench/bench.py --strata $(CARGO_TARGET_DIR)/release/strata $(BENCH_ARGS)
-	$(PYTHON) tests/bench/agent_memory.py --strata $(CARGO_TARGET_DIR)/release/strata $(MEMORY_BENCH_ARGS)
+	$(PYTHON) tests/bench/bench.py --strata $(BIN) $(BENCH_ARGS)
+	$(PYTHON) tests/bench/agent_memory.py --strata $(BIN) $(MEMORY_BENCH_ARGS)
 
 .PHONY: bench-memory
 bench-memory: deps-build deps-bench ## Agent Memory search vs NumPy (100k and 1M memories of dimension 384), ANN recall
 	$(RELEASE)
-	$(PYTHON) tests/bench/agent_memory.py --strata $(CARGO_TARGET_DIR)/release/strata $(MEMORY_BENCH_ARGS)
+	$(PYTHON) tests/bench/agent_memory.py --strata $(BIN) $(MEMORY_BENCH_ARGS)
 
 ##@ Object storage
 

@@ -13,7 +13,7 @@ use strata_catalog::HdbLocation;
 use strata_tiers::TieredConfig;
 use strata_tiers::wal::{WalConfig, WalSync};
 
-use agent_memory::{AgentMemoryArgs, MemoryStorage};
+use agent_memory::AgentMemoryArgs;
 
 /// Strata: a lakehouse server for time-series data, speaking the ZeptoDB HTTP API.
 #[derive(Debug, Clone, Parser)]
@@ -203,9 +203,10 @@ impl Config {
         }
     }
 
-    /// Where Agent Memory is persisted: `--agent-memory-dir`, else `<hdb>/agent_memory`;
-    /// `None` (memory only) without either.
-    pub fn agent_memory_storage(&self) -> Result<Option<MemoryStorage>, String> {
+    /// Agent Memory's settings. It persists at `--agent-memory-dir`, else `<hdb>/agent_memory`;
+    /// without either it is kept in memory only.
+    pub fn agent_memory_settings(&self) -> Result<crate::memory::Settings, String> {
+        let args = &self.agent_memory;
         let options: std::collections::HashMap<String, String> =
             self.hdb_options.iter().cloned().collect();
         let default_wal = self
@@ -213,13 +214,31 @@ impl Config {
             .clone()
             .unwrap_or_else(|| PathBuf::from("data").join("wal"))
             .join("agent_memory");
-        let target = match (&self.agent_memory.dir, &self.hdb_dir, &self.hdb_uri) {
-            (Some(dir), _, _) => dir.clone(),
-            (None, Some(hdb), _) => hdb.join("agent_memory").display().to_string(),
-            (None, None, Some(uri)) => format!("{}/agent_memory", uri.trim_end_matches('/')),
-            (None, None, None) => return Ok(None),
+        let target = match (&args.dir, &self.hdb_dir, &self.hdb_uri) {
+            (Some(dir), _, _) => Some(dir.clone()),
+            (None, Some(hdb), _) => Some(hdb.join("agent_memory").display().to_string()),
+            (None, None, Some(uri)) => Some(format!("{}/agent_memory", uri.trim_end_matches('/'))),
+            (None, None, None) => None,
         };
-        MemoryStorage::resolve(&target, options, default_wal).map(Some)
+        let storage = target
+            .map(|t| {
+                crate::memory::settings::Storage::resolve(&t, options, default_wal, self.wal_sync())
+            })
+            .transpose()
+            .map_err(|e| e.to_string())?;
+        Ok(crate::memory::Settings {
+            limits: crate::memory::settings::Limits {
+                max_memories: args.max_memories,
+                max_cache_entries: args.max_cache_entries,
+            },
+            ann: crate::memory::settings::AnnSettings {
+                mode: args.ann.into(),
+                min_records: args.ann_min_records,
+                max_candidates: args.ann_max_candidates,
+            },
+            flush_every: args.flush_every,
+            storage,
+        })
     }
 
     /// Query parallelism after defaults are applied.

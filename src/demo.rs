@@ -5,13 +5,13 @@
 //! per symbol, one tick per millisecond ending now.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use arrow::array::{Float64Array, Int64Array, RecordBatch, StringArray, TimestampNanosecondArray};
 use strata_catalog::{ColumnDef, ColumnType, TableDefinition};
 use strata_tiers::Tiers;
 
 use crate::error::{Error, Result};
+use strata_tiers::clock::now_nanos;
 
 /// Name of the quick-start table.
 pub const QUICK_START_TABLE: &str = "trades";
@@ -26,6 +26,10 @@ const SYMBOLS: [(&str, f64); 5] = [
 
 /// Creates the quick-start table when no table exists yet, then adds `ticks` demo rows to it.
 pub async fn seed(tiers: &Tiers, ticks: usize) -> Result<()> {
+    load(tiers, ticks).await.map_err(Error::Demo)
+}
+
+async fn load(tiers: &Tiers, ticks: usize) -> strata_tiers::Result<()> {
     if tiers.catalog().list().is_empty() {
         let columns = [
             ("symbol", ColumnType::Symbol),
@@ -45,17 +49,11 @@ pub async fn seed(tiers: &Tiers, ticks: usize) -> Result<()> {
     }
     let handle = tiers.table(QUICK_START_TABLE)?;
     let schema = handle.schema();
-    let batch = demo_batch(ticks, now_nanos()).map_err(|e| Error::Internal(e.to_string()))?;
+    let batch = demo_batch(ticks, now_nanos())?;
     let batch = strata_tiers::conform::conform_batch(QUICK_START_TABLE, &schema, &batch)?;
     handle.append(&schema, vec![batch])?;
     tracing::info!(rows = ticks, table = QUICK_START_TABLE, "loaded demo ticks");
     Ok(())
-}
-
-fn now_nanos() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i64)
 }
 
 /// `n` ticks ending at `end_ns`, one per millisecond, symbols in rotation.

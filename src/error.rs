@@ -1,115 +1,122 @@
-//! The server's error type, and the one place errors become HTTP statuses ([`Error::status`]).
+//! Protocol-neutral error classes, and the server's start-up error.
 //!
-//! Engine errors are classified here too: a DataFusion error caused by the query (syntax, unknown
-//! column, bad cast) is the client's fault and becomes a 400 with DataFusion's message; anything
-//! else is ours and becomes a 500.
+//! Every domain error (SQL in [`crate::sql::Error`], Agent Memory in [`crate::memory::Error`],
+//! ingest, encodings) answers [`ErrorKind`]: whose fault it is and what a client can do. Each
+//! protocol edge turns a kind (and, where it wants, the variant) into its own status or code in
+//! one place; no domain module knows any protocol.
+//!
+//! Errors of the lower crates (catalog, tiers) and of DataFusion are classified here once, so
+//! every layer that carries them agrees.
 
-use axum::http::StatusCode;
 use datafusion::error::DataFusionError;
-use datafusion::sql::sqlparser::parser::ParserError;
 
-/// Everything a request or the server start-up can fail with.
+/// Whose fault a failure is, and what the client can do about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The request is wrong (syntax, unknown table or column, bad value); fix it and resend.
+    InvalidInput,
+    /// What the request names does not exist.
+    NotFound,
+    /// The request may not do this (a write on a read-only request).
+    NotAllowed,
+    /// The request or its result is over a configured size.
+    TooLarge,
+    /// The work ran past its time limit.
+    Timeout,
+    /// The server cannot serve it now (back-pressure, storage unreachable); retry later.
+    Unavailable,
+    /// A fault on our side.
+    Internal,
+}
+
+impl ErrorKind {
+    /// Whether the failure is the server's (its detail belongs in the log, not the answer).
+    pub fn is_server_side(self) -> bool {
+        matches!(self, ErrorKind::Unavailable | ErrorKind::Internal)
+    }
+}
+
+/// The server failed to start or to stop cleanly.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The request is malformed or asks for something impossible.
+    /// A flag combination or value that cannot work.
     #[error("{0}")]
-    BadRequest(String),
+    Config(String),
 
-    /// SQL that does not parse.
-    #[error("Parse error: {0}")]
-    Parse(String),
-
-    /// A table that does not exist.
-    #[error("Unknown table: {0}")]
-    UnknownTable(String),
-
-    /// The right path with the wrong method (e.g. DML over `GET /?query=`).
-    #[error("{message}")]
-    MethodNotAllowed {
-        /// What to do instead.
-        message: String,
-        /// Methods the resource accepts, for the `Allow` header.
-        allow: &'static str,
+    /// The port could not be bound or served.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The failure.
+        #[source]
+        source: std::io::Error,
     },
 
-    /// A body or result over the configured limit.
-    #[error("{0}")]
-    PayloadTooLarge(String),
+    /// The tiers could not be opened or closed.
+    #[error("{context}: {source}")]
+    Tiers {
+        /// What was being done.
+        context: &'static str,
+        /// The failure.
+        #[source]
+        source: strata_tiers::Error,
+    },
 
-    /// The query ran past `--query-timeout-ms`.
-    #[error("Query timed out after {0} ms (limit set by --query-timeout-ms)")]
-    Timeout(u64),
+    /// Agent Memory could not be opened.
+    #[error("cannot open Agent Memory: {0}")]
+    Memory(#[from] crate::memory::Error),
 
-    /// Temporarily unable to serve (back-pressure, shutting down).
-    #[error("{0}")]
-    Unavailable(String),
+    /// The demo rows could not be loaded.
+    #[error("cannot load the demo rows: {0}")]
+    Demo(#[source] strata_tiers::Error),
 
-    /// No such resource.
-    #[error("{0}")]
-    NotFound(String),
-
-    /// A fault on our side.
-    #[error("Internal error: {0}")]
-    Internal(String),
-
-    /// Start-up failure (bind, configuration).
-    #[error("{0}")]
-    Startup(String),
+    /// The metrics registry could not be built.
+    #[error("cannot set up metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
 }
 
-/// Result alias for the server crate.
+/// Result alias for start-up.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-impl Error {
-    /// The HTTP status of this error. The only mapping from errors to statuses in the server.
-    pub fn status(&self) -> StatusCode {
-        match self {
-            Error::BadRequest(_) | Error::Parse(_) | Error::UnknownTable(_) => {
-                StatusCode::BAD_REQUEST
-            }
-            Error::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Error::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
-            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Error::NotFound(_) => StatusCode::NOT_FOUND,
-            Error::Internal(_) | Error::Startup(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-}
-
-impl From<strata_catalog::Error> for Error {
-    fn from(e: strata_catalog::Error) -> Self {
-        catalog_error(&e)
-    }
-}
-
-impl From<strata_tiers::Error> for Error {
-    fn from(e: strata_tiers::Error) -> Self {
-        match e {
-            strata_tiers::Error::DataFusion(e) => e.into(),
-            other => tiers_error(&other),
-        }
-    }
-}
-
-impl From<DataFusionError> for Error {
-    fn from(e: DataFusionError) -> Self {
-        classify(e.find_root())
-    }
-}
-
-fn classify(e: &DataFusionError) -> Error {
-    use arrow::error::ArrowError;
+/// The class of a catalog error.
+pub fn catalog_kind(e: &strata_catalog::Error) -> ErrorKind {
+    use strata_catalog::Error as E;
     match e {
-        DataFusionError::SQL(parse, _) => Error::Parse(strip_parser_prefix(&parse.to_string())),
+        E::Delta(_) | E::Store(_) | E::Io { .. } => ErrorKind::Unavailable,
+        E::Unreadable { .. } => ErrorKind::Internal,
+        _ => ErrorKind::InvalidInput,
+    }
+}
+
+/// The class of a tiers error. The WAL's disk and Parquet encoding are ours; the object store
+/// (down, throttling, a commit race) and a full memory budget pass, so a client may retry.
+pub fn tiers_kind(e: &strata_tiers::Error) -> ErrorKind {
+    use strata_tiers::Error as E;
+    match e {
+        E::Catalog(c) => catalog_kind(c),
+        E::Wal(_) | E::Parquet(_) => ErrorKind::Internal,
+        E::Delta(_) | E::Backpressure(_) => ErrorKind::Unavailable,
+        E::DataFusion(d) => engine_kind(d),
+        E::InvalidData(_) | E::SchemaChanged(_) | E::Arrow(_) => ErrorKind::InvalidInput,
+    }
+}
+
+/// The class of a DataFusion error: what the query caused (syntax, unknown column, bad cast) is
+/// the client's; a typed error of ours inside it keeps its own class; the rest is ours.
+pub fn engine_kind(e: &DataFusionError) -> ErrorKind {
+    use arrow::error::ArrowError;
+    let root = e.find_root();
+    match root {
+        DataFusionError::SQL(..) => ErrorKind::InvalidInput,
         DataFusionError::External(inner) => {
             if let Some(tiers) = inner.downcast_ref::<strata_tiers::Error>() {
-                return tiers_error(tiers);
+                tiers_kind(tiers)
+            } else if let Some(catalog) = inner.downcast_ref::<strata_catalog::Error>() {
+                catalog_kind(catalog)
+            } else {
+                ErrorKind::Internal
             }
-            if let Some(cat) = inner.downcast_ref::<strata_catalog::Error>() {
-                return catalog_error(cat);
-            }
-            Error::Internal(e.to_string())
         }
         DataFusionError::ArrowError(arrow, _) => match arrow.as_ref() {
             ArrowError::CastError(_)
@@ -117,55 +124,35 @@ fn classify(e: &DataFusionError) -> Error {
             | ArrowError::InvalidArgumentError(_)
             | ArrowError::ComputeError(_)
             | ArrowError::DivideByZero
-            | ArrowError::ArithmeticOverflow(_) => Error::BadRequest(e.strip_backtrace()),
-            _ => Error::Internal(e.strip_backtrace()),
+            | ArrowError::ArithmeticOverflow(_) => ErrorKind::InvalidInput,
+            _ => ErrorKind::Internal,
         },
         DataFusionError::Plan(_)
-        | DataFusionError::SchemaError(_, _)
+        | DataFusionError::SchemaError(..)
         | DataFusionError::NotImplemented(_)
         | DataFusionError::Configuration(_)
-        | DataFusionError::Execution(_) => Error::BadRequest(e.strip_backtrace()),
-        DataFusionError::ResourcesExhausted(_) => Error::Unavailable(e.strip_backtrace()),
-        _ => Error::Internal(e.strip_backtrace()),
+        | DataFusionError::Execution(_) => ErrorKind::InvalidInput,
+        DataFusionError::ResourcesExhausted(_) => ErrorKind::Unavailable,
+        _ => ErrorKind::Internal,
     }
 }
 
-/// sqlparser prefixes its messages with "sql parser error: "; ours say "Parse error: " instead.
-fn strip_parser_prefix(msg: &str) -> String {
-    msg.strip_prefix("sql parser error: ")
-        .unwrap_or(msg)
-        .to_string()
-}
-
-// Errors arrive by reference inside DataFusion's error tree; rebuild the variant from its message.
-/// Storage failures are ours: the WAL's disk is a 500; the object store (down, throttling,
-/// a commit race) is a 503 the client may retry. Everything else is about the request.
-fn tiers_error(e: &strata_tiers::Error) -> Error {
-    match e {
-        strata_tiers::Error::Catalog(c) => catalog_error(c),
-        strata_tiers::Error::Wal(_) | strata_tiers::Error::Parquet(_) => {
-            Error::Internal(e.to_string())
+/// The message of a DataFusion error: its root cause, without backtraces; a typed error of ours
+/// inside it speaks for itself; a parse error says "Parse error:".
+pub fn engine_message(e: &DataFusionError) -> String {
+    let root = e.find_root();
+    match root {
+        DataFusionError::SQL(parse, _) => {
+            let text = parse.to_string();
+            let text = text.strip_prefix("sql parser error: ").unwrap_or(&text);
+            format!("Parse error: {text}")
         }
-        strata_tiers::Error::Delta(_) | strata_tiers::Error::Backpressure(_) => {
-            Error::Unavailable(e.to_string())
+        DataFusionError::External(inner)
+            if inner.is::<strata_tiers::Error>() || inner.is::<strata_catalog::Error>() =>
+        {
+            inner.to_string()
         }
-        other => Error::BadRequest(other.to_string()),
-    }
-}
-
-fn catalog_error(e: &strata_catalog::Error) -> Error {
-    match e {
-        strata_catalog::Error::TableNotFound(t) => Error::UnknownTable(t.clone()),
-        strata_catalog::Error::Delta(_) | strata_catalog::Error::Store(_) => {
-            Error::Unavailable(e.to_string())
-        }
-        other => Error::BadRequest(other.to_string()),
-    }
-}
-
-impl From<ParserError> for Error {
-    fn from(e: ParserError) -> Self {
-        Error::Parse(strip_parser_prefix(&e.to_string()))
+        other => other.strip_backtrace(),
     }
 }
 
@@ -174,28 +161,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn engine_errors_are_classified() {
-        let plan = DataFusionError::Plan("No field named x".into());
-        assert_eq!(Error::from(plan).status(), StatusCode::BAD_REQUEST);
-        let internal = DataFusionError::Internal("bug".into());
-        assert_eq!(
-            Error::from(internal).status(),
-            StatusCode::INTERNAL_SERVER_ERROR
+    fn typed_errors_inside_the_engine_keep_their_class() {
+        let backpressure =
+            DataFusionError::External(Box::new(strata_tiers::Error::Backpressure("full".into())));
+        assert_eq!(engine_kind(&backpressure), ErrorKind::Unavailable);
+        assert_eq!(engine_message(&backpressure), "full");
+        let cast = DataFusionError::ArrowError(
+            Box::new(arrow::error::ArrowError::CastError("x".into())),
+            None,
         );
-        let wrapped = DataFusionError::Context(
-            "ctx".into(),
-            Box::new(DataFusionError::External(Box::new(
-                strata_catalog::Error::TableNotFound("t".into()),
-            ))),
-        );
-        let e = Error::from(wrapped);
-        assert_eq!(e.to_string(), "Unknown table: t");
-        assert_eq!(e.status(), StatusCode::BAD_REQUEST);
-    }
-
-    #[test]
-    fn parse_errors_say_parse_error() {
-        let e = Error::Parse(strip_parser_prefix("sql parser error: Expected: x"));
-        assert_eq!(e.to_string(), "Parse error: Expected: x");
+        assert_eq!(engine_kind(&cast), ErrorKind::InvalidInput);
+        assert!(ErrorKind::Internal.is_server_side());
+        assert!(!ErrorKind::InvalidInput.is_server_side());
     }
 }

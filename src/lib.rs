@@ -3,7 +3,11 @@
 //! Writes go through a WAL into an in-memory columnar tier and flush to Delta + Parquet on a local
 //! directory or S3 (the tiers, [`strata_tiers`]); every query is planned by DataFusion over both
 //! ([`sql`]); the ZeptoDB HTTP API is served on one port ([`http`]). [`run`] opens the storage
-//! the flags ask for, starts the background flush/compaction/TTL task, and flushes at shutdown.
+//! the flags ask for, starts each subsystem's background work (the tiers' maintenance loop,
+//! Agent Memory's committer), and at shutdown stops them gracefully and flushes.
+//!
+//! Domain layers ([`sql`], [`memory`], [`ingest`], [`format`](mod@format)) return typed errors classified
+//! by [`error::ErrorKind`] and know no protocol; only [`http`] turns them into statuses.
 //!
 //! | module | what it holds |
 //! |---|---|
@@ -15,7 +19,7 @@
 //! | [`memory`] | Agent Memory: memories, context, prompt cache (`/api/ai/*`) |
 //! | [`metrics`] | `/stats` and Prometheus figures |
 //! | [`demo`] | the quick-start table and demo ticks |
-//! | [`error`] | the error type and its HTTP statuses |
+//! | [`error`] | protocol-neutral error classes; the start-up error |
 
 pub mod config;
 pub mod demo;
@@ -35,8 +39,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use strata_catalog::Catalog;
-use strata_tiers::Tiers;
 use strata_tiers::hdb::policy::FlushPolicy;
+use strata_tiers::{Maintenance, MaintenanceSettings, Tiers};
 use tokio::net::TcpListener;
 
 use crate::config::Config;
@@ -47,12 +51,14 @@ use crate::state::AppState;
 
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn run(config: Config) -> Result<()> {
-    let tiers = Arc::new(match config.tiered().map_err(Error::Startup)? {
+    let memory_settings = config.agent_memory_settings().map_err(Error::Config)?;
+    let tiers = Arc::new(match config.tiered().map_err(Error::Config)? {
         Some(tiered) => {
             tracing::info!(hdb = %tiered.location.root(), wal = %tiered.wal.dir.display(), "tiered storage");
-            Tiers::open(tiered)
-                .await
-                .map_err(|e| Error::Startup(format!("cannot open the HDB and WAL: {e}")))?
+            Tiers::open(tiered).await.map_err(|source| Error::Tiers {
+                context: "cannot open the HDB and WAL",
+                source,
+            })?
         }
         None => {
             tracing::info!("pure storage: everything in memory, nothing survives a restart");
@@ -61,7 +67,7 @@ pub async fn run(config: Config) -> Result<()> {
     });
     tiers.set_memory_budget(config.rdb_max_bytes);
     demo::seed(&tiers, config.ticks).await?;
-    let background = spawn_background(Arc::clone(&tiers), &config);
+    let maintenance = Maintenance::spawn(Arc::clone(&tiers), maintenance_settings(&config));
     let limits = QueryLimits {
         timeout: Duration::from_millis(config.query_timeout_ms),
     };
@@ -70,25 +76,24 @@ pub async fn run(config: Config) -> Result<()> {
         config.parallelism(),
         limits,
     ));
-    let memory = open_agent_memory(&config).await?;
+    let memory = memory::open(&memory_settings).await?;
     let committer =
-        memory::persist::spawn_committer(Arc::clone(&memory), config.agent_memory.flush_every);
-    let listener = TcpListener::bind((config.bind, config.port))
-        .await
-        .map_err(|e| {
-            Error::Startup(format!(
-                "cannot listen on {}:{}: {e}",
-                config.bind, config.port
-            ))
-        })?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| Error::Startup(e.to_string()))?;
+        memory::persist::spawn_committer(Arc::clone(&memory), memory_settings.flush_every);
+    let bind = (config.bind, config.port);
+    let listener = TcpListener::bind(bind).await.map_err(|source| Error::Io {
+        context: format!("cannot listen on {}:{}", bind.0, bind.1),
+        source,
+    })?;
+    let addr = listener.local_addr().map_err(|source| Error::Io {
+        context: "cannot read the listening address".into(),
+        source,
+    })?;
     let state = AppState {
-        config: Arc::new(config),
+        limits: state::HttpLimits::from_config(&config),
         tiers,
         queries,
         memory,
+        memory_settings: Arc::new(memory_settings),
         metrics: Arc::new(Metrics::new()?),
     };
     announce(addr);
@@ -97,8 +102,11 @@ pub async fn run(config: Config) -> Result<()> {
     axum::serve(listener, http::router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await
-        .map_err(|e| Error::Startup(format!("server failed: {e}")))?;
-    background.abort();
+        .map_err(|source| Error::Io {
+            context: "the server failed".into(),
+            source,
+        })?;
+    maintenance.stop().await;
     committer.stop().await;
     memory::persist::shutdown(&memory).await;
     if tiers.is_tiered() {
@@ -107,66 +115,26 @@ pub async fn run(config: Config) -> Result<()> {
             Ok(rows) => tracing::info!(rows, "flushed the hot tier at shutdown"),
             Err(e) => tracing::warn!("flush at shutdown failed; the WAL keeps the rows: {e}"),
         }
-        tiers.sync_wal()?;
+        tiers.sync_wal().map_err(|source| Error::Tiers {
+            context: "cannot sync the WAL at shutdown",
+            source,
+        })?;
     }
     tracing::info!("stopped");
     Ok(())
 }
 
-/// Agent Memory: persisted where the flags say (its datasets loaded and WAL replayed), or in
-/// memory only.
-async fn open_agent_memory(config: &Config) -> Result<Arc<memory::AgentMemory>> {
-    let limits = memory::service::Limits {
-        max_memories: config.agent_memory.max_memories,
-        max_cache_entries: config.agent_memory.max_cache_entries,
-    };
-    match config.agent_memory_storage().map_err(Error::Startup)? {
-        Some(storage) => {
-            let ann = memory::persist::ann::AnnSettings {
-                mode: config.agent_memory.ann,
-                min_records: config.agent_memory.ann_min_records,
-                max_candidates: config.agent_memory.ann_max_candidates,
-            };
-            let memory = memory::persist::open(&storage, limits, ann, config.wal_sync()).await?;
-            Ok(Arc::new(memory))
-        }
-        None => {
-            tracing::info!("agent memory in memory only (no --agent-memory-dir and no HDB)");
-            Ok(Arc::new(memory::AgentMemory::new(limits)))
-        }
+/// The background loop's settings from the flags.
+fn maintenance_settings(config: &Config) -> MaintenanceSettings {
+    MaintenanceSettings {
+        policy: FlushPolicy {
+            rows: config.flush_rows,
+            bytes: config.flush_bytes,
+            age: Duration::from_secs(config.flush_age_secs),
+        },
+        interval: Duration::from_millis(config.flush_interval_ms),
+        compact_min_files: config.compact_min_files,
     }
-}
-
-/// Every `--flush-interval-ms`, until aborted: flushes the tables that are due and compacts days
-/// with many small files after a flush (tiered mode), and removes rows past their table's TTL.
-fn spawn_background(tiers: Arc<Tiers>, config: &Config) -> tokio::task::JoinHandle<()> {
-    let policy = FlushPolicy {
-        rows: config.flush_rows,
-        bytes: config.flush_bytes,
-        age: Duration::from_secs(config.flush_age_secs),
-    };
-    let period = Duration::from_millis(config.flush_interval_ms.max(1));
-    let compact_min_files = config.compact_min_files;
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(period);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            // Small files come from flushes; look for days to compact only after one.
-            if tiers.is_tiered() && tiers.flush_due(&policy).await > 0 && compact_min_files > 0 {
-                tiers.compact_due(compact_min_files).await;
-            }
-            if let Err(e) = tiers.enforce_ttl(now_nanos()).await {
-                tracing::warn!("TTL expiry failed, will retry: {e}");
-            }
-        }
-    })
-}
-
-fn now_nanos() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i64)
 }
 
 /// Tells whoever started us where we listen: a log line, and one line on standard output that

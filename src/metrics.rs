@@ -11,9 +11,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use parking_lot::Mutex;
 use prometheus::{Encoder, IntCounter, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
 use serde::Serialize;
-use strata_tiers::Tiers;
+use strata_tiers::{TableStats, Tiers};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::memory::AgentMemory;
 use crate::sql::QueryService;
 
@@ -53,7 +53,7 @@ pub struct Stats {
     /// The write-ahead log (tiered mode).
     pub wal: Option<WalFigures>,
     /// Per-table figures, sorted by name.
-    pub tables: Vec<TableFigures>,
+    pub tables: Vec<TableStats>,
 }
 
 /// WAL figures in `/stats`.
@@ -69,41 +69,10 @@ pub struct WalFigures {
     pub syncs: u64,
 }
 
-/// One table's figures in `/stats`.
-#[derive(Debug, Serialize)]
-pub struct TableFigures {
-    /// Table name.
-    pub name: String,
-    /// Rows in memory.
-    pub rows: u64,
-    /// Arrow bytes in memory.
-    pub bytes: u64,
-    /// Day partitions in memory.
-    pub partitions: u64,
-    /// Rows in the HDB.
-    pub hdb_rows: u64,
-    /// Parquet files in the HDB.
-    pub hdb_files: u64,
-    /// Delta version queries read.
-    pub delta_version: Option<u64>,
-}
-
 /// Collects the figures of `tiers` and `queries`.
 pub fn stats(tiers: &Tiers, queries: &QueryService) -> Stats {
     let t = tiers.stats();
-    let tables: Vec<TableFigures> = tiers
-        .table_stats()
-        .into_iter()
-        .map(|s| TableFigures {
-            name: s.name,
-            rows: s.rows,
-            bytes: s.bytes,
-            partitions: s.partitions,
-            hdb_rows: s.hdb_rows,
-            hdb_files: s.hdb_files,
-            delta_version: s.hdb_version,
-        })
-        .collect();
+    let tables = tiers.table_stats();
     Stats {
         ticks_ingested: t.rows_ingested(),
         ticks_stored: t.rows_ingested(),
@@ -291,7 +260,7 @@ impl Metrics {
         tiers: &Tiers,
         queries: &QueryService,
         memory: &AgentMemory,
-    ) -> Result<String> {
+    ) -> std::result::Result<String, prometheus::Error> {
         let _one_at_a_time = self.scrape.lock();
         let s = stats(tiers, queries);
         let c = &self.counters;
@@ -339,7 +308,7 @@ impl Metrics {
                 (&t.partitions, table.partitions as i64),
             ];
             // HDB series only for tables that have an HDB (tiered mode).
-            if let Some(version) = table.delta_version {
+            if let Some(version) = table.hdb_version {
                 figures.extend([
                     (&t.hdb_rows, table.hdb_rows as i64),
                     (&t.hdb_files, table.hdb_files as i64),
@@ -352,10 +321,9 @@ impl Metrics {
         }
         self.agent.update(memory);
         let mut out = Vec::new();
-        TextEncoder::new()
-            .encode(&self.registry.gather(), &mut out)
-            .map_err(prom)?;
-        String::from_utf8(out).map_err(|e| Error::Internal(e.to_string()))
+        TextEncoder::new().encode(&self.registry.gather(), &mut out)?;
+        // The text format is UTF-8 by construction.
+        Ok(String::from_utf8_lossy(&out).into_owned())
     }
 }
 
@@ -367,6 +335,6 @@ fn advance(counter: &IntCounter, value: u64) {
     }
 }
 
-fn prom(e: prometheus::Error) -> Error {
-    Error::Internal(format!("metrics: {e}"))
+fn prom(e: prometheus::Error) -> crate::error::Error {
+    crate::error::Error::Metrics(e)
 }

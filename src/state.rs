@@ -1,25 +1,109 @@
-//! [`AppState`]: what every handler can reach.
+//! [`AppState`]: what handlers can reach, and the sub-states each router takes (`FromRef`), so a
+//! route module depends only on what it uses.
 
 use std::sync::Arc;
 
+use axum::extract::FromRef;
 use strata_tiers::Tiers;
 
 use crate::config::Config;
-use crate::memory::AgentMemory;
+use crate::memory::{AgentMemory, Settings as MemorySettings};
 use crate::metrics::Metrics;
 use crate::sql::QueryService;
+
+/// Request and result limits of the HTTP edge.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpLimits {
+    /// Largest request body accepted, in bytes.
+    pub max_request_bytes: usize,
+    /// Most rows of a result rendered row by row (0: no limit).
+    pub max_result_rows: usize,
+}
+
+impl HttpLimits {
+    /// The limits the flags set.
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            max_request_bytes: config.max_request_bytes,
+            max_result_rows: config.max_result_rows,
+        }
+    }
+}
 
 /// Shared server state; cloning is cheap (`Arc`s).
 #[derive(Debug, Clone)]
 pub struct AppState {
-    /// Flags the server started with.
-    pub config: Arc<Config>,
+    /// Request and result limits.
+    pub limits: HttpLimits,
     /// Tables and their data.
     pub tiers: Arc<Tiers>,
     /// SQL execution.
     pub queries: Arc<QueryService>,
     /// Agent Memory (`/api/ai/*`).
     pub memory: Arc<AgentMemory>,
+    /// The settings Agent Memory runs with (shown by `/api/ai/stats`).
+    pub memory_settings: Arc<MemorySettings>,
     /// Prometheus registry.
     pub metrics: Arc<Metrics>,
+}
+
+impl FromRef<AppState> for HttpLimits {
+    fn from_ref(state: &AppState) -> Self {
+        state.limits
+    }
+}
+
+/// What the Agent Memory routes use.
+#[derive(Debug, Clone)]
+pub struct MemoryState {
+    /// The store.
+    pub memory: Arc<AgentMemory>,
+    /// Its settings.
+    pub settings: Arc<MemorySettings>,
+    /// Body limit.
+    pub limits: HttpLimits,
+}
+
+impl FromRef<AppState> for MemoryState {
+    fn from_ref(state: &AppState) -> Self {
+        Self {
+            memory: Arc::clone(&state.memory),
+            settings: Arc::clone(&state.memory_settings),
+            limits: state.limits,
+        }
+    }
+}
+
+impl AppState {
+    /// A whole server held in memory (pure storage, Agent Memory unpersisted, no background
+    /// work): what in-process router tests and embedders start from.
+    pub fn in_memory(
+        limits: HttpLimits,
+        timeout: std::time::Duration,
+    ) -> crate::error::Result<Self> {
+        let tiers = Arc::new(Tiers::new(Arc::new(strata_catalog::Catalog::new())));
+        let queries = Arc::new(QueryService::new(
+            Arc::clone(&tiers),
+            2,
+            crate::sql::QueryLimits { timeout },
+        ));
+        let settings = MemorySettings {
+            limits: crate::memory::settings::Limits::default(),
+            ann: crate::memory::settings::AnnSettings {
+                mode: crate::memory::settings::AnnMode::Off,
+                min_records: 0,
+                max_candidates: 0,
+            },
+            flush_every: 0,
+            storage: None,
+        };
+        Ok(Self {
+            limits,
+            tiers,
+            queries,
+            memory: Arc::new(AgentMemory::new(settings.limits)),
+            memory_settings: Arc::new(settings),
+            metrics: Arc::new(Metrics::new()?),
+        })
+    }
 }

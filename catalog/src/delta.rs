@@ -48,8 +48,7 @@ pub fn delta_field(column: &ColumnDef) -> StructField {
 
 /// The Delta schema of `def`.
 pub fn delta_schema(def: &TableDefinition) -> Result<StructType> {
-    StructType::try_new(def.columns().iter().map(delta_field))
-        .map_err(|e| Error::Delta(e.to_string()))
+    StructType::try_new(def.columns().iter().map(delta_field)).map_err(|e| Error::Delta(e.into()))
 }
 
 /// The table configuration Strata keeps in the Delta metadata.
@@ -83,12 +82,13 @@ pub fn definition_from_delta(
             };
             let ty = match declared {
                 Some(ty) => ty,
-                None => nearest_type(field.data_type()).ok_or_else(|| {
-                    Error::Delta(format!(
-                        "table '{name}': column '{}' has Delta type {} which Strata cannot hold",
+                None => nearest_type(field.data_type()).ok_or_else(|| Error::Unreadable {
+                    table: name.to_string(),
+                    reason: format!(
+                        "column '{}' has Delta type {}, which Strata cannot hold",
                         field.name(),
                         field.data_type()
-                    ))
+                    ),
                 })?,
             };
             ColumnDef::new(field.name().clone(), ty)

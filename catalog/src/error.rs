@@ -51,13 +51,41 @@ pub enum Error {
     #[error("{0}")]
     InvalidDefinition(String),
 
+    /// A Delta table holds something Strata cannot read (a column type it has no type for).
+    #[error("Table '{table}' cannot be read by Strata: {reason}")]
+    Unreadable {
+        /// The table.
+        table: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// An HDB location that is not usable (bad URI, unsupported scheme).
+    #[error("Invalid HDB location '{location}': {reason}")]
+    Location {
+        /// The location as given.
+        location: String,
+        /// Why it was refused.
+        reason: String,
+    },
+
     /// A Delta Lake operation failed (schema, log, commit).
     #[error("Delta error: {0}")]
-    Delta(String),
+    Delta(#[from] deltalake::DeltaTableError),
 
     /// The HDB's object store could not be reached or refused an operation.
     #[error("HDB storage error: {0}")]
-    Store(String),
+    Store(#[from] object_store::Error),
+
+    /// A local HDB directory could not be created or read.
+    #[error("HDB directory {path}: {source}")]
+    Io {
+        /// The directory.
+        path: String,
+        /// The failure.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Result alias for the catalog.

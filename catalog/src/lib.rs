@@ -30,5 +30,7 @@ pub use alter::{AlterPlan, ColumnChange, LayoutStep};
 pub use error::{Error, Result};
 pub use registry::Catalog;
 pub use store::{HdbLocation, TableStore};
-pub use table::{ColumnDef, TIME_COLUMN_METADATA_KEY, TableDefinition};
+pub use table::{
+    ColumnDef, TIME_COLUMN_METADATA_KEY, TableDefinition, is_time_column, time_column_index,
+};
 pub use types::ColumnType;

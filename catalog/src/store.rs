@@ -40,14 +40,13 @@ pub struct HdbLocation {
 }
 
 impl HdbLocation {
-    /// A local directory (created if missing).
+    /// A local directory; nothing is created until [`HdbLocation::create_local_root`].
     pub fn local(dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|e| store_error(dir.display(), e))?;
-        let abs = dir
-            .canonicalize()
-            .map_err(|e| store_error(dir.display(), e))?;
-        let root = Url::from_directory_path(&abs)
-            .map_err(|()| Error::Store(format!("{} is not an absolute path", abs.display())))?;
+        let abs = std::path::absolute(dir).map_err(|e| io_error(dir, e))?;
+        let root = Url::from_directory_path(&abs).map_err(|()| Error::Location {
+            location: abs.display().to_string(),
+            reason: "not an absolute path".into(),
+        })?;
         Ok(Self {
             root,
             options: HashMap::new(),
@@ -56,13 +55,16 @@ impl HdbLocation {
 
     /// An object-store URI such as `s3://bucket/prefix` or `file:///abs/dir`.
     pub fn parse(uri: &str) -> Result<Self> {
-        let mut root =
-            Url::parse(uri).map_err(|e| Error::Store(format!("invalid HDB URI '{uri}': {e}")))?;
+        let location = |reason: String| Error::Location {
+            location: uri.to_string(),
+            reason,
+        };
+        let mut root = Url::parse(uri).map_err(|e| location(e.to_string()))?;
         match root.scheme() {
             "s3" | "s3a" | "file" | "memory" => {}
             other => {
-                return Err(Error::Store(format!(
-                    "unsupported HDB URI scheme '{other}' in '{uri}' (use s3:// or a local path)"
+                return Err(location(format!(
+                    "unsupported scheme '{other}' (use s3:// or a local path)"
                 )));
             }
         }
@@ -83,9 +85,18 @@ impl HdbLocation {
 
     /// A Delta table builder for `url` (under this root) with this location's settings.
     pub fn builder(&self, url: Url) -> Result<DeltaTableBuilder> {
-        Ok(DeltaTableBuilder::from_url(url)
-            .map_err(delta_error)?
-            .with_storage_options(self.options.clone()))
+        Ok(DeltaTableBuilder::from_url(url)?.with_storage_options(self.options.clone()))
+    }
+
+    /// Creates the root directory of a local location (nothing for object stores): called when
+    /// the HDB is opened, never when flags are parsed.
+    pub fn create_local_root(&self) -> Result<()> {
+        if self.root.scheme() == "file"
+            && let Ok(dir) = self.root.to_file_path()
+        {
+            std::fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
+        }
+        Ok(())
     }
 
     /// The root URL.
@@ -98,15 +109,15 @@ impl HdbLocation {
         validate_table_name(name)?;
         self.root
             .join(&format!("{TABLES_DIR}/{name}/"))
-            .map_err(|e| Error::Store(e.to_string()))
+            .map_err(|e| Error::Location {
+                location: self.root.to_string(),
+                reason: e.to_string(),
+            })
     }
 
     /// The object store at the root.
     pub fn object_store(&self) -> Result<ObjectStoreRef> {
-        let log_store = self
-            .builder(self.root.clone())?
-            .build_storage()
-            .map_err(delta_error)?;
+        let log_store = self.builder(self.root.clone())?.build_storage()?;
         Ok(log_store.object_store(None))
     }
 }
@@ -134,9 +145,9 @@ impl TableStore {
         let schema = delta_schema(def)?;
         if let Ok(dir) = url.to_file_path() {
             // Object stores have no directories; a local one needs the table's to exist.
-            std::fs::create_dir_all(&dir).map_err(|e| store_error(dir.display(), e))?;
+            std::fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
         }
-        let table = self.location.builder(url)?.build().map_err(delta_error)?;
+        let table = self.location.builder(url)?.build()?;
         table
             .create()
             .with_table_name(def.name())
@@ -146,7 +157,7 @@ impl TableStore {
             .with_raise_if_key_not_exists(false)
             .with_save_mode(deltalake::protocol::SaveMode::ErrorIfExists)
             .await
-            .map_err(delta_error)
+            .map_err(Error::from)
     }
 
     /// Opens table `name` at its latest version.
@@ -156,7 +167,7 @@ impl TableStore {
             .builder(url)?
             .load()
             .await
-            .map_err(delta_error)
+            .map_err(Error::from)
     }
 
     /// Every table under the root with its definition, finishing drops a crash interrupted.
@@ -164,8 +175,7 @@ impl TableStore {
         let store = self.location.object_store()?;
         let listing = store
             .list_with_delimiter(Some(&ObjectPath::from(TABLES_DIR)))
-            .await
-            .map_err(|e| Error::Store(e.to_string()))?;
+            .await?;
         let mut tables = Vec::new();
         for prefix in listing.common_prefixes {
             let Some(name) = prefix.filename().map(str::to_string) else {
@@ -204,8 +214,7 @@ impl TableStore {
                 &prefix.clone().join(DROP_MARKER),
                 bytes::Bytes::new().into(),
             )
-            .await
-            .map_err(|e| Error::Store(e.to_string()))?;
+            .await?;
         delete_prefix(&store, &prefix).await?;
         if let Ok(dir) = self.location.table_url(name)?.to_file_path() {
             // Local stores keep empty directories; a new table of the same name starts clean.
@@ -225,7 +234,7 @@ impl TableStore {
             .add_columns()
             .with_fields(fields)
             .await
-            .map_err(delta_error)
+            .map_err(Error::from)
     }
 
     /// Records the table's TTL (`None`: forever) in its Delta configuration; returns the table
@@ -237,7 +246,7 @@ impl TableStore {
             .with_properties(HashMap::from([(crate::delta::TTL_KEY.to_string(), value)]))
             .with_raise_if_not_exists(false)
             .await
-            .map_err(delta_error)
+            .map_err(Error::from)
     }
 }
 
@@ -247,25 +256,23 @@ async fn delete_prefix(store: &ObjectStoreRef, prefix: &ObjectPath) -> Result<()
     store
         .delete_stream(locations)
         .try_collect::<Vec<_>>()
-        .await
-        .map_err(|e| Error::Store(e.to_string()))?;
+        .await?;
     Ok(())
 }
 
 /// The Strata definition of a loaded Delta table.
 pub fn definition_of(name: &str, table: &DeltaTable) -> Result<TableDefinition> {
-    let snapshot = table.snapshot().map_err(delta_error)?;
+    let snapshot = table.snapshot()?;
     let metadata = snapshot.metadata();
     let config: HashMap<String, String> = metadata.configuration().clone();
     definition_from_delta(name, &snapshot.schema(), &config)
 }
 
-fn delta_error(e: deltalake::DeltaTableError) -> Error {
-    Error::Delta(e.to_string())
-}
-
-fn store_error(what: impl std::fmt::Display, e: std::io::Error) -> Error {
-    Error::Store(format!("{what}: {e}"))
+fn io_error(path: &Path, source: std::io::Error) -> Error {
+    Error::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 #[cfg(test)]
@@ -287,7 +294,9 @@ mod tests {
     #[tokio::test]
     async fn tables_persist_alter_and_drop() {
         let dir = tempfile::tempdir().unwrap();
-        let store = TableStore::new(HdbLocation::local(dir.path()).unwrap());
+        let location = HdbLocation::local(dir.path()).unwrap();
+        location.create_local_root().unwrap();
+        let store = TableStore::new(location);
         store.create(&def("b")).await.unwrap();
         let a = store.create(&def("a")).await.unwrap();
         assert!(store.create(&def("a")).await.is_err(), "names are unique");
@@ -311,7 +320,9 @@ mod tests {
     #[tokio::test]
     async fn an_interrupted_drop_is_finished_at_load() {
         let dir = tempfile::tempdir().unwrap();
-        let store = TableStore::new(HdbLocation::local(dir.path()).unwrap());
+        let location = HdbLocation::local(dir.path()).unwrap();
+        location.create_local_root().unwrap();
+        let store = TableStore::new(location);
         store.create(&def("t")).await.unwrap();
         std::fs::write(dir.path().join("tables/t").join(DROP_MARKER), b"").unwrap();
         assert!(store.load_all().await.unwrap().is_empty());

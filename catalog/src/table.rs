@@ -13,6 +13,17 @@ use crate::types::ColumnType;
 /// `first`/`last` and kdb-style window functions by time, through subqueries and joins alike.
 pub const TIME_COLUMN_METADATA_KEY: &str = "strata.time_column";
 
+/// Whether `field` is its table's time column (an Arrow schema from
+/// [`TableDefinition::arrow_schema`] marks it with [`TIME_COLUMN_METADATA_KEY`]).
+pub fn is_time_column(field: &Field) -> bool {
+    field.metadata().contains_key(TIME_COLUMN_METADATA_KEY)
+}
+
+/// The position of the time column in a table's Arrow schema, if it has one.
+pub fn time_column_index(schema: &Schema) -> Option<usize> {
+    schema.fields().iter().position(|f| is_time_column(f))
+}
+
 /// One column of a table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ColumnDef {

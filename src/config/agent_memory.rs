@@ -1,7 +1,4 @@
-//! The `--agent-memory-*` flags and where Agent Memory keeps its data.
-
-use std::collections::HashMap;
-use std::path::PathBuf;
+//! The `--agent-memory-*` flags; [`crate::config::Config::agent_memory_settings`] resolves them.
 
 use clap::{Args, ValueEnum};
 
@@ -85,78 +82,12 @@ impl AnnMode {
     }
 }
 
-/// Where Agent Memory data lives, resolved from the flags.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MemoryStorage {
-    /// Root of the datasets: a `file://` or object-store URL ending in `/`.
-    pub root: url::Url,
-    /// Object-store settings (`--hdb-option`).
-    pub options: HashMap<String, String>,
-    /// The WAL directory (always local).
-    pub wal_dir: PathBuf,
-}
-
-impl MemoryStorage {
-    /// Storage at `dir_or_uri`; `default_wal_dir` serves when the datasets are not local.
-    pub fn resolve(
-        dir_or_uri: &str,
-        options: HashMap<String, String>,
-        default_wal_dir: PathBuf,
-    ) -> Result<Self, String> {
-        if dir_or_uri.contains("://") {
-            let mut root = url::Url::parse(dir_or_uri)
-                .map_err(|e| format!("invalid --agent-memory-dir URI '{dir_or_uri}': {e}"))?;
-            if !matches!(root.scheme(), "s3" | "file" | "memory") {
-                return Err(format!(
-                    "unsupported --agent-memory-dir scheme '{}' (use a path or s3://)",
-                    root.scheme()
-                ));
-            }
-            if !root.path().ends_with('/') {
-                root.set_path(&format!("{}/", root.path()));
-            }
-            let wal_dir = match root.to_file_path() {
-                Ok(local) if root.scheme() == "file" => local.join("wal"),
-                _ => default_wal_dir,
-            };
-            return Ok(Self {
-                root,
-                options,
-                wal_dir,
-            });
+impl From<AnnMode> for crate::memory::settings::AnnMode {
+    fn from(mode: AnnMode) -> Self {
+        match mode {
+            AnnMode::Off => Self::Off,
+            AnnMode::Auto => Self::Auto,
+            AnnMode::On => Self::On,
         }
-        let dir = PathBuf::from(dir_or_uri);
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| format!("cannot create --agent-memory-dir {dir_or_uri}: {e}"))?;
-        let abs = dir
-            .canonicalize()
-            .map_err(|e| format!("cannot resolve --agent-memory-dir {dir_or_uri}: {e}"))?;
-        let root = url::Url::from_directory_path(&abs)
-            .map_err(|()| format!("{} is not an absolute path", abs.display()))?;
-        Ok(Self {
-            root,
-            options,
-            wal_dir: abs.join("wal"),
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn local_and_object_store_locations() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("am");
-        let local =
-            MemoryStorage::resolve(path.to_str().unwrap(), HashMap::new(), "w".into()).unwrap();
-        assert_eq!(local.root.scheme(), "file");
-        assert!(local.root.path().ends_with("/am/"));
-        assert!(local.wal_dir.ends_with("am/wal"));
-        let s3 = MemoryStorage::resolve("s3://b/p", HashMap::new(), "w".into()).unwrap();
-        assert_eq!(s3.root.as_str(), "s3://b/p/");
-        assert_eq!(s3.wal_dir, PathBuf::from("w"));
-        assert!(MemoryStorage::resolve("gopher://x", HashMap::new(), "w".into()).is_err());
     }
 }

@@ -2,13 +2,12 @@
 
 use arrow::ipc::writer::StreamWriter;
 
-use crate::error::{Error, Result};
+use super::{Error, Result};
 use crate::sql::QueryOutput;
 
 /// The IPC stream bytes of `output`. Timestamps stay timestamps, strings stay UTF-8.
 pub fn encode(output: &QueryOutput) -> Result<Vec<u8>> {
-    let fail =
-        |e: arrow::error::ArrowError| Error::Internal(format!("Arrow IPC encoding failed: {e}"));
+    let fail = Error::Arrow;
     let mut writer = StreamWriter::try_new(Vec::new(), &output.schema).map_err(fail)?;
     for batch in &output.batches {
         writer.write(batch).map_err(fail)?;

@@ -13,7 +13,7 @@ use arrow::compute::cast;
 use arrow::datatypes::*;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 
-use crate::error::{Error, Result};
+use super::{Error, Result};
 use crate::sql::QueryOutput;
 
 /// Encodes `output`; `elapsed_us` becomes `execution_time_us`.
@@ -165,7 +165,7 @@ impl Cells {
 }
 
 fn internal(e: arrow::error::ArrowError) -> Error {
-    Error::Internal(format!("JSON encoding failed: {e}"))
+    Error::Json(e)
 }
 
 fn write_display(out: &mut Vec<u8>, v: impl std::fmt::Display) {

@@ -1,5 +1,7 @@
 //! Liveness, readiness and identity: `/ping`, `/health`, `/ready`, `/whoami`.
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
@@ -10,14 +12,16 @@ use serde_json::json;
 use super::paths;
 use super::response::ok_json;
 use crate::state::AppState;
+use strata_tiers::Tiers;
 
 /// The routes of this module.
-pub fn router() -> Router<AppState> {
+pub fn router(state: &AppState) -> Router {
     Router::new()
         .route(paths::PING, get(ping))
         .route(paths::HEALTH, get(health))
         .route(paths::READY, get(ready))
         .route(paths::WHOAMI, get(whoami))
+        .with_state(Arc::clone(&state.tiers))
 }
 
 async fn ping() -> Response {
@@ -26,8 +30,8 @@ async fn ping() -> Response {
 
 /// Liveness. A failing flush makes the server `degraded` (still 200: it serves every query and
 /// keeps every row in memory and the WAL), with the reason, until a flush succeeds.
-async fn health(State(state): State<AppState>) -> Response {
-    match state.tiers.stats().flush_error() {
+async fn health(State(tiers): State<Arc<Tiers>>) -> Response {
+    match tiers.stats().flush_error() {
         None => ok_json(json!({ "status": "healthy" })),
         Some(reason) => ok_json(json!({ "status": "degraded", "reason": reason })),
     }

@@ -1,11 +1,14 @@
-//! The HTTP surface: one module per resource, assembled into a router here with the layers every
-//! request passes through.
+//! The ZeptoDB HTTP edge: one module per resource, assembled into a router here with the layers
+//! every request passes through.
 //!
-//! Handlers only parse requests and shape responses; the work happens in [`crate::sql`],
-//! [`crate::ingest`], [`crate::memory`] and [`crate::metrics`].
+//! This is the only place that knows HTTP: handlers extract the request ([`extract`]), call a
+//! service ([`crate::sql`], [`crate::ingest`], [`crate::memory`], [`crate::metrics`]) and encode
+//! its answer; every failure becomes a status and body in one place ([`error`]). Each route
+//! module builds its router over only the state it uses.
 
 pub mod admin;
-pub mod body;
+pub mod error;
+pub mod extract;
 pub mod health;
 pub mod ingest;
 pub mod memory;
@@ -14,6 +17,8 @@ pub mod paths;
 pub mod response;
 pub mod sql;
 pub mod stats;
+
+use std::sync::Arc;
 
 use axum::Router;
 use tower::ServiceBuilder;
@@ -25,17 +30,20 @@ use crate::state::AppState;
 
 /// The whole application.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .merge(health::router())
-        .merge(sql::router())
-        .merge(ingest::router())
-        .merge(stats::router())
-        .merge(admin::router())
-        .merge(memory::router())
+    let routes = Router::new()
+        .merge(health::router(&state))
+        .merge(sql::router(&state))
+        .merge(ingest::router(&state))
+        .merge(stats::router(&state))
+        .merge(admin::router(&state))
+        .merge(memory::router(&state))
         .fallback(response::not_found)
-        .layer(axum::middleware::from_fn(middleware::json_method_not_allowed))
+        // Innermost first: each layer below wraps the ones above it. Layers of a router wrap
+        // each route, so the span sees the matched route.
+        .layer(axum::middleware::from_fn(middleware::log_errors))
+        .layer(axum::middleware::from_fn(middleware::scope_request_id))
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            Arc::clone(&state.metrics),
             middleware::count_requests,
         ))
         .layer(
@@ -43,18 +51,15 @@ pub fn router(state: AppState) -> Router {
                 .layer(SetRequestIdLayer::x_request_id(
                     middleware::SequentialRequestId::default(),
                 ))
-                .layer(TraceLayer::new_for_http().make_span_with(
-                    |request: &axum::http::Request<_>| {
-                        let id = request
-                            .headers()
-                            .get("x-request-id")
-                            .and_then(|v| v.to_str().ok())
-                            .unwrap_or("");
-                        tracing::debug_span!("http", method = %request.method(), path = %request.uri().path(), request_id = %id)
-                    },
-                ))
+                .layer(TraceLayer::new_for_http().make_span_with(middleware::span))
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(CatchPanicLayer::custom(middleware::panic_response)),
-        )
-        .with_state(state)
+        );
+    // axum adds `Allow` to a 405 outside a route's layers: only a layer around the whole router
+    // sees it, to give the 405 our JSON body naming the allowed methods.
+    Router::new()
+        .fallback_service(routes)
+        .layer(axum::middleware::from_fn(
+            middleware::json_method_not_allowed,
+        ))
 }

@@ -1,28 +1,49 @@
-//! SQL over HTTP: `POST /` (statement in the body) and `GET /?query=` (reads only).
+//! SQL over HTTP: `POST /` (statement in the body) and `GET /?query=` (reads only), answered in
+//! the ZeptoDB JSON shape or as an Arrow IPC stream.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
-use axum::body::Body;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
-use axum::http::HeaderMap;
-use axum::http::header::CONTENT_TYPE;
+use axum::extract::State;
+use axum::http::header::{ACCEPT, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderName};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
-use super::response::{SqlError, ok_json};
-use super::{body, paths};
-use crate::error::Error;
-use crate::format::{self, ARROW_STREAM_MEDIA_TYPE, ResultFormat, X_ZEPTO_FORMAT};
-use crate::sql::Access;
-use crate::state::AppState;
+use super::error::{ApiError, SqlError};
+use super::extract::{LimitedBody, Params};
+use super::paths;
+use super::response::ok_json;
+use crate::format::{self, ARROW_STREAM_MEDIA_TYPE, ResultFormat};
+use crate::sql::{Access, QueryService};
+use crate::state::{AppState, HttpLimits};
+
+/// Debug aid the reference sets on Arrow responses and Arrow ingest replies (`arrow-stream`).
+pub const X_ZEPTO_FORMAT: HeaderName = HeaderName::from_static("x-zepto-format");
+
+/// What the SQL routes use.
+#[derive(Debug, Clone)]
+struct SqlState {
+    queries: Arc<QueryService>,
+    limits: HttpLimits,
+}
 
 /// The routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new().route(paths::ROOT, get(get_sql).post(post_sql))
+pub fn router(state: &AppState) -> Router {
+    Router::new()
+        .route(paths::ROOT, get(get_sql).post(post_sql))
+        .with_state(SqlState {
+            queries: Arc::clone(&state.queries),
+            limits: state.limits,
+        })
+}
+
+impl axum::extract::FromRef<SqlState> for HttpLimits {
+    fn from_ref(state: &SqlState) -> Self {
+        state.limits
+    }
 }
 
 /// URL parameters of the SQL endpoints.
@@ -36,93 +57,128 @@ struct SqlParams {
     format: Option<String>,
 }
 
-fn params(query: Result<Query<SqlParams>, QueryRejection>) -> Result<SqlParams, Error> {
-    query
-        .map(|Query(p)| p)
-        .map_err(|e| Error::BadRequest(format!("Bad URL parameters: {}", e.body_text())))
+/// `GET /` without a query: a liveness answer.
+#[derive(Serialize)]
+struct Banner {
+    status: &'static str,
+    engine: &'static str,
 }
 
 async fn post_sql(
-    State(state): State<AppState>,
-    query: Result<Query<SqlParams>, QueryRejection>,
+    State(state): State<SqlState>,
+    params: Result<Params<SqlParams>, ApiError>,
     headers: HeaderMap,
-    body: Body,
-) -> Response {
+    body: Result<LimitedBody, ApiError>,
+) -> Result<Response, SqlError> {
     let started = Instant::now();
-    let params = match params(query) {
-        Ok(p) => p,
-        Err(e) => return SqlError(e).into_response(),
+    let Params(params) = params?;
+    let body = body?;
+    let text = body.text()?;
+    let sql = if text.trim().is_empty() {
+        params.query.as_deref().unwrap_or_default()
+    } else {
+        text
     };
-    let bytes = match body::read(&headers, body, state.config.max_request_bytes).await {
-        Ok(b) => b,
-        Err(e) => return SqlError(e).into_response(),
-    };
-    let sql = match std::str::from_utf8(&bytes) {
-        Ok(s) if !s.trim().is_empty() => s.to_string(),
-        Ok(_) => params.query.clone().unwrap_or_default(),
-        Err(_) => {
-            return SqlError(Error::BadRequest("Request body is not UTF-8 text".into()))
-                .into_response();
-        }
-    };
-    let format = ResultFormat::negotiate(
-        &headers,
-        params.default_format.as_deref(),
-        params.format.as_deref(),
-    );
-    run(&state, &sql, Access::ReadWrite, format, started).await
+    let format = negotiate(&headers, &params);
+    run(&state, sql, Access::ReadWrite, format, started).await
 }
 
 async fn get_sql(
-    State(state): State<AppState>,
-    query: Result<Query<SqlParams>, QueryRejection>,
+    State(state): State<SqlState>,
+    params: Result<Params<SqlParams>, ApiError>,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, SqlError> {
     let started = Instant::now();
-    let params = match params(query) {
-        Ok(p) => p,
-        Err(e) => return SqlError(e).into_response(),
-    };
+    let Params(params) = params?;
     let Some(sql) = params.query.as_deref().filter(|q| !q.trim().is_empty()) else {
-        return ok_json(json!({ "status": "ok", "engine": "Strata" }));
+        return Ok(ok_json(Banner {
+            status: "ok",
+            engine: "Strata",
+        }));
     };
-    let format = ResultFormat::negotiate(
-        &headers,
-        params.default_format.as_deref(),
-        params.format.as_deref(),
-    );
+    let format = negotiate(&headers, &params);
     run(&state, sql, Access::ReadOnly, format, started).await
 }
 
 async fn run(
-    state: &AppState,
+    state: &SqlState,
     sql: &str,
     access: Access,
     format: ResultFormat,
     started: Instant,
-) -> Response {
+) -> Result<Response, SqlError> {
     let max_rows = match format {
-        ResultFormat::ZeptoJson => Some(state.config.max_result_rows).filter(|&n| n > 0),
+        ResultFormat::ZeptoJson => Some(state.limits.max_result_rows).filter(|&n| n > 0),
         ResultFormat::ArrowStream => None,
     };
-    let output = match state.queries.run(sql, access, max_rows).await {
-        Ok(o) => o,
-        Err(e) => return SqlError(e).into_response(),
-    };
+    let output = state.queries.run(sql, access, max_rows).await?;
     let elapsed_us = started.elapsed().as_secs_f64() * 1e6;
-    let encoded = match format {
-        ResultFormat::ZeptoJson => format::json::encode(&output, elapsed_us)
-            .map(|b| ([(CONTENT_TYPE, "application/json")], b).into_response()),
-        ResultFormat::ArrowStream => format::arrow_ipc::encode(&output).map(|b| {
-            (
-                [
-                    (CONTENT_TYPE, ARROW_STREAM_MEDIA_TYPE),
-                    (X_ZEPTO_FORMAT, "arrow-stream"),
-                ],
-                b,
-            )
-                .into_response()
-        }),
-    };
-    encoded.unwrap_or_else(|e| SqlError(e).into_response())
+    Ok(match format {
+        ResultFormat::ZeptoJson => (
+            [(CONTENT_TYPE, "application/json")],
+            format::json::encode(&output, elapsed_us)?,
+        )
+            .into_response(),
+        ResultFormat::ArrowStream => (
+            [
+                (CONTENT_TYPE, ARROW_STREAM_MEDIA_TYPE),
+                (X_ZEPTO_FORMAT, "arrow-stream"),
+            ],
+            format::arrow_ipc::encode(&output)?,
+        )
+            .into_response(),
+    })
+}
+
+/// The format a request asks for: Arrow by `Accept`, `?default_format=Arrow|ArrowStream` or
+/// `?format=arrow`; otherwise the ZeptoDB JSON.
+fn negotiate(headers: &HeaderMap, params: &SqlParams) -> ResultFormat {
+    let accept_arrow = headers
+        .get_all(ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains(ARROW_STREAM_MEDIA_TYPE));
+    let param_arrow =
+        params.default_format.as_deref().is_some_and(|f| {
+            f.eq_ignore_ascii_case("arrow") || f.eq_ignore_ascii_case("arrowstream")
+        }) || params
+            .format
+            .as_deref()
+            .is_some_and(|f| f.eq_ignore_ascii_case("arrow"));
+    if accept_arrow || param_arrow {
+        ResultFormat::ArrowStream
+    } else {
+        ResultFormat::ZeptoJson
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn with(default_format: Option<&str>, format: Option<&str>) -> SqlParams {
+        SqlParams {
+            query: None,
+            default_format: default_format.map(str::to_string),
+            format: format.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn negotiation() {
+        let none = HeaderMap::new();
+        for (params, want) in [
+            (with(None, None), ResultFormat::ZeptoJson),
+            (with(Some("ArrowStream"), None), ResultFormat::ArrowStream),
+            (with(Some("arrow"), None), ResultFormat::ArrowStream),
+            (with(None, Some("arrow")), ResultFormat::ArrowStream),
+            (with(Some("JSON"), None), ResultFormat::ZeptoJson),
+        ] {
+            assert_eq!(negotiate(&none, &params), want);
+        }
+        let mut h = HeaderMap::new();
+        h.insert(ACCEPT, HeaderValue::from_static(ARROW_STREAM_MEDIA_TYPE));
+        assert_eq!(negotiate(&h, &with(None, None)), ResultFormat::ArrowStream);
+    }
 }

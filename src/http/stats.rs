@@ -1,28 +1,47 @@
 //! `/stats` (JSON figures) and `/metrics` (Prometheus text).
 
-use axum::Router;
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::{Json, Router};
+use strata_tiers::Tiers;
 
+use super::error::ApiResult;
 use super::paths;
-use crate::error::Result;
-use crate::metrics;
+use crate::memory::AgentMemory;
+use crate::metrics::{self, Metrics, Stats};
+use crate::sql::QueryService;
 use crate::state::AppState;
 
+#[derive(Debug, Clone)]
+struct StatsState {
+    tiers: Arc<Tiers>,
+    queries: Arc<QueryService>,
+    memory: Arc<AgentMemory>,
+    metrics: Arc<Metrics>,
+}
+
 /// The routes of this module.
-pub fn router() -> Router<AppState> {
+pub fn router(state: &AppState) -> Router {
     Router::new()
         .route(paths::STATS, get(stats))
         .route(paths::METRICS, get(prometheus))
+        .with_state(StatsState {
+            tiers: Arc::clone(&state.tiers),
+            queries: Arc::clone(&state.queries),
+            memory: Arc::clone(&state.memory),
+            metrics: Arc::clone(&state.metrics),
+        })
 }
 
-async fn stats(State(state): State<AppState>) -> Response {
-    axum::Json(metrics::stats(&state.tiers, &state.queries)).into_response()
+async fn stats(State(state): State<StatsState>) -> Json<Stats> {
+    Json(metrics::stats(&state.tiers, &state.queries))
 }
 
-async fn prometheus(State(state): State<AppState>) -> Result<Response> {
+async fn prometheus(State(state): State<StatsState>) -> ApiResult<Response> {
     let text = state
         .metrics
         .render(&state.tiers, &state.queries, &state.memory)?;

@@ -8,22 +8,46 @@
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`service`] | [`AgentMemory`]: validation, logging, eviction, search, context, cache |
+//! | [`service`] | [`AgentMemory`]: logging, eviction, stores, deletes, cache lookups |
+//! | `search` | search and context: vector-index candidates proved against the exact scan |
+//! | [`query`] | searches and lookups (checked when built) and their results |
 //! | [`record`] | the records and how requests become records |
-//! | [`fields`] | typed reads of JSON request fields with clear 400s |
 //! | [`memories`] | the columnar memory table and its exact scan |
 //! | [`cache`] | the prompt cache and prompt normalisation |
 //! | [`score`] | ranking and retention formulas, the vector kernel, top-K |
 //! | [`persist`] | WAL records and the Lance datasets |
 //! | [`stats`] | the `/api/ai/stats` document |
+//! | [`settings`] | plain settings the server resolves its flags into |
+//! | [`error`] | what Agent Memory fails with, protocol-neutral |
 
 pub mod cache;
-pub mod fields;
+pub mod error;
 pub mod memories;
 pub mod persist;
+pub mod query;
 pub mod record;
 pub mod score;
+mod search;
 pub mod service;
+pub mod settings;
 pub mod stats;
 
+use std::sync::Arc;
+
+pub use error::{Error, Result};
 pub use service::AgentMemory;
+pub use settings::Settings;
+
+/// Opens Agent Memory as `settings` say: persisted (datasets loaded, WAL replayed) or in memory
+/// only.
+pub async fn open(settings: &Settings) -> Result<Arc<AgentMemory>> {
+    match &settings.storage {
+        Some(storage) => Ok(Arc::new(
+            persist::open(storage, settings.limits, settings.ann).await?,
+        )),
+        None => {
+            tracing::info!("agent memory in memory only (no --agent-memory-dir and no HDB)");
+            Ok(Arc::new(AgentMemory::new(settings.limits)))
+        }
+    }
+}

@@ -3,8 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::fields::Fields;
-use crate::error::{Error, Result};
+use super::error::{Error, Result};
 
 /// Namespace of records and queries that name none.
 pub const DEFAULT_NAMESPACE: &str = "default";
@@ -79,110 +78,134 @@ pub struct CacheEntry {
     pub access_count: u64,
 }
 
-/// Fields `POST /api/ai/memories` accepts.
-pub const MEMORY_FIELDS: &[&str] = &[
-    "memory_id",
-    "tenant_id",
-    "namespace",
-    "user_id",
-    "session_id",
-    "agent_id",
-    "type",
-    "content",
-    "metadata_json",
-    "embedding",
-    "token_count",
-    "importance",
-    "created_at_ns",
-    "expires_at_ns",
-    "pinned",
-];
+/// A memory as a client asks to store it: what it gave, before defaults and checks.
+#[derive(Debug, Clone, Default)]
+pub struct NewMemory {
+    /// Its id (absent: the store assigns `mem_N`).
+    pub memory_id: Option<String>,
+    /// Namespace (absent: `default`).
+    pub namespace: Option<String>,
+    /// Optional scopes.
+    pub user_id: Option<String>,
+    /// Optional scope.
+    pub session_id: Option<String>,
+    /// Optional scope.
+    pub agent_id: Option<String>,
+    /// `type` (absent: `memory`).
+    pub kind: Option<String>,
+    /// The text.
+    pub content: Option<String>,
+    /// A JSON document as text.
+    pub metadata_json: Option<String>,
+    /// Its vector (empty: none).
+    pub embedding: Vec<f32>,
+    /// Tokens the content costs (absent or 0: estimated).
+    pub token_count: Option<i64>,
+    /// Ranking boost.
+    pub importance: Option<f64>,
+    /// Creation time (absent: now).
+    pub created_at_ns: Option<i64>,
+    /// Expiry time (absent or 0: never).
+    pub expires_at_ns: Option<i64>,
+    /// Pinned.
+    pub pinned: Option<bool>,
+}
 
-/// Fields `POST /api/ai/cache/store` accepts.
-pub const CACHE_FIELDS: &[&str] = &[
-    "tenant_id",
-    "namespace",
-    "prompt",
-    "response",
-    "embedding",
-    "token_count",
-    "metadata_json",
-    "created_at_ns",
-    "expires_at_ns",
-];
+/// A prompt-cache entry as a client asks to store it.
+#[derive(Debug, Clone, Default)]
+pub struct NewCacheEntry {
+    /// Namespace (absent: `default`).
+    pub namespace: Option<String>,
+    /// The prompt (required).
+    pub prompt: Option<String>,
+    /// The answer (required).
+    pub response: Option<String>,
+    /// The prompt's vector (empty: exact lookups only).
+    pub embedding: Vec<f32>,
+    /// Tokens the response cost.
+    pub token_count: Option<i64>,
+    /// A JSON document as text.
+    pub metadata_json: Option<String>,
+    /// Creation time (absent: now).
+    pub created_at_ns: Option<i64>,
+    /// Expiry time (absent or 0: never).
+    pub expires_at_ns: Option<i64>,
+}
 
-/// The tenant a request acts for: `X-Zepto-Tenant-Id` if sent, which a `tenant_id` in the request
-/// must then equal; otherwise the request's own `tenant_id` (empty: every tenant).
+/// The tenant a request acts for: the tenant header if sent, which a `tenant_id` in the
+/// request must then equal; otherwise the request's own `tenant_id` (empty: every tenant).
 pub fn resolve_tenant(header: Option<&str>, requested: Option<String>) -> Result<String> {
     match (header.filter(|h| !h.is_empty()), requested) {
-        (Some(h), Some(r)) if !r.is_empty() && r != h => Err(Error::BadRequest(
-            "Tenant header does not match request tenant_id".into(),
-        )),
+        (Some(h), Some(r)) if !r.is_empty() && r != h => Err(Error::TenantConflict),
         (Some(h), _) => Ok(h.to_string()),
         (None, r) => Ok(r.unwrap_or_default()),
     }
 }
 
-/// Reads a memory from a store request; `now` fills `created_at_ns` when absent. The id is left
-/// empty when the request has none (the store assigns one).
-pub fn memory_from_request(fields: &Fields, tenant: String, now: i64) -> Result<Memory> {
-    let content = fields.string("content")?.unwrap_or_default();
-    let token_count = non_negative(fields.i64("token_count")?, "token_count")?;
-    let metadata_json = metadata(fields)?;
-    let created_at_ns = fields.i64("created_at_ns")?.unwrap_or(now);
-    Ok(Memory {
-        memory_id: fields.string("memory_id")?.unwrap_or_default(),
-        tenant_id: tenant,
-        namespace: namespace(fields.string("namespace")?),
-        user_id: fields.string("user_id")?.unwrap_or_default(),
-        session_id: fields.string("session_id")?.unwrap_or_default(),
-        agent_id: fields.string("agent_id")?.unwrap_or_default(),
-        kind: fields
-            .string("type")?
-            .filter(|t| !t.is_empty())
-            .unwrap_or_else(|| DEFAULT_TYPE.into()),
-        embedding: fields.embedding("embedding")?,
-        token_count: if token_count == 0 {
-            estimate_tokens(&content)
-        } else {
-            token_count
-        },
-        content,
-        metadata_json,
-        importance: fields.f64("importance")?.unwrap_or(0.0),
-        created_at_ns,
-        last_accessed_ns: created_at_ns,
-        expires_at_ns: expiry(fields)?,
-        pinned: fields.bool("pinned")?.unwrap_or(false),
-        access_count: 0,
-    })
+impl Memory {
+    /// The memory `new` asks for, owned by `tenant`, checked and with defaults filled in (`now`
+    /// for the creation time). The id is left empty when none was given.
+    pub fn new(new: NewMemory, tenant: String, now: i64) -> Result<Self> {
+        let content = new.content.unwrap_or_default();
+        let token_count = non_negative(new.token_count, "token_count")?;
+        let created_at_ns = new.created_at_ns.unwrap_or(now);
+        Ok(Memory {
+            memory_id: new.memory_id.unwrap_or_default(),
+            tenant_id: tenant,
+            namespace: namespace(new.namespace),
+            user_id: new.user_id.unwrap_or_default(),
+            session_id: new.session_id.unwrap_or_default(),
+            agent_id: new.agent_id.unwrap_or_default(),
+            kind: new
+                .kind
+                .filter(|t| !t.is_empty())
+                .unwrap_or_else(|| DEFAULT_TYPE.into()),
+            embedding: new.embedding,
+            token_count: if token_count == 0 {
+                estimate_tokens(&content)
+            } else {
+                token_count
+            },
+            content,
+            metadata_json: metadata(new.metadata_json)?,
+            importance: new.importance.unwrap_or(0.0),
+            created_at_ns,
+            last_accessed_ns: created_at_ns,
+            expires_at_ns: non_negative(new.expires_at_ns, "expires_at_ns")?,
+            pinned: new.pinned.unwrap_or(false),
+            access_count: 0,
+        })
+    }
 }
 
-/// Reads a cache entry from a store request (its id is assigned by the store).
-pub fn cache_from_request(fields: &Fields, tenant: String, now: i64) -> Result<CacheEntry> {
-    let prompt = fields.string("prompt")?.unwrap_or_default();
-    if prompt.trim().is_empty() {
-        return Err(Error::BadRequest("prompt is required".into()));
+impl CacheEntry {
+    /// The entry `new` asks for, owned by `tenant`, checked (prompt and response required);
+    /// its id is assigned by the store.
+    pub fn new(new: NewCacheEntry, tenant: String, now: i64) -> Result<Self> {
+        let prompt = new.prompt.unwrap_or_default();
+        if prompt.trim().is_empty() {
+            return Err(Error::field("prompt", "prompt is required"));
+        }
+        let response = new.response.unwrap_or_default();
+        if response.is_empty() {
+            return Err(Error::field("response", "response is required"));
+        }
+        let created_at_ns = new.created_at_ns.unwrap_or(now);
+        Ok(CacheEntry {
+            cache_id: String::new(),
+            tenant_id: tenant,
+            namespace: namespace(new.namespace),
+            prompt,
+            response,
+            embedding: new.embedding,
+            token_count: non_negative(new.token_count, "token_count")?,
+            metadata_json: metadata(new.metadata_json)?,
+            created_at_ns,
+            last_accessed_ns: created_at_ns,
+            expires_at_ns: non_negative(new.expires_at_ns, "expires_at_ns")?,
+            access_count: 0,
+        })
     }
-    let response = fields.string("response")?.unwrap_or_default();
-    if response.is_empty() {
-        return Err(Error::BadRequest("response is required".into()));
-    }
-    let created_at_ns = fields.i64("created_at_ns")?.unwrap_or(now);
-    Ok(CacheEntry {
-        cache_id: String::new(),
-        tenant_id: tenant,
-        namespace: namespace(fields.string("namespace")?),
-        prompt,
-        response,
-        embedding: fields.embedding("embedding")?,
-        token_count: non_negative(fields.i64("token_count")?, "token_count")?,
-        metadata_json: metadata(fields)?,
-        created_at_ns,
-        last_accessed_ns: created_at_ns,
-        expires_at_ns: expiry(fields)?,
-        access_count: 0,
-    })
 }
 
 /// `namespace`, defaulted.
@@ -197,29 +220,27 @@ pub fn estimate_tokens(content: &str) -> i64 {
     content.len().div_ceil(4) as i64
 }
 
-fn non_negative(v: Option<i64>, name: &str) -> Result<i64> {
+fn non_negative(v: Option<i64>, name: &'static str) -> Result<i64> {
     match v {
-        Some(n) if n < 0 => Err(Error::BadRequest(format!(
-            "{name} must be non-negative, got {n}"
-        ))),
+        Some(n) if n < 0 => Err(Error::field(
+            name,
+            format!("{name} must be non-negative, got {n}"),
+        )),
         other => Ok(other.unwrap_or(0)),
     }
 }
 
-fn expiry(fields: &Fields) -> Result<i64> {
-    non_negative(fields.i64("expires_at_ns")?, "expires_at_ns")
-}
-
 /// `metadata_json` is a JSON document sent as a string; it must parse.
-fn metadata(fields: &Fields) -> Result<String> {
-    match fields.string("metadata_json")? {
+fn metadata(given: Option<String>) -> Result<String> {
+    match given {
         None => Ok("{}".into()),
         Some(text) if text.trim().is_empty() => Ok("{}".into()),
         Some(text) => {
             serde_json::from_str::<Value>(&text).map_err(|e| {
-                Error::BadRequest(format!(
-                    "metadata_json must be a string holding a JSON document: {e}"
-                ))
+                Error::field(
+                    "metadata_json",
+                    format!("metadata_json must be a string holding a JSON document: {e}"),
+                )
             })?;
             Ok(text)
         }
@@ -313,14 +334,17 @@ impl CacheEntry {
 mod tests {
     use super::*;
 
-    fn memory(json: &str) -> Result<Memory> {
-        let f = Fields::parse(json.as_bytes(), MEMORY_FIELDS)?;
-        memory_from_request(&f, String::new(), 42)
+    fn memory(new: NewMemory) -> Result<Memory> {
+        Memory::new(new, String::new(), 42)
     }
 
     #[test]
     fn defaults_follow_the_reference() {
-        let m = memory(r#"{"content":"hello world"}"#).unwrap();
+        let m = memory(NewMemory {
+            content: Some("hello world".into()),
+            ..NewMemory::default()
+        })
+        .unwrap();
         assert_eq!(m.namespace, "default");
         assert_eq!(m.kind, "memory");
         assert_eq!(m.metadata_json, "{}");
@@ -330,10 +354,18 @@ mod tests {
 
     #[test]
     fn bad_values_are_refused() {
-        assert!(memory(r#"{"token_count":-1}"#).is_err());
-        assert!(memory(r#"{"metadata_json":"{oops"}"#).is_err());
-        assert!(memory(r#"{"metadata_json":{"a":1}}"#).is_err());
-        assert!(memory(r#"{"pinned":"yes"}"#).is_err());
+        let err = memory(NewMemory {
+            token_count: Some(-1),
+            ..NewMemory::default()
+        })
+        .unwrap_err();
+        assert_eq!(err.to_string(), "token_count must be non-negative, got -1");
+        let err = memory(NewMemory {
+            metadata_json: Some("{oops".into()),
+            ..NewMemory::default()
+        })
+        .unwrap_err();
+        assert!(matches!(err, Error::InvalidField { ref field, .. } if field == "metadata_json"));
     }
 
     #[test]
@@ -341,25 +373,32 @@ mod tests {
         assert_eq!(resolve_tenant(Some("h"), None).unwrap(), "h");
         assert_eq!(resolve_tenant(Some("h"), Some("h".into())).unwrap(), "h");
         assert_eq!(resolve_tenant(Some("h"), Some(String::new())).unwrap(), "h");
-        assert!(resolve_tenant(Some("h"), Some("b".into())).is_err());
+        assert!(matches!(
+            resolve_tenant(Some("h"), Some("b".into())),
+            Err(Error::TenantConflict)
+        ));
         assert_eq!(resolve_tenant(None, Some("b".into())).unwrap(), "b");
         assert_eq!(resolve_tenant(None, None).unwrap(), "");
     }
 
     #[test]
     fn cache_needs_prompt_and_response() {
-        let parse = |j: &str| {
-            let f = Fields::parse(j.as_bytes(), CACHE_FIELDS).unwrap();
-            cache_from_request(&f, String::new(), 1)
+        let entry = |prompt: Option<&str>, response: Option<&str>| {
+            let new = NewCacheEntry {
+                prompt: prompt.map(str::to_string),
+                response: response.map(str::to_string),
+                ..NewCacheEntry::default()
+            };
+            CacheEntry::new(new, String::new(), 1)
         };
         assert_eq!(
-            parse(r#"{"response":"r"}"#).unwrap_err().to_string(),
+            entry(None, Some("r")).unwrap_err().to_string(),
             "prompt is required"
         );
         assert_eq!(
-            parse(r#"{"prompt":"p"}"#).unwrap_err().to_string(),
+            entry(Some("p"), None).unwrap_err().to_string(),
             "response is required"
         );
-        assert!(parse(r#"{"prompt":"p","response":"r"}"#).is_ok());
+        assert!(entry(Some("p"), Some("r")).is_ok());
     }
 }

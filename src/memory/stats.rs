@@ -4,13 +4,13 @@
 use serde_json::{Value, json};
 
 use super::AgentMemory;
-use crate::config::agent_memory::AgentMemoryArgs;
+use super::settings::Settings;
 
 /// Candidates an approximate search asks the index for, per result wanted.
 pub const ANN_OVERSAMPLE: usize = 8;
 
 /// The stats document.
-pub fn stats_json(memory: &AgentMemory, args: &AgentMemoryArgs) -> Value {
+pub fn stats_json(memory: &AgentMemory, settings: &Settings) -> Value {
     let f = memory.figures();
     let limits = memory.limits();
     let ann = memory.ann_figures();
@@ -22,11 +22,11 @@ pub fn stats_json(memory: &AgentMemory, args: &AgentMemoryArgs) -> Value {
         "evicted_cache_count": f.evicted_cache,
         "vector_bytes": f.vector_bytes,
         "ann": {
-            "mode": args.ann.as_str(),
+            "mode": settings.ann.mode.as_str(),
             "enabled": ann.enabled,
             "index": "IVF_FLAT (cosine), Lance",
-            "min_records": args.ann_min_records,
-            "max_candidates": args.ann_max_candidates,
+            "min_records": settings.ann.min_records,
+            "max_candidates": settings.ann.max_candidates,
             "oversample": ANN_OVERSAMPLE,
             "indexed_vectors": ann.indexed_vectors,
             "unindexed_vectors": ann.unindexed_vectors,
@@ -49,7 +49,7 @@ pub fn stats_json(memory: &AgentMemory, args: &AgentMemoryArgs) -> Value {
         let lance = datasets.figures();
         doc["persistence"] = json!({
             "enabled": true,
-            "flush_every": args.flush_every,
+            "flush_every": settings.flush_every,
             "pending_mutations": log.pending_mutations(),
             "wal_segments": wal.segments,
             "wal_bytes": wal.bytes,

@@ -5,54 +5,28 @@
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray, TimestampNanosecondArray};
-use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use arrow::array::{ArrayRef, Int64Array, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
 use datafusion::sql::sqlparser::ast::{
-    AlterTable, AlterTableOperation, ColumnDef as SqlColumnDef, CreateTable, FlushType, ObjectType,
-    Statement,
+    AlterTableOperation, ColumnDef as SqlColumnDef, CreateTable,
 };
 use strata_catalog::{ColumnChange, ColumnDef, ColumnType, TableDefinition};
 use strata_tiers::Tiers;
 
 use super::QueryOutput;
-use super::statement::{Command, ident_name, table_name};
-use crate::error::{Error, Result};
+use super::error::{Error, Result};
+use super::parser::{ident_name, table_name};
 
-/// Runs a catalog statement.
-pub async fn execute(tiers: &Tiers, stmt: &Statement) -> Result<QueryOutput> {
-    match stmt {
-        Statement::CreateTable(create) => create_table(tiers, create).await,
-        Statement::Drop {
-            object_type: ObjectType::Table,
-            if_exists,
-            names,
-            ..
-        } => drop_tables(tiers, names, *if_exists).await,
-        Statement::AlterTable(alter) => alter_table(tiers, alter).await,
-        Statement::ShowTables { .. } => show_tables(tiers),
-        Statement::Flush {
-            object_type: FlushType::Tables,
-            tables,
-            ..
-        } if !tables.is_empty() => flush_tables(tiers, tables).await,
-        Statement::Flush { .. } => Err(Error::BadRequest(
-            "FLUSH takes a table: FLUSH TABLE name (or POST /admin/flush for every table)".into(),
-        )),
-        Statement::ExplainTable { table_name: t, .. } => describe(tiers, &table_name(t)?),
-        other => Err(Error::Internal(format!("not a catalog statement: {other}"))),
-    }
-}
-
-async fn create_table(tiers: &Tiers, create: &CreateTable) -> Result<QueryOutput> {
+pub(super) async fn create_table(tiers: &Tiers, create: &CreateTable) -> Result<QueryOutput> {
     let name = table_name(&create.name)?;
     if create.query.is_some() {
-        return Err(Error::BadRequest(
+        return Err(Error::Invalid(
             "CREATE TABLE … AS SELECT is not supported: create the table, then INSERT INTO … SELECT"
                 .into(),
         ));
     }
     if create.or_replace {
-        return Err(Error::BadRequest(
+        return Err(Error::Invalid(
             "CREATE OR REPLACE TABLE is not supported: DROP TABLE first".into(),
         ));
     }
@@ -75,18 +49,17 @@ fn column_def(col: &SqlColumnDef) -> Result<ColumnDef> {
     Ok(ColumnDef::new(ident_name(&col.name), ty)?)
 }
 
-async fn drop_tables(
+pub(super) async fn drop_tables(
     tiers: &Tiers,
-    names: &[datafusion::sql::sqlparser::ast::ObjectName],
+    names: &[String],
     if_exists: bool,
 ) -> Result<QueryOutput> {
-    let names = names.iter().map(table_name).collect::<Result<Vec<_>>>()?;
-    if !if_exists && let Some(missing) = names.iter().find(|n| !tiers.catalog().contains(n)) {
+    if !if_exists {
         // Checked up front so `DROP TABLE a, missing` drops nothing.
-        return Err(Error::UnknownTable(missing.clone()));
+        require_tables(tiers, names)?;
     }
     let mut messages = Vec::with_capacity(names.len());
-    for name in &names {
+    for name in names {
         messages.push(if tiers.drop_table(name, if_exists).await? {
             format!("Table '{name}' dropped")
         } else {
@@ -96,165 +69,59 @@ async fn drop_tables(
     text_output("result", messages)
 }
 
-async fn alter_table(tiers: &Tiers, alter: &AlterTable) -> Result<QueryOutput> {
-    let name = table_name(&alter.name)?;
-    if !tiers.catalog().contains(&name) {
-        return if alter.if_exists {
+pub(super) async fn alter_table(
+    tiers: &Tiers,
+    name: &str,
+    if_exists: bool,
+    operations: &[AlterTableOperation],
+) -> Result<QueryOutput> {
+    if !tiers.catalog().contains(name) {
+        return if if_exists {
             message_output(format!("Table '{name}' does not exist"))
         } else {
-            Err(Error::UnknownTable(name))
+            Err(Error::UnknownTable { name: name.into() })
         };
     }
-    let changes = alter
-        .operations
+    let changes = operations
         .iter()
-        .map(|op| match op {
-            AlterTableOperation::AddColumn {
-                column_def: col,
-                if_not_exists,
-                ..
-            } => Ok(ColumnChange::Add {
-                column: column_def(col)?,
-                if_not_exists: *if_not_exists,
-            }),
-            AlterTableOperation::DropColumn {
-                column_names,
-                if_exists,
-                ..
-            } => match column_names.as_slice() {
-                [col] => Ok(ColumnChange::Drop {
-                    name: ident_name(col),
-                    if_exists: *if_exists,
-                }),
-                _ => Err(Error::BadRequest(
-                    "ALTER TABLE … DROP COLUMN takes one column per operation".into(),
-                )),
-            },
-            other => Err(Error::BadRequest(format!(
-                "Unsupported ALTER TABLE operation: {other} (supported: ADD COLUMN, DROP COLUMN)"
-            ))),
-        })
+        .map(column_change)
         .collect::<Result<Vec<_>>>()?;
-    if !tiers.alter_table(&name, &changes).await? {
+    if !tiers.alter_table(name, &changes).await? {
         return message_output(format!("Table '{name}' unchanged"));
     }
     message_output(format!("Table '{name}' altered"))
 }
 
-/// `FLUSH TABLE t[, u]`: moves the tables' hot rows to the HDB and answers once committed.
-async fn flush_tables(
-    tiers: &Tiers,
-    names: &[datafusion::sql::sqlparser::ast::ObjectName],
-) -> Result<QueryOutput> {
-    let names = names.iter().map(table_name).collect::<Result<Vec<_>>>()?;
-    if let Some(missing) = names.iter().find(|n| !tiers.catalog().contains(n)) {
-        return Err(Error::UnknownTable(missing.clone()));
-    }
-    let mut messages = Vec::with_capacity(names.len());
-    for name in &names {
-        messages.push(if !tiers.is_tiered() {
-            format!("Table '{name}' is in memory only (--storage-mode pure): nothing to flush")
-        } else {
-            let outcome = tiers.flush_table(name).await?;
-            match outcome.version {
-                Some(v) => format!(
-                    "Table '{name}' flushed: {} rows in {} files, Delta version {v}",
-                    outcome.rows, outcome.files
-                ),
-                None => format!("Table '{name}' flushed: no rows in memory"),
-            }
-        });
-    }
-    text_output("result", messages)
-}
-
-/// Runs one of Strata's own statements.
-pub async fn run_command(tiers: &Tiers, command: Command) -> Result<QueryOutput> {
-    let table = match &command {
-        Command::DescribeHistory(t)
-        | Command::Optimize(t)
-        | Command::Vacuum(t, _)
-        | Command::SetTtl(t, _) => t,
-    };
-    if !tiers.catalog().contains(table) {
-        return Err(Error::UnknownTable(table.clone()));
-    }
-    if !tiers.is_tiered() && matches!(command, Command::Optimize(_) | Command::Vacuum(..)) {
-        return message_output(format!(
-            "Table '{table}' is in memory only (--storage-mode pure): it has no HDB files"
-        ));
-    }
-    match command {
-        Command::DescribeHistory(t) => describe_history(tiers, &t).await,
-        Command::Optimize(t) => {
-            let o = tiers.optimize_table(&t, 2).await?;
-            message_output(format!(
-                "Table '{t}' optimized: {} files merged into {}",
-                o.files_removed, o.files_added
-            ))
-        }
-        Command::SetTtl(t, ttl) => {
-            tiers.set_ttl(&t, Some(ttl)).await?;
-            message_output(if ttl == 0 {
-                format!("Table '{t}' keeps its rows forever")
-            } else {
-                format!(
-                    "Table '{t}' keeps {} hours of data",
-                    ttl / 3_600_000_000_000
-                )
-            })
-        }
-        Command::Vacuum(t, hours) => {
-            let deleted = tiers
-                .vacuum_table(&t, hours.unwrap_or(DEFAULT_VACUUM_RETAIN_HOURS))
-                .await?;
-            message_output(format!("Table '{t}' vacuumed: {deleted} files deleted"))
-        }
+fn column_change(op: &AlterTableOperation) -> Result<ColumnChange> {
+    match op {
+        AlterTableOperation::AddColumn {
+            column_def: col,
+            if_not_exists,
+            ..
+        } => Ok(ColumnChange::Add {
+            column: column_def(col)?,
+            if_not_exists: *if_not_exists,
+        }),
+        AlterTableOperation::DropColumn {
+            column_names,
+            if_exists,
+            ..
+        } => match column_names.as_slice() {
+            [col] => Ok(ColumnChange::Drop {
+                name: ident_name(col),
+                if_exists: *if_exists,
+            }),
+            _ => Err(Error::Invalid(
+                "ALTER TABLE … DROP COLUMN takes one column per operation".into(),
+            )),
+        },
+        other => Err(Error::Invalid(format!(
+            "Unsupported ALTER TABLE operation: {other} (supported: ADD COLUMN, DROP COLUMN, SET TTL)"
+        ))),
     }
 }
 
-/// Files a VACUUM keeps by default: a week of versions stays readable by time travel, as in
-/// Delta Lake.
-const DEFAULT_VACUUM_RETAIN_HOURS: u64 = 168;
-
-/// `DESCRIBE HISTORY t`: the table's Delta commits, newest first.
-async fn describe_history(tiers: &Tiers, name: &str) -> Result<QueryOutput> {
-    let history = tiers.history(name).await?;
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("version", DataType::Int64, false),
-        Field::new(
-            "timestamp",
-            DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
-            true,
-        ),
-        Field::new("operation", DataType::Utf8, false),
-        Field::new("parameters", DataType::Utf8, false),
-    ]));
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(Int64Array::from_iter_values(
-            history.iter().map(|h| h.version as i64),
-        )),
-        Arc::new(
-            TimestampNanosecondArray::from_iter(
-                history
-                    .iter()
-                    .map(|h| h.timestamp_ms.map(|ms| ms.saturating_mul(1_000_000))),
-            )
-            .with_timezone("UTC"),
-        ),
-        Arc::new(StringArray::from_iter_values(
-            history.iter().map(|h| h.operation.as_str()),
-        )),
-        Arc::new(StringArray::from_iter_values(
-            history.iter().map(|h| h.parameters.as_str()),
-        )),
-    ];
-    let batch = RecordBatch::try_new(Arc::clone(&schema), columns)
-        .map_err(|e| Error::Internal(e.to_string()))?;
-    Ok(QueryOutput::new(schema, vec![batch]))
-}
-
-fn show_tables(tiers: &Tiers) -> Result<QueryOutput> {
+pub(super) fn show_tables(tiers: &Tiers) -> Result<QueryOutput> {
     let stats = tiers.table_stats();
     let schema = Arc::new(Schema::new(vec![
         Field::new("name", DataType::Utf8, false),
@@ -265,7 +132,7 @@ fn show_tables(tiers: &Tiers) -> Result<QueryOutput> {
     output(schema, vec![Arc::new(names), Arc::new(rows)])
 }
 
-fn describe(tiers: &Tiers, name: &str) -> Result<QueryOutput> {
+pub(super) fn describe(tiers: &Tiers, name: &str) -> Result<QueryOutput> {
     let def = tiers.catalog().get(name)?;
     let schema = Arc::new(Schema::new(vec![
         Field::new("column", DataType::Utf8, false),
@@ -276,17 +143,30 @@ fn describe(tiers: &Tiers, name: &str) -> Result<QueryOutput> {
     output(schema, vec![Arc::new(cols), Arc::new(types)])
 }
 
-fn message_output(message: String) -> Result<QueryOutput> {
+/// Fails with the first of `names` that is not a table.
+pub(super) fn require_tables(tiers: &Tiers, names: &[String]) -> Result<()> {
+    match names.iter().find(|n| !tiers.catalog().contains(n)) {
+        Some(missing) => Err(Error::UnknownTable {
+            name: missing.clone(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// A one-row `result` answer.
+pub(super) fn message_output(message: String) -> Result<QueryOutput> {
     text_output("result", vec![message])
 }
 
-fn text_output(column: &str, values: Vec<String>) -> Result<QueryOutput> {
+/// One text column.
+pub(super) fn text_output(column: &str, values: Vec<String>) -> Result<QueryOutput> {
     let schema = Arc::new(Schema::new(vec![Field::new(column, DataType::Utf8, false)]));
     output(schema, vec![Arc::new(StringArray::from(values))])
 }
 
-fn output(schema: Arc<Schema>, columns: Vec<arrow::array::ArrayRef>) -> Result<QueryOutput> {
-    let batch = RecordBatch::try_new(Arc::clone(&schema), columns)
-        .map_err(|e| Error::Internal(e.to_string()))?;
+/// A one-batch answer.
+pub(super) fn output(schema: Arc<Schema>, columns: Vec<ArrayRef>) -> Result<QueryOutput> {
+    let batch =
+        arrow::array::RecordBatch::try_new(Arc::clone(&schema), columns).map_err(Error::Output)?;
     Ok(QueryOutput::new(schema, vec![batch]))
 }

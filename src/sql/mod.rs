@@ -1,19 +1,22 @@
-//! The SQL front end: one statement in, Arrow batches out.
+//! SQL: one statement in, Arrow batches out.
 //!
 //! ```text
-//! SQL text ─► statement::parse ─► statement::kind ─┬─► ddl::execute          (CREATE/DROP/ALTER/SHOW/DESCRIBE)
-//!                                                  └─► rewrite ─► DataFusion (SELECT/INSERT/UPDATE/DELETE/EXPLAIN)
+//! SQL text ─► parser::parse ─► Statement (class, tables) ─┬─► ddl / storage   (catalog and HDB statements)
+//!                                                         └─► rewrite ─► DataFusion (SELECT/INSERT/UPDATE/DELETE/EXPLAIN)
 //! ```
 //!
-//! [`QueryService`] owns the limits: read-only access for `GET`, the query timeout, and the row
-//! cap of results that will be rendered as JSON.
+//! [`QueryService`] owns the limits: read-only requests, the query timeout, and the row cap of
+//! results that will be rendered row by row. It knows no protocol: its errors are
+//! [`Error`]s, which each front door maps to its own statuses.
 
 pub mod analyzer;
-pub mod ddl;
+mod ddl;
+pub mod error;
+pub mod parser;
 pub mod rewrite;
 pub mod session;
 pub mod statement;
-pub mod time_travel;
+mod storage;
 pub mod udf;
 
 use std::sync::Arc;
@@ -26,12 +29,11 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::dataframe::DataFrame;
 use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::Statement as DfStatement;
-use datafusion::sql::sqlparser::ast::Statement;
 use futures::StreamExt;
 use strata_tiers::Tiers;
 
-use crate::error::{Error, Result};
-use statement::{DmlKind, Kind};
+pub use error::{Error, Result};
+use statement::{Class, DmlKind, Planned, Statement};
 
 /// A statement's result: a schema and its rows.
 #[derive(Debug, Clone)]
@@ -54,12 +56,12 @@ impl QueryOutput {
     }
 }
 
-/// Whether a request may change data.
+/// Whether a request may change anything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
-    /// `GET /?query=`: SELECT, SHOW, DESCRIBE, EXPLAIN only.
+    /// Read statements only (SELECT, SHOW, DESCRIBE, EXPLAIN).
     ReadOnly,
-    /// `POST /`: anything.
+    /// Any statement.
     ReadWrite,
 }
 
@@ -104,76 +106,103 @@ impl QueryService {
         self.executed.load(Ordering::Relaxed)
     }
 
-    /// Runs one statement. `max_rows` caps the result size (for results rendered row by row);
-    /// exceeding it fails the statement with 413 rather than exhausting memory.
+    /// Parses and runs one statement; see [`QueryService::execute`].
     pub async fn run(
         &self,
         sql: &str,
         access: Access,
         max_rows: Option<usize>,
     ) -> Result<QueryOutput> {
-        if let Some(command) = statement::command(sql) {
-            let command = command?;
-            if access == Access::ReadOnly && !command.is_read_only() {
-                return Err(Error::MethodNotAllowed {
-                    message: "GET SQL is read-only; use POST / for maintenance statements".into(),
-                    allow: "POST",
-                });
-            }
-            self.executed.fetch_add(1, Ordering::Relaxed);
-            return ddl::run_command(&self.tiers, command).await;
-        }
-        let stmt = statement::parse(sql)?;
-        let kind = statement::kind(&stmt)?;
-        if access == Access::ReadOnly && kind != Kind::Read {
-            return Err(Error::MethodNotAllowed {
-                message: "GET SQL is read-only; use POST / for DML or DDL".into(),
-                allow: "POST",
-            });
-        }
-        self.executed.fetch_add(1, Ordering::Relaxed);
-        let timeout = self.limits.timeout;
-        tokio::time::timeout(timeout, self.execute(stmt, max_rows))
-            .await
-            .map_err(|_| Error::Timeout(timeout.as_millis() as u64))?
+        self.execute(parser::parse(sql)?, access, max_rows).await
     }
 
-    async fn execute(&self, stmt: Statement, max_rows: Option<usize>) -> Result<QueryOutput> {
-        match &stmt {
-            Statement::CreateTable(_)
-            | Statement::Drop { .. }
-            | Statement::AlterTable(_)
-            | Statement::ShowTables { .. }
-            | Statement::ExplainTable { .. }
-            | Statement::Flush { .. } => ddl::execute(&self.tiers, &stmt).await,
-            _ => self.execute_datafusion(stmt, max_rows).await,
-        }
-    }
-
-    async fn execute_datafusion(
+    /// Runs one parsed statement. `max_rows` caps the result size (for results rendered row by
+    /// row): exceeding it fails the statement rather than exhausting memory.
+    pub async fn execute(
         &self,
-        mut stmt: Statement,
+        statement: Statement,
+        access: Access,
         max_rows: Option<usize>,
     ) -> Result<QueryOutput> {
-        rewrite::apply(&mut stmt);
-        let dml = statement::dml_kind(&stmt);
-        if matches!(stmt, Statement::Insert(_)) {
+        let class = statement.class();
+        if access == Access::ReadOnly && class != Class::Read {
+            return Err(Error::ReadOnlyRequest { class });
+        }
+        self.executed.fetch_add(1, Ordering::Relaxed);
+        // Storage maintenance runs to completion: a timeout must not abandon a rewrite of HDB
+        // files half-way.
+        let timed = !matches!(
+            statement,
+            Statement::Optimize { .. }
+                | Statement::Vacuum { .. }
+                | Statement::SetTtl { .. }
+                | Statement::DescribeHistory { .. }
+        );
+        let work = self.dispatch(statement, max_rows);
+        if !timed {
+            return work.await;
+        }
+        let timeout = self.limits.timeout;
+        tokio::time::timeout(timeout, work)
+            .await
+            .map_err(|_| Error::Timeout {
+                ms: timeout.as_millis() as u64,
+            })?
+    }
+
+    async fn dispatch(&self, statement: Statement, max_rows: Option<usize>) -> Result<QueryOutput> {
+        let tiers = self.tiers.as_ref();
+        match statement {
+            Statement::Query(planned) | Statement::Explain { planned, .. } => {
+                self.datafusion(planned, None, max_rows).await
+            }
+            Statement::Dml { kind, planned } => {
+                self.datafusion(planned, Some(kind), max_rows).await
+            }
+            Statement::CreateTable(create) => ddl::create_table(tiers, &create).await,
+            Statement::DropTables { names, if_exists } => {
+                ddl::drop_tables(tiers, &names, if_exists).await
+            }
+            Statement::AlterTable {
+                name,
+                if_exists,
+                operations,
+            } => ddl::alter_table(tiers, &name, if_exists, &operations).await,
+            Statement::ShowTables => ddl::show_tables(tiers),
+            Statement::Describe { table } => ddl::describe(tiers, &table),
+            Statement::Flush { tables } => storage::flush(tiers, &tables).await,
+            Statement::Optimize { table } => storage::optimize(tiers, &table).await,
+            Statement::Vacuum {
+                table,
+                retain_hours,
+            } => storage::vacuum(tiers, &table, retain_hours).await,
+            Statement::SetTtl { table, ttl_nanos } => {
+                storage::set_ttl(tiers, &table, ttl_nanos).await
+            }
+            Statement::DescribeHistory { table } => storage::describe_history(tiers, &table).await,
+        }
+    }
+
+    async fn datafusion(
+        &self,
+        planned: Planned,
+        dml: Option<DmlKind>,
+        max_rows: Option<usize>,
+    ) -> Result<QueryOutput> {
+        // Checked up front for the reference's clear message, before anything is planned.
+        ddl::require_tables(&self.tiers, &planned.tables)?;
+        if dml == Some(DmlKind::Insert) {
             // The rows' size is known only once the statement runs: refuse new rows while the
             // hot tier is at its budget and flushing cannot make room.
             self.tiers.reserve(0).await?;
         }
+        let mut ast = *planned.ast;
+        parser::history::fold(&mut ast)?;
+        rewrite::apply(&mut ast);
         let state = self.ctx.state();
-        let stmt = DfStatement::Statement(Box::new(stmt));
-        // Checked up front for the reference's clear message; table functions such as
-        // generate_series(…) look like relations to the resolver.
-        for table in state.resolve_table_references(&stmt)? {
-            let name = table.table();
-            let name = time_travel::versioned_name(name).map_or(name, |(base, _)| base);
-            if !self.tiers.catalog().contains(name) && !state.table_functions().contains_key(name) {
-                return Err(Error::UnknownTable(name.to_string()));
-            }
-        }
-        let plan = state.statement_to_plan(stmt).await?;
+        let plan = state
+            .statement_to_plan(DfStatement::Statement(Box::new(ast)))
+            .await?;
         let frame = DataFrame::new(state, plan);
         let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
         let mut stream = frame.execute_stream().await?;
@@ -183,9 +212,7 @@ impl QueryService {
             let batch = batch?;
             rows += batch.num_rows();
             if let Some(max) = max_rows.filter(|&m| rows > m) {
-                return Err(Error::PayloadTooLarge(format!(
-                    "Result has more than {max} rows (--max-result-rows); add a LIMIT or request Arrow (Accept: application/vnd.apache.arrow.stream)"
-                )));
+                return Err(Error::ResultTooLarge { max });
             }
             batches.push(batch);
         }
@@ -213,6 +240,6 @@ fn dml_count(output: QueryOutput, kind: DmlKind) -> Result<QueryOutput> {
             RecordBatch::try_new(Arc::clone(&schema), vec![count])
         })
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| Error::Internal(e.to_string()))?;
+        .map_err(Error::Output)?;
     Ok(QueryOutput::new(schema, batches))
 }

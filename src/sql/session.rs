@@ -66,7 +66,7 @@ impl SchemaProvider for StrataSchema {
     }
 
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
-        if let Some((table, as_of)) = super::time_travel::versioned_name(name) {
+        if let Some((table, as_of)) = super::parser::history::versioned_name(name) {
             let as_of = as_of.map_err(DataFusionError::Plan)?;
             let (def, hdb) = self
                 .tiers

@@ -16,6 +16,8 @@ mod errors;
 mod formats;
 /// Time-series functions: xbar, vwap, first/last, EMA, DELTA, RATIO, epoch, date_trunc, stats.
 mod functions;
+/// Bounded fuzzing of SQL, Agent Memory JSON, Arrow IPC, methods, paths and headers.
+mod fuzz;
 /// /ping, /health, /ready, /whoami, request ids, unknown paths and methods, shutdown.
 mod health;
 /// POST /insert/arrow, and ingest racing queries.
@@ -26,6 +28,8 @@ mod memory;
 mod memory_persist;
 /// Third-party Delta readers (deltalake, pyarrow, DuckDB) see what Strata returns.
 mod readers;
+/// The HTTP edge in process: error shapes, 404/405/413, tenant header, body limit.
+mod router;
 /// Tiered storage on LocalStack S3.
 mod s3;
 /// SELECT: filters, joins, CTEs, subqueries, window functions, time predicates.

@@ -23,8 +23,8 @@ impl Place {
         Self::under(Hdb::local())
     }
 
-    async fn s3(name: &str) -> Option<Self> {
-        Hdb::s3(name).await.map(Self::under)
+    async fn s3(name: &str) -> Self {
+        Self::under(Hdb::s3(name).await)
     }
 
     fn under(hdb: Hdb) -> Self {
@@ -171,9 +171,7 @@ async fn local_dir_survives_restarts_and_crashes() {
 
 #[tokio::test]
 async fn s3_survives_restarts_and_crashes() {
-    if let Some(place) = Place::s3("agent-memory").await {
-        survives_restarts_and_crashes(place).await;
-    }
+    survives_restarts_and_crashes(Place::s3("agent-memory").await).await;
 }
 
 #[tokio::test]

@@ -12,10 +12,7 @@ use crate::common::external::{create_bucket, s3_endpoint, s3_env};
 
 #[tokio::test]
 async fn tables_and_rows_survive_a_crash_on_s3() {
-    let Some(endpoint) = s3_endpoint() else {
-        eprintln!("skipped: STRATA_TEST_S3_ENDPOINT is not set (make test sets it)");
-        return;
-    };
+    let endpoint = s3_endpoint();
     let bucket = create_bucket(&endpoint, "restart").await;
     let env = s3_env(&endpoint);
     let uri = format!("s3://{bucket}/hdb");
@@ -104,10 +101,7 @@ where
 // Multi-threaded: the relay must serve while the test thread waits on the server.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_store_loses_nothing() {
-    let Some(endpoint) = s3_endpoint() else {
-        eprintln!("skipped: STRATA_TEST_S3_ENDPOINT is not set (make test sets it)");
-        return;
-    };
+    let endpoint = s3_endpoint();
     let bucket = create_bucket(&endpoint, "outage").await;
     let target = endpoint.trim_start_matches("http://").to_string();
     let relay = Relay::start(target).await;

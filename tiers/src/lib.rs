@@ -16,8 +16,11 @@
 //!   tiers: projection, filter and limit pushdown, day-partition, chunk and file pruning,
 //!   `INSERT`, `UPDATE` and `DELETE`; and time travel over older Delta versions.
 //! - [`store`] is the facade the server talks to: opening (HDB load + WAL replay), table
-//!   lifecycle kept in step with the catalog and the HDB, every write path, flushing.
+//!   lifecycle kept in step with the catalog and the HDB, every write path, flushing, and the
+//!   background maintenance loop (flush policy, compaction, TTL) with its graceful stop.
+//! - [`clock`] is the one wall clock (nanoseconds since the epoch).
 
+pub mod clock;
 pub mod conform;
 pub mod error;
 pub mod hdb;
@@ -29,7 +32,7 @@ pub mod wal;
 
 pub use error::{Error, Result};
 pub use stats::{TableStats, TierStats};
-pub use store::{AsOf, HistoryEntry, TieredConfig, Tiers};
+pub use store::{AsOf, HistoryEntry, Maintenance, MaintenanceSettings, TieredConfig, Tiers};
 
 pub use provider::TieredTable;
 pub use provider::history::HistoricalTable;

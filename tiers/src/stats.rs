@@ -92,8 +92,8 @@ impl TierStats {
     }
 }
 
-/// Size of one table in the hot tier.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// One table's size in both tiers, as `/stats` shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct TableStats {
     /// Table name.
     pub name: String,
@@ -108,6 +108,7 @@ pub struct TableStats {
     /// Parquet files in the HDB.
     pub hdb_files: u64,
     /// Delta version scans read (`None` in memory-only mode).
+    #[serde(rename = "delta_version")]
     pub hdb_version: Option<u64>,
 }
 

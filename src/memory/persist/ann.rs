@@ -21,8 +21,8 @@ use lance_linalg::distance::MetricType;
 use parking_lot::{Mutex, RwLock};
 
 use super::schema::{EMBEDDING, MEMORY_ID};
-use crate::config::agent_memory::AnnMode;
-use crate::error::{Error, Result};
+use crate::memory::error::{Error, Result};
+use crate::memory::settings::AnnMode;
 
 /// The distance column Lance adds to vector search results.
 const DISTANCE: &str = "_distance";
@@ -37,16 +37,7 @@ const MAX_PARTITIONS: usize = 256;
 /// Rebuild (retrain) once the dataset has grown past this multiple of the rows trained on.
 const RETRAIN_GROWTH: usize = 2;
 
-/// The `--agent-memory-ann*` settings.
-#[derive(Debug, Clone, Copy)]
-pub struct AnnSettings {
-    /// off, auto, on.
-    pub mode: AnnMode,
-    /// Rows from which `auto` indexes.
-    pub min_records: usize,
-    /// Most candidates re-ranked per search.
-    pub max_candidates: usize,
-}
+pub use crate::memory::settings::AnnSettings;
 
 /// ANN figures for stats and metrics.
 #[derive(Debug, Clone, Copy, Default)]
@@ -208,7 +199,7 @@ impl Ann {
     async fn unindexed(&self, ds: &Dataset) -> Result<usize> {
         let stats = ds.index_statistics(VECTOR_INDEX).await.map_err(lance_err)?;
         let doc: serde_json::Value = serde_json::from_str(&stats)
-            .map_err(|e| Error::Internal(format!("Lance index statistics: {e}")))?;
+            .map_err(|e| Error::Encoding(format!("Lance index statistics: {e}")))?;
         Ok(doc["num_unindexed_rows"].as_u64().unwrap_or(0) as usize)
     }
 
@@ -247,7 +238,7 @@ impl Ann {
         let ids = batch
             .column_by_name(MEMORY_ID)
             .and_then(|c| c.as_any().downcast_ref::<StringArray>())
-            .ok_or_else(|| Error::Internal("Lance vector search returned no ids".into()))?;
+            .ok_or_else(|| Error::Encoding("Lance vector search returned no ids".into()))?;
         // Cosine distance is 1 - cos; the farthest candidate bounds everything left out.
         let farthest = batch
             .column_by_name(DISTANCE)
@@ -288,8 +279,11 @@ pub fn equals_filter(terms: &[(&str, &str)]) -> String {
         .join(" AND ")
 }
 
-fn lance_err(e: lance::Error) -> Error {
-    Error::Unavailable(format!("Lance vector index: {e}"))
+fn lance_err(source: lance::Error) -> Error {
+    Error::Lance {
+        uri: "vector index".into(),
+        source,
+    }
 }
 
 #[cfg(test)]

@@ -26,9 +26,9 @@ use super::schema::{
     CACHE_ID, EMBEDDING, MEMORY_ID, cache_from_batch, cache_schema, cache_to_batch, list_size,
     memories_from_batch, memories_to_batch, memory_schema,
 };
-use crate::config::agent_memory::MemoryStorage;
-use crate::error::{Error, Result};
+use crate::memory::error::{Error, Result};
 use crate::memory::record::{CacheEntry, Memory};
+use crate::memory::settings::Storage;
 
 /// Directory (under the root) of the memories dataset.
 pub const MEMORIES_DATASET: &str = "memories.lance";
@@ -114,13 +114,13 @@ pub struct Datasets {
 impl Datasets {
     /// Opens the datasets under `storage` (absent ones are created by the first commit) and
     /// reads everything they hold.
-    pub async fn open(storage: &MemoryStorage, ann: AnnSettings) -> Result<(Self, Loaded)> {
+    pub async fn open(storage: &Storage, ann: AnnSettings) -> Result<(Self, Loaded)> {
         let uri = |name: &str| -> Result<String> {
             storage
                 .root
                 .join(name)
                 .map(|u| u.to_string().trim_end_matches('/').to_string())
-                .map_err(|e| Error::Startup(format!("bad agent memory location: {e}")))
+                .map_err(|e| Error::Storage(format!("bad Agent Memory location: {e}")))
         };
         let options = storage.options.clone();
         let mut memories = Slot {
@@ -403,9 +403,10 @@ async fn open_dataset(uri: &str, options: &HashMap<String, String>) -> Result<Op
     {
         Ok(ds) => Ok(Some(ds)),
         Err(lance::Error::DatasetNotFound { .. }) => Ok(None),
-        Err(e) => Err(Error::Startup(format!(
-            "cannot open the Lance dataset {uri}: {e}"
-        ))),
+        Err(source) => Err(Error::Lance {
+            uri: uri.to_string(),
+            source,
+        }),
     }
 }
 
@@ -446,10 +447,10 @@ fn retype(rows: &[RecordBatch], dim: usize, key: &str) -> Result<Vec<RecordBatch
     rows.iter()
         .map(|b| {
             if key == MEMORY_ID {
-                let memories = memories_from_batch(b).map_err(Error::Internal)?;
+                let memories = memories_from_batch(b).map_err(Error::Encoding)?;
                 memories_to_batch(&memories, dim).map_err(arrow_err)
             } else {
-                let entries = cache_from_batch(b).map_err(Error::Internal)?;
+                let entries = cache_from_batch(b).map_err(Error::Encoding)?;
                 cache_to_batch(&entries, dim).map_err(arrow_err)
             }
         })
@@ -466,16 +467,16 @@ fn in_list(key: &str, ids: &[&str]) -> String {
 }
 
 fn lance_err(uri: &str) -> impl Fn(lance::Error) -> Error + '_ {
-    move |e| Error::Unavailable(format!("Lance dataset {uri}: {e}"))
+    Error::lance(uri)
 }
 
 fn arrow_err(e: arrow::error::ArrowError) -> Error {
-    Error::Internal(format!("cannot build a Lance batch: {e}"))
+    Error::Encoding(format!("cannot build a Lance batch: {e}"))
 }
 
 fn corrupt(uri: &str) -> impl Fn(String) -> Error + '_ {
     move |reason| {
-        Error::Startup(format!(
+        Error::Storage(format!(
             "the Lance dataset {uri} does not hold Agent Memory records: {reason}"
         ))
     }

@@ -18,7 +18,7 @@ use super::schema::{
     CACHE_ID, MEMORY_ID, cache_from_batch, cache_to_batch, ids_batch, ids_from_batch,
     memories_from_batch, memories_to_batch,
 };
-use crate::error::{Error, Result};
+use crate::memory::error::{Error, Result};
 use crate::memory::record::{CacheEntry, Memory};
 
 const MEMORIES: &str = "memories";
@@ -90,7 +90,10 @@ impl MutationLog {
             }
             Ok(())
         })
-        .map_err(|e| Error::Startup(format!("cannot open the agent memory WAL: {e}")))?;
+        .map_err(|source| Error::Wal {
+            context: "cannot open the Agent Memory WAL",
+            source,
+        })?;
         Ok(Self {
             wal,
             dirty: Mutex::new(dirty),
@@ -99,12 +102,15 @@ impl MutationLog {
 
     /// Appends a change (not yet synced; see [`MutationLog::sync`]) and returns its sequence.
     pub fn append(&self, mutation: &Mutation, dim: usize) -> Result<u64> {
-        let (dataset, kind, batch) = encode(mutation, dim)
-            .map_err(|e| Error::Internal(format!("cannot encode a WAL record: {e}")))?;
+        let (dataset, kind, batch) =
+            encode(mutation, dim).map_err(|e| Error::Encoding(format!("a WAL record: {e}")))?;
         let seq = self
             .wal
             .append(dataset, kind, &batch.schema(), std::slice::from_ref(&batch))
-            .map_err(|e| Error::Internal(format!("agent memory WAL write failed: {e}")))?;
+            .map_err(|source| Error::Wal {
+                context: "Agent Memory WAL write failed",
+                source,
+            })?;
         // Applied to memory by the caller under the same lock: nothing is in flight.
         self.wal.applied(seq);
         mark(&mut self.dirty.lock(), mutation);
@@ -113,16 +119,18 @@ impl MutationLog {
 
     /// Makes `seq` durable as `--wal-sync` asks.
     pub fn sync(&self, seq: u64) -> Result<()> {
-        self.wal
-            .sync(seq)
-            .map_err(|e| Error::Internal(format!("agent memory WAL sync failed: {e}")))
+        self.wal.sync(seq).map_err(|source| Error::Wal {
+            context: "Agent Memory WAL sync failed",
+            source,
+        })
     }
 
     /// Syncs everything (shutdown).
     pub fn sync_all(&self) -> Result<()> {
-        self.wal
-            .sync_all()
-            .map_err(|e| Error::Internal(format!("agent memory WAL sync failed: {e}")))
+        self.wal.sync_all().map_err(|source| Error::Wal {
+            context: "Agent Memory WAL sync failed",
+            source,
+        })
     }
 
     /// Memories returned by a search: their access figures changed (not logged; they reach the
@@ -164,7 +172,10 @@ impl MutationLog {
         self.wal
             .remove_through(seq)
             .map(|_| ())
-            .map_err(|e| Error::Internal(format!("cannot remove WAL segments: {e}")))
+            .map_err(|source| Error::Wal {
+                context: "cannot remove Agent Memory WAL segments",
+                source,
+            })
     }
 
     /// WAL figures.

@@ -11,31 +11,33 @@
 pub mod ann;
 pub mod lance;
 pub mod log;
+mod restore;
 pub mod schema;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use strata_tiers::wal::{WalConfig, WalSync};
+use strata_tiers::wal::WalConfig;
 
-use self::ann::AnnSettings;
 use self::lance::Datasets;
 use self::log::MutationLog;
 use super::AgentMemory;
-use super::service::Limits;
-use crate::config::agent_memory::MemoryStorage;
-use crate::error::Result;
+use super::error::{Error, Result};
+use super::settings::{AnnSettings, Limits, Storage};
 
 /// How often the committer checks whether a commit is due.
 const COMMIT_POLL: Duration = Duration::from_millis(50);
 
 /// Opens the datasets and the WAL at `storage` and rebuilds the store from them.
-pub async fn open(
-    storage: &MemoryStorage,
-    limits: Limits,
-    ann: AnnSettings,
-    sync: WalSync,
-) -> Result<AgentMemory> {
+pub async fn open(storage: &Storage, limits: Limits, ann: AnnSettings) -> Result<AgentMemory> {
+    if let Some(dir) = storage.local_dir() {
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            Error::Storage(format!(
+                "cannot create the Agent Memory directory {}: {e}",
+                dir.display()
+            ))
+        })?;
+    }
     let (datasets, loaded) = Datasets::open(storage, ann).await?;
     let mut memory = AgentMemory::new(limits);
     memory.restore_counters(loaded.counters.0, loaded.counters.1);
@@ -50,7 +52,7 @@ pub async fn open(
     let log = MutationLog::open(
         WalConfig {
             dir: storage.wal_dir.clone(),
-            sync,
+            sync: storage.wal_sync,
             segment_bytes: 16 << 20,
         },
         |mutation| {

@@ -20,7 +20,7 @@ use datafusion::logical_expr::{
     Aggregate, Expr, LogicalPlan, SortExpr, Window, WindowFunctionDefinition,
 };
 use datafusion::optimizer::analyzer::AnalyzerRule;
-use strata_catalog::TIME_COLUMN_METADATA_KEY;
+use strata_catalog::is_time_column;
 
 use crate::sql::udf::TIME_ORDERED_WINDOW_FUNCTIONS;
 
@@ -117,7 +117,7 @@ fn is_time_ordered(fun: &WindowFunctionDefinition) -> bool {
 fn time_column(schema: &DFSchema, arg: Option<&Expr>) -> Option<Expr> {
     let candidates: Vec<Column> = schema
         .iter()
-        .filter(|(_, f)| f.metadata().contains_key(TIME_COLUMN_METADATA_KEY))
+        .filter(|(_, f)| is_time_column(f))
         .map(|(q, f)| Column::new(q.cloned(), f.name()))
         .collect();
     let qualifier = arg

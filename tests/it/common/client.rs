@@ -62,6 +62,27 @@ impl Client {
         }
     }
 
+    /// Any request; `None` if it could not be sent or answered (a request the client or the
+    /// server's HTTP parser refuses as malformed).
+    pub(crate) async fn try_request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Option<Reply> {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.body(body).send().await.ok()?;
+        Some(Reply {
+            status: resp.status(),
+            headers: resp.headers().clone(),
+            body: resp.bytes().await.ok()?.to_vec(),
+        })
+    }
+
     /// `GET path`.
     pub(crate) async fn get(&self, path: &str) -> Reply {
         self.request(reqwest::Method::GET, path, &[], vec![]).await

@@ -4,10 +4,15 @@ use std::process::Command;
 
 use serde_json::Value;
 
-/// The S3 endpoint `make test` starts (LocalStack), from `STRATA_TEST_S3_ENDPOINT`. `None` when
-/// the tests run without it (a bare `cargo test`); `make test` always sets it.
-pub(crate) fn s3_endpoint() -> Option<String> {
-    std::env::var("STRATA_TEST_S3_ENDPOINT").ok()
+/// The S3 endpoint `make test` starts (LocalStack), from `STRATA_TEST_S3_ENDPOINT`. Without it
+/// an S3 test fails, naming what is missing: it never passes without having run.
+pub(crate) fn s3_endpoint() -> String {
+    std::env::var("STRATA_TEST_S3_ENDPOINT").unwrap_or_else(|_| {
+        panic!(
+            "STRATA_TEST_S3_ENDPOINT is not set: this test needs S3. `make test` starts LocalStack \
+             and sets it; by hand: `make s3-up`, then STRATA_TEST_S3_ENDPOINT=http://127.0.0.1:4566"
+        )
+    })
 }
 
 /// The AWS variables that point a process at the test S3.

@@ -28,7 +28,12 @@ pub(crate) const MINUTE: i64 = 60_000_000_000;
 /// Rows are inserted out of time order, so functions that must follow time (first, last, EMA)
 /// cannot pass by following arrival order.
 pub(crate) async fn ticks_server() -> (TestServer, Client) {
-    let server = TestServer::start(&[]).await;
+    ticks_server_with(&[]).await
+}
+
+/// [`ticks_server`] started with extra flags.
+pub(crate) async fn ticks_server_with(args: &[&str]) -> (TestServer, Client) {
+    let server = TestServer::start(args).await;
     let client = server.client();
     client
         .sql_ok("CREATE TABLE ticks (symbol SYMBOL, price FLOAT64, volume INT64, timestamp TIMESTAMP_NS)")

@@ -7,7 +7,7 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use deltalake::DeltaTable;
 use deltalake::kernel::Action;
-use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
+use deltalake::kernel::transaction::CommitProperties;
 use deltalake::protocol::DeltaOperation;
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
 
@@ -59,10 +59,6 @@ pub async fn rewrite(
     } else {
         DeltaOperation::Update { predicate: None }
     };
-    let finalized = CommitBuilder::from(CommitProperties::default())
-        .with_actions(actions)
-        .build(Some(table.snapshot()?), table.log_store(), operation)
-        .await?;
-    table.update_incremental(Some(finalized.version())).await?;
+    super::commit::commit(table, actions, operation, CommitProperties::default()).await?;
     Ok(touched)
 }

@@ -11,13 +11,13 @@ use arrow::array::{ArrayRef, RecordBatch};
 use arrow::compute::{SortColumn, cast, concat_batches, lexsort_to_indices, take_record_batch};
 use arrow::datatypes::{DataType, SchemaRef};
 use deltalake::DeltaTable;
-use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
+use deltalake::kernel::transaction::CommitProperties;
 use deltalake::kernel::{Action, Transaction};
 use deltalake::protocol::{DeltaOperation, SaveMode};
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
-use strata_catalog::TIME_COLUMN_METADATA_KEY;
+use strata_catalog::time_column_index;
 
 use super::WAL_APP_ID;
 use crate::error::Result;
@@ -62,16 +62,12 @@ pub async fn write_frozen(table: &mut DeltaTable, frozen: &FrozenRows) -> Result
         partition_by: None,
         predicate: None,
     };
-    let finalized = CommitBuilder::from(commit)
-        .with_actions(adds.into_iter().map(Action::Add).collect())
-        .build(Some(table.snapshot()?), table.log_store(), operation)
-        .await?;
-    let version = finalized.version();
-    table.update_incremental(Some(version)).await?;
+    let actions = adds.into_iter().map(Action::Add).collect();
+    let version = super::commit::commit(table, actions, operation, commit).await?;
     Ok(FlushOutcome {
         rows: frozen.rows,
         files,
-        version: Some(version as u64),
+        version: Some(version),
     })
 }
 
@@ -95,11 +91,7 @@ pub(crate) fn sort_for_scans(batch: &RecordBatch) -> Result<RecordBatch> {
             options: None,
         });
     }
-    if let Some(i) = schema
-        .fields()
-        .iter()
-        .position(|f| f.metadata().contains_key(TIME_COLUMN_METADATA_KEY))
-    {
+    if let Some(i) = time_column_index(&schema) {
         keys.push(SortColumn {
             values: Arc::clone(batch.column(i)),
             options: None,

@@ -14,11 +14,12 @@ use arrow::compute::concat_batches;
 use arrow::datatypes::SchemaRef;
 use deltalake::DeltaTable;
 use deltalake::kernel::Action;
-use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
+use deltalake::kernel::transaction::CommitProperties;
 use deltalake::protocol::DeltaOperation;
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
-use strata_catalog::TIME_COLUMN_METADATA_KEY;
+use strata_catalog::time_column_index;
 
+use super::commit::commit;
 use super::flush::{sort_for_scans, to_delta_layout, writer_properties};
 use crate::error::Result;
 use crate::hot::NANOS_PER_DAY;
@@ -42,11 +43,7 @@ pub async fn compact(
     schema: &SchemaRef,
     min_files: usize,
 ) -> Result<CompactOutcome> {
-    let time_column = schema
-        .fields()
-        .iter()
-        .find(|f| f.metadata().contains_key(TIME_COLUMN_METADATA_KEY))
-        .map(|f| f.name().clone());
+    let time_column = time_column_index(schema).map(|i| schema.field(i).name().clone());
     let mut groups: BTreeMap<Option<i64>, Vec<_>> = BTreeMap::new();
     for file in table.snapshot()?.log_data().iter() {
         if file.size() >= TARGET_FILE_BYTES {
@@ -91,11 +88,7 @@ pub async fn compact(
         predicate: None,
         target_size: TARGET_FILE_BYTES,
     };
-    let finalized = CommitBuilder::from(CommitProperties::default())
-        .with_actions(actions)
-        .build(Some(table.snapshot()?), table.log_store(), operation)
-        .await?;
-    table.update_incremental(Some(finalized.version())).await?;
+    commit(table, actions, operation, CommitProperties::default()).await?;
     Ok(outcome)
 }
 
@@ -123,11 +116,7 @@ pub async fn expire(table: &mut DeltaTable, time_column: &str, before: i64) -> R
     let operation = DeltaOperation::Delete {
         predicate: Some(format!("{time_column} < {before} (TTL)")),
     };
-    let finalized = CommitBuilder::from(CommitProperties::default())
-        .with_actions(actions)
-        .build(Some(table.snapshot()?), table.log_store(), operation)
-        .await?;
-    table.update_incremental(Some(finalized.version())).await?;
+    commit(table, actions, operation, CommitProperties::default()).await?;
     Ok(rows)
 }
 

@@ -3,6 +3,7 @@
 //!
 //! - [`flush`] turns frozen hot rows into one Parquet file per day, sorted by (symbol, time), and
 //!   one Delta commit that records the last WAL sequence it covers (invariant 3).
+//! - `commit` is the one commit path every writer below uses.
 //! - [`dml`] applies UPDATE and DELETE to the HDB by replacing the files that hold touched rows.
 //! - [`maintenance`] compacts a day's small files into one, re-sorted, and vacuums old files.
 //! - [`policy`] decides when a table's hot rows are due (rows, bytes, age).
@@ -11,6 +12,7 @@
 //!   columns are cast back to the table's Arrow types (`TIMESTAMP_NS` is a Delta `long`, see
 //!   `strata_catalog::delta`).
 
+mod commit;
 pub mod dml;
 pub mod flush;
 pub mod maintenance;

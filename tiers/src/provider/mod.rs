@@ -29,7 +29,7 @@ use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::union::UnionExec;
-use strata_catalog::TIME_COLUMN_METADATA_KEY;
+use strata_catalog::time_column_index;
 
 use crate::error::Error;
 use crate::store::TableHandle;
@@ -52,11 +52,7 @@ impl TieredTable {
     }
 
     fn time_column(&self) -> Option<&str> {
-        self.schema
-            .fields()
-            .iter()
-            .find(|f| f.metadata().contains_key(TIME_COLUMN_METADATA_KEY))
-            .map(|f| f.name().as_str())
+        time_column_index(&self.schema).map(|i| self.schema.field(i).name().as_str())
     }
 
     /// Compiles a predicate over this table's columns. Column qualifiers (`t.a`) are dropped: DML

@@ -6,10 +6,11 @@
 //! | [`handle`] | one table's write path (WAL, then hot tier), UPDATE/DELETE, snapshots |
 //! | `flushing` | flushes, memory budget, retries, compaction, vacuum, TTL |
 //! | [`history`] | time travel: older Delta versions, `DESCRIBE HISTORY` |
+//! | [`background`] | the maintenance loop (flush policy, compaction, TTL) and its graceful stop |
 //!
 //! DDL changes the catalog and the hot tier together under one lock, so a query never finds a
-//! table in one and not the other. Every write to a table goes through its [`TableHandle`], the
-//! place the WAL attaches when durability lands.
+//! table in one and not the other. Every write to a table goes through its [`TableHandle`]:
+//! WAL record first, then the hot tier.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -22,10 +23,12 @@ use strata_catalog::{
     Catalog, ColumnChange, HdbLocation, LayoutStep, TableDefinition, TableStore, alter,
 };
 
+pub mod background;
 mod flushing;
 pub mod handle;
 pub mod history;
 
+pub use background::{Maintenance, MaintenanceSettings};
 pub use handle::TableHandle;
 pub use history::{AsOf, HistoryEntry};
 
@@ -89,6 +92,7 @@ impl Tiers {
     /// Tiered mode: loads every table from the HDB, then replays the WAL records the HDB does not
     /// hold yet into the hot tier.
     pub async fn open(config: TieredConfig) -> Result<Self> {
+        config.location.create_local_root()?;
         let store = TableStore::new(config.location);
         let catalog = Arc::new(Catalog::new());
         let hot = HotTier::default();

@@ -1,20 +1,22 @@
-//! Typed reads of a JSON request object, each failure a 400 that names the field and what it
-//! must be. Requests are parsed by hand rather than with `serde` derive so that every message
+//! Typed reads of a JSON request object (the ZeptoDB edge's request bodies), each failure a 400
+//! that names the field and what it must be. Requests are parsed by hand rather than with `serde` derive so that every message
 //! says which field was wrong (and so NaN, infinities and fractional counts are refused).
 
 use serde_json::{Map, Value};
 
-use crate::error::{Error, Result};
+use crate::http::error::ApiError as Error;
+
+type Result<T> = std::result::Result<T, Error>;
 
 /// A JSON object whose fields are read one by one.
 #[derive(Debug)]
-pub struct Fields {
+pub(crate) struct Fields {
     map: Map<String, Value>,
 }
 
 impl Fields {
     /// Parses `body` as a JSON object whose keys are all in `allowed`.
-    pub fn parse(body: &[u8], allowed: &[&str]) -> Result<Self> {
+    pub(crate) fn parse(body: &[u8], allowed: &[&str]) -> Result<Self> {
         if body.iter().all(u8::is_ascii_whitespace) {
             return Err(Error::BadRequest(
                 "The request body is empty: send a JSON object".into(),
@@ -41,7 +43,7 @@ impl Fields {
     }
 
     /// A string field; absent or null gives `None`.
-    pub fn string(&self, name: &str) -> Result<Option<String>> {
+    pub(crate) fn string(&self, name: &str) -> Result<Option<String>> {
         match self.get(name) {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -50,7 +52,7 @@ impl Fields {
     }
 
     /// A whole number field (`5` or `5.0`, not `5.5`).
-    pub fn i64(&self, name: &str) -> Result<Option<i64>> {
+    pub(crate) fn i64(&self, name: &str) -> Result<Option<i64>> {
         match self.get(name) {
             None => Ok(None),
             Some(Value::Number(n)) => {
@@ -69,7 +71,7 @@ impl Fields {
     }
 
     /// A finite number field.
-    pub fn f64(&self, name: &str) -> Result<Option<f64>> {
+    pub(crate) fn f64(&self, name: &str) -> Result<Option<f64>> {
         match self.get(name) {
             None => Ok(None),
             Some(Value::Number(n)) => match n.as_f64() {
@@ -83,7 +85,7 @@ impl Fields {
     }
 
     /// A boolean field.
-    pub fn bool(&self, name: &str) -> Result<Option<bool>> {
+    pub(crate) fn bool(&self, name: &str) -> Result<Option<bool>> {
         match self.get(name) {
             None => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
@@ -93,7 +95,7 @@ impl Fields {
 
     /// An embedding: an array of numbers that are finite as 32-bit floats. Absent gives an empty
     /// vector (no embedding).
-    pub fn embedding(&self, name: &str) -> Result<Vec<f32>> {
+    pub(crate) fn embedding(&self, name: &str) -> Result<Vec<f32>> {
         let items = match self.get(name) {
             None => return Ok(Vec::new()),
             Some(Value::Array(items)) => items,

@@ -1,0 +1,166 @@
+//! The SQL front end: request text in, one checked [`Statement`] out.
+//!
+//! Every statement goes through sqlparser's own parser ([`StrataDialect`]): the leading keyword
+//! picks a family, Strata's statements are read token by token with sqlparser's helpers, and
+//! everything else is sqlparser's standard statement, then classified and checked before any
+//! planning. No other code looks at the raw SQL.
+//!
+//! | module | statements |
+//! |---|---|
+//! | [`maintenance`] | `FLUSH TABLE`, `OPTIMIZE`, `VACUUM` |
+//! | [`history`] | `DESCRIBE HISTORY`, `VERSION AS OF` / `TIMESTAMP AS OF` table versions |
+//! | [`ddl`] | `CREATE`, `DROP`, `ALTER` (and `SET TTL`), `SHOW TABLES`, `DESCRIBE` |
+//! | [`query`] | `SELECT`, `INSERT`, `UPDATE`, `DELETE`, `EXPLAIN`: classification and checks |
+//! | [`tables`] | the tables a statement touches (CTE scopes, table functions, time travel) |
+//! | [`dialect`] | the generic dialect plus table versions |
+
+pub(crate) mod ddl;
+pub(crate) mod dialect;
+pub(crate) mod history;
+pub(crate) mod maintenance;
+pub(crate) mod query;
+pub(crate) mod tables;
+
+use datafusion::sql::sqlparser::ast::{Ident, ObjectName, ObjectNamePart};
+use datafusion::sql::sqlparser::parser::Parser;
+use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan};
+
+use super::error::{Error, Result};
+use super::statement::Statement;
+pub(crate) use dialect::StrataDialect;
+
+/// Deepest expression nesting accepted; deeper SQL is refused instead of exhausting the stack.
+const MAX_NESTING: usize = 128;
+
+/// Parses exactly one statement (a trailing `;` is fine).
+pub fn parse(sql: &str) -> Result<Statement> {
+    if sql.trim().is_empty() {
+        return Err(Error::Empty);
+    }
+    let mut parser = Parser::new(&StrataDialect)
+        .with_recursion_limit(MAX_NESTING)
+        .try_with_sql(sql)?;
+    let mut statements = Vec::new();
+    loop {
+        while parser.consume_token(&Token::SemiColon) {}
+        if parser.peek_token().token == Token::EOF {
+            break;
+        }
+        statements.push(parse_one(&mut parser)?);
+        let next = parser.peek_token();
+        if !matches!(next.token, Token::SemiColon | Token::EOF) {
+            return Err(expected("end of statement", &next));
+        }
+    }
+    if statements.len() > 1 {
+        return Err(Error::MultipleStatements(statements.len()));
+    }
+    statements.pop().ok_or(Error::Empty)
+}
+
+/// One statement, chosen by its leading keyword(s).
+fn parse_one(parser: &mut Parser<'_>) -> Result<Statement> {
+    if word_at(parser, 0, "OPTIMIZE") {
+        maintenance::optimize(parser)
+    } else if word_at(parser, 0, "VACUUM") {
+        maintenance::vacuum(parser)
+    } else if word_at(parser, 0, "FLUSH") {
+        maintenance::flush(parser)
+    } else if (word_at(parser, 0, "DESCRIBE") || word_at(parser, 0, "DESC"))
+        && word_at(parser, 1, "HISTORY")
+    {
+        history::describe_history(parser)
+    } else if word_at(parser, 0, "ALTER")
+        && word_at(parser, 1, "TABLE")
+        && word_at(parser, 3, "SET")
+        && word_at(parser, 4, "TTL")
+    {
+        ddl::set_ttl(parser)
+    } else {
+        query::standard(parser.parse_statement()?)
+    }
+}
+
+/// Whether the `n`th token ahead is the unquoted word `word` (any case).
+fn word_at(parser: &Parser<'_>, n: usize, word: &str) -> bool {
+    match parser.peek_nth_token(n).token {
+        Token::Word(w) => w.quote_style.is_none() && w.value.eq_ignore_ascii_case(word),
+        _ => false,
+    }
+}
+
+/// Consumes the unquoted word `word` if it is next.
+fn eat_word(parser: &mut Parser<'_>, word: &str) -> bool {
+    let here = word_at(parser, 0, word);
+    if here {
+        let _word = parser.next_token();
+    }
+    here
+}
+
+/// Expects the unquoted word `word` next.
+fn expect_word(parser: &mut Parser<'_>, word: &str) -> Result<()> {
+    if eat_word(parser, word) {
+        Ok(())
+    } else {
+        Err(expected(word, &parser.peek_token()))
+    }
+}
+
+/// sqlparser's wording for a token that does not fit.
+fn expected(what: &str, found: &TokenWithSpan) -> Error {
+    Error::parse(format!("Expected: {what}, found: {found}"))
+}
+
+/// A table name: one identifier (Strata has one namespace).
+fn parse_table(parser: &mut Parser<'_>) -> Result<String> {
+    let name = parser.parse_object_name(false)?;
+    table_name(&name)
+}
+
+/// An identifier as SQL means it: unquoted names are case-insensitive (folded to lower case),
+/// quoted names are taken as written. DataFusion folds the same way, so both agree.
+pub fn ident_name(ident: &Ident) -> String {
+    if ident.quote_style.is_some() {
+        ident.value.clone()
+    } else {
+        ident.value.to_lowercase()
+    }
+}
+
+/// The table a name refers to. Strata has one namespace, so only a bare name is accepted.
+pub fn table_name(name: &ObjectName) -> Result<String> {
+    match name.0.as_slice() {
+        [ObjectNamePart::Identifier(ident)] => Ok(ident_name(ident)),
+        _ => Err(Error::Invalid(format!(
+            "Qualified table names are not supported: {name} (use the bare table name)"
+        ))),
+    }
+}
+
+/// The table a name in a query resolves to: a bare name, or one qualified by Strata's own
+/// catalog and schema (`public.t`, `strata.public.t`, as DataFusion resolves them); any other
+/// qualified name is kept whole, dotted (it names no Strata table).
+pub fn table_name_lossy(name: &ObjectName) -> String {
+    let parts: Vec<String> = name
+        .0
+        .iter()
+        .map(|part| match part {
+            ObjectNamePart::Identifier(ident) => ident_name(ident),
+            other => other.to_string(),
+        })
+        .collect();
+    match parts.as_slice() {
+        [table] => table.clone(),
+        [schema, table] if schema == super::session::SCHEMA => table.clone(),
+        [catalog, schema, table]
+            if catalog == super::session::CATALOG && schema == super::session::SCHEMA =>
+        {
+            table.clone()
+        }
+        _ => parts.join("."),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,557 @@
+//! Bounded fuzzing of every input surface against a real server: mutated SQL from a corpus of
+//! every statement family, random JSON for `/api/ai/*`, corrupted Arrow IPC for
+//! `/insert/arrow`, odd methods, paths and headers. No answer may be a 5xx, no connection may
+//! drop, the server must stay up, and no refused request may change any data.
+//!
+//! Deterministic (a fixed-seed generator, so a failure reproduces), bounded by count and time
+//! (`STRATA_FUZZ_SECONDS`, default 20 per surface).
+
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::common::{Client, TestServer, ticks_server_with};
+
+/// A small xorshift generator: no dependency, same sequence every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+}
+
+/// How long each surface is fuzzed.
+fn budget() -> Duration {
+    let secs = std::env::var("STRATA_FUZZ_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
+    Duration::from_secs(secs)
+}
+
+/// What the data looks like: every table with its rows, the columns and a checksum of `ticks`,
+/// and the Agent Memory counts. (A fuzzed statement may legitimately drop `ticks`: then the
+/// answers are that error, compared the same way.)
+async fn snapshot(c: &Client) -> Value {
+    let mut parts = Vec::new();
+    for q in [
+        "SHOW TABLES",
+        "DESCRIBE ticks",
+        "SELECT count(*), sum(price), sum(volume), min(timestamp), max(timestamp), count(DISTINCT symbol) FROM ticks",
+    ] {
+        let (status, body) = c.sql(q).await;
+        parts.push(json!([status.as_u16(), body["data"], body["error"]]));
+    }
+    let ai = c.get("/api/ai/stats").await.json();
+    parts.push(json!([ai["memory_count"], ai["cache_count"]]));
+    Value::Array(parts)
+}
+
+/// A `ticks` server whose background loop never runs during a test (no TTL expiry or flush
+/// between a request and the snapshot after it).
+async fn quiet_ticks_server() -> (TestServer, Client) {
+    ticks_server_with(&["--flush-interval-ms", "3600000"]).await
+}
+
+/// Sends one request and checks the answer; returns whether it was refused (4xx). A 5xx fails
+/// the test with the request and the end of the server's log.
+async fn probe(
+    server: &TestServer,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+    what: &str,
+) -> bool {
+    let Some(reply) = server
+        .client()
+        .try_request(method, path, headers, body)
+        .await
+    else {
+        let log = server.log();
+        let tail: Vec<&str> = log.lines().rev().take(20).collect();
+        panic!(
+            "{what}: no answer (connection dropped)\nserver log (last lines, newest first):\n{}",
+            tail.join("\n")
+        );
+    };
+    if reply.status.is_server_error() {
+        let log = server.log();
+        let tail: Vec<&str> = log.lines().rev().take(20).collect();
+        panic!(
+            "{what}: {} {}\nserver log (last lines, newest first):\n{}",
+            reply.status,
+            String::from_utf8_lossy(&reply.body),
+            tail.join("\n")
+        );
+    }
+    reply.status.is_client_error()
+}
+
+/// One statement of every family, against the `ticks` table.
+const CORPUS: &[&str] = &[
+    "SELECT symbol, vwap(price, volume) AS v FROM ticks WHERE symbol = 'AAPL' GROUP BY symbol",
+    "SELECT xbar(timestamp, 300000000000) AS bar, first(price), last(price), count(*) FROM ticks GROUP BY bar ORDER BY bar",
+    "WITH c AS (SELECT * FROM ticks WHERE price > 100) SELECT count(*) FROM c JOIN ticks t ON c.symbol = t.symbol",
+    "SELECT * FROM ticks WHERE price IN (SELECT max(price) FROM ticks) UNION ALL SELECT * FROM ticks LIMIT 3",
+    "SELECT EMA(price, 3) OVER (PARTITION BY symbol ORDER BY timestamp) FROM ticks",
+    "SELECT DELTA(price) OVER (ORDER BY timestamp), RATIO(price) OVER (ORDER BY timestamp) FROM ticks",
+    "SELECT date_trunc('minute', timestamp), epoch_ns(timestamp) FROM ticks",
+    "SELECT * FROM ticks WHERE timestamp > now() - INTERVAL '5 min'",
+    "SELECT * FROM ticks VERSION AS OF 0",
+    "SELECT * FROM ticks TIMESTAMP AS OF '2024-03-23T22:00:00Z'",
+    "SELECT * FROM generate_series(1, 5)",
+    "EXPLAIN SELECT * FROM ticks",
+    "INSERT INTO ticks VALUES ('ZZZ', 1.5, 7, 1711231200000000000)",
+    "INSERT INTO ticks SELECT symbol, price, volume, timestamp FROM ticks WHERE 1 = 0",
+    "UPDATE ticks SET price = price WHERE symbol = 'NOPE'",
+    "DELETE FROM ticks WHERE symbol = 'NOPE'",
+    "CREATE TABLE fuzz_t (a INT64, b SYMBOL, ts TIMESTAMP_NS)",
+    "DROP TABLE IF EXISTS fuzz_t",
+    "ALTER TABLE ticks ADD COLUMN IF NOT EXISTS extra BOOL",
+    "ALTER TABLE nothere SET TTL 2 DAYS",
+    "SHOW TABLES",
+    "DESCRIBE ticks",
+    "DESCRIBE HISTORY ticks",
+    "FLUSH TABLE ticks",
+    "OPTIMIZE TABLE ticks",
+    "VACUUM ticks RETAIN 168 HOURS",
+];
+
+/// Pieces spliced into statements.
+const VOCABULARY: &[&str] = &[
+    "(",
+    ")",
+    ",",
+    ";",
+    "'",
+    "\"",
+    "`",
+    "*",
+    "/",
+    "-",
+    "+",
+    "%",
+    "=",
+    "<>",
+    "||",
+    "::",
+    ".",
+    " ",
+    "--",
+    "/*",
+    "*/",
+    "NULL",
+    "SELECT",
+    "FROM",
+    "WHERE",
+    "GROUP BY",
+    "ORDER BY",
+    "JOIN",
+    "ON",
+    "WITH",
+    "AS",
+    "UNION",
+    "VALUES",
+    "INTERVAL",
+    "TIMESTAMP",
+    "DATE",
+    "CAST(",
+    "AS INT",
+    "OVER (",
+    "PARTITION BY",
+    "VERSION AS OF",
+    "TIMESTAMP AS OF",
+    "0",
+    "1",
+    "-1",
+    "1e308",
+    "9223372036854775807",
+    "-9223372036854775808",
+    "0.0",
+    "1/0",
+    "'x'",
+    "''",
+    "'2024-01-01'",
+    "ticks",
+    "nothere",
+    "\"Ticks\"",
+    "public.ticks",
+    "price",
+    "symbol",
+    "timestamp",
+    "volume",
+    "xbar(",
+    "vwap(",
+    "EMA(",
+    "first(",
+    "count(*)",
+    "generate_series(",
+    "é",
+    "\u{0}",
+    "🦀",
+    "\\",
+    "$1",
+    "?",
+    "@",
+    "#",
+];
+
+/// `piece` inserted into `items` at `at`.
+fn insert_at<T>(items: &mut Vec<T>, at: usize, piece: Vec<T>) {
+    let tail = items.split_off(at);
+    items.extend(piece);
+    items.extend(tail);
+}
+
+fn mutate(rng: &mut Rng, sql: &str) -> String {
+    let mut text: Vec<char> = sql.chars().collect();
+    for _ in 0..=rng.below(3) {
+        let at = rng.below(text.len() + 1);
+        match rng.below(6) {
+            0 => {
+                let end = (at + rng.below(12)).min(text.len());
+                text.drain(at.min(end)..end);
+            }
+            1 | 2 => {
+                let piece: Vec<char> = rng.pick(VOCABULARY).chars().collect();
+                insert_at(&mut text, at, piece);
+            }
+            3 => {
+                let end = (at + rng.below(16)).min(text.len());
+                let copy: Vec<char> = text[at.min(end)..end].to_vec();
+                insert_at(&mut text, at, copy);
+            }
+            4 => text.truncate(at),
+            _ => {
+                if !text.is_empty() {
+                    let i = rng.below(text.len());
+                    let j = rng.below(text.len());
+                    text.swap(i, j);
+                }
+            }
+        }
+    }
+    text.into_iter().collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutated_sql_never_fails_on_our_side() {
+    let (server, c) = quiet_ticks_server().await;
+    let mut rng = Rng(0x5eed_0001);
+    let mut before = snapshot(&c).await;
+    let deadline = Instant::now() + budget();
+    let mut sent = 0;
+    while Instant::now() < deadline && sent < 4000 {
+        let base = *rng.pick(CORPUS);
+        let sql = mutate(&mut rng, base);
+        let refused = probe(
+            &server,
+            Method::POST,
+            "/",
+            &[],
+            sql.clone().into_bytes(),
+            &sql,
+        )
+        .await;
+        let after = snapshot(&c).await;
+        if refused {
+            assert_eq!(after, before, "refused statement changed data: {sql}");
+        }
+        before = after;
+        sent += 1;
+    }
+    eprintln!("fuzz: {sent} mutated statements");
+    assert!(sent > 50, "too few statements in the time budget: {sent}");
+    assert_eq!(c.get("/ping").await.status, StatusCode::OK);
+}
+
+/// A random JSON value, nested at most `depth` deep, often of the field types the API uses.
+fn random_json(rng: &mut Rng, depth: usize) -> Value {
+    match rng.below(if depth == 0 { 6 } else { 8 }) {
+        0 => Value::Null,
+        1 => json!(rng.chance(50)),
+        2 => json!(rng.pick(&[
+            0i64,
+            -1,
+            1,
+            7,
+            i64::MAX,
+            i64::MIN,
+            1_711_231_200_000_000_000
+        ])),
+        3 => json!(rng.pick(&[0.5f64, -0.0, 1e308, -1e-300, 3.25])),
+        4 => json!(rng.pick(&["", "a", "default", "x'y", "🦀", "{}", "{\"k\":1}", "{oops"])),
+        5 => json!(
+            (0..rng.below(5))
+                .map(|i| i as f64 * 0.5)
+                .collect::<Vec<_>>()
+        ),
+        6 => Value::Array(
+            (0..rng.below(4))
+                .map(|_| random_json(rng, depth - 1))
+                .collect(),
+        ),
+        _ => {
+            let mut map = serde_json::Map::new();
+            for _ in 0..rng.below(5) {
+                let key = rng.pick(FIELD_NAMES).to_string();
+                map.insert(key, random_json(rng, depth - 1));
+            }
+            Value::Object(map)
+        }
+    }
+}
+
+const FIELD_NAMES: &[&str] = &[
+    "tenant_id",
+    "namespace",
+    "user_id",
+    "session_id",
+    "agent_id",
+    "type",
+    "content",
+    "metadata_json",
+    "embedding",
+    "query_embedding",
+    "token_count",
+    "importance",
+    "created_at_ns",
+    "expires_at_ns",
+    "pinned",
+    "memory_id",
+    "limit",
+    "token_budget",
+    "prompt",
+    "response",
+    "semantic_threshold",
+    "bogus",
+];
+
+const AI_POSTS: &[&str] = &[
+    "/api/ai/memories",
+    "/api/ai/memories/search",
+    "/api/ai/context",
+    "/api/ai/cache/store",
+    "/api/ai/cache/lookup",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_json_for_agent_memory_never_fails_on_our_side() {
+    let (server, c) = quiet_ticks_server().await;
+    // A store with a dimension, so mismatches are exercised.
+    c.post_ok(
+        "/api/ai/memories",
+        json!({"content": "seed", "embedding": [1.0, 0.0, 0.0, 0.0], "tenant_id": "t"}),
+    )
+    .await;
+    let mut rng = Rng(0x5eed_0002);
+    let mut before = snapshot(&c).await;
+    let deadline = Instant::now() + budget();
+    let mut sent = 0;
+    while Instant::now() < deadline && sent < 4000 {
+        let path = *rng.pick(AI_POSTS);
+        let mut body = random_json(&mut rng, 3);
+        if rng.chance(60) {
+            // Mostly objects with plausible fields, so validation beyond the JSON shape runs.
+            let mut map = serde_json::Map::new();
+            for _ in 0..=rng.below(6) {
+                map.insert(rng.pick(FIELD_NAMES).to_string(), random_json(&mut rng, 1));
+            }
+            body = Value::Object(map);
+        }
+        let mut bytes = body.to_string().into_bytes();
+        if rng.chance(10) && !bytes.is_empty() {
+            let cut = rng.below(bytes.len());
+            bytes.truncate(cut);
+        }
+        let tenant = *rng.pick(&["", "t", "u", "x y"]);
+        let headers: Vec<(&str, &str)> = if tenant.is_empty() {
+            vec![]
+        } else {
+            vec![("X-Zepto-Tenant-Id", tenant)]
+        };
+        let what = format!("POST {path} {}", String::from_utf8_lossy(&bytes));
+        let refused = probe(&server, Method::POST, path, &headers, bytes, &what).await;
+        let after = snapshot(&c).await;
+        if refused {
+            assert_eq!(after, before, "refused request changed data: {what}");
+        }
+        before = after;
+        sent += 1;
+    }
+    for path in [
+        "/api/ai/memories/mem_1?tenant_id=t&x=1",
+        "/api/ai/cache?prompt=",
+        "/api/ai/stats?scope=moon",
+    ] {
+        assert!(
+            probe(&server, Method::GET, path, &[], vec![], path).await || path.contains("mem_1")
+        );
+    }
+    eprintln!("fuzz: {sent} Agent Memory requests");
+    assert!(sent > 50, "too few requests in the time budget: {sent}");
+}
+
+/// A valid Arrow IPC stream of `ticks` rows, made with pyarrow-free Arrow: the server's own
+/// result encoding of a SELECT.
+async fn arrow_stream(c: &Client) -> Vec<u8> {
+    let reply = c
+        .request(
+            Method::POST,
+            "/",
+            &[("Accept", "application/vnd.apache.arrow.stream")],
+            b"SELECT symbol, price, volume, timestamp FROM ticks".to_vec(),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    reply.body
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "open defect: some corrupted IPC bodies still end the server process inside arrow-ipc 58 \
+            (a decoder panic is caught and refused; another failure is not yet); see the issue note"]
+async fn corrupted_arrow_ipc_is_refused_and_changes_nothing() {
+    let (server, c) = quiet_ticks_server().await;
+    let valid = arrow_stream(&c).await;
+    let mut rng = Rng(0x5eed_0003);
+    let mut before = snapshot(&c).await;
+    let deadline = Instant::now() + budget();
+    let mut sent = 0;
+    while Instant::now() < deadline && sent < 3000 {
+        let mut bytes = valid.clone();
+        for _ in 0..=rng.below(4) {
+            match rng.below(4) {
+                0 => {
+                    let i = rng.below(bytes.len());
+                    bytes[i] ^= 1 << rng.below(8);
+                }
+                1 => {
+                    let i = rng.below(bytes.len());
+                    bytes[i] = *rng.pick(&[0x00, 0xff, 0x7f, 0x80]);
+                }
+                2 => {
+                    let cut = rng.below(bytes.len());
+                    bytes.truncate(cut.max(1));
+                }
+                _ => {
+                    let i = rng.below(bytes.len());
+                    let n = rng.below(32).min(bytes.len() - i);
+                    let copy = bytes[i..i + n].to_vec();
+                    insert_at(&mut bytes, i, copy);
+                }
+            }
+        }
+        let table = *rng.pick(&["ticks", "ticks", "nothere", ""]);
+        let path = format!("/insert/arrow?table={table}");
+        let refused = probe(&server, Method::POST, &path, &[], bytes, &path).await;
+        let after = snapshot(&c).await;
+        if refused {
+            assert_eq!(after, before, "refused ingest changed data");
+        }
+        before = after;
+        sent += 1;
+    }
+    eprintln!("fuzz: {sent} Arrow IPC bodies");
+    assert!(sent > 50, "too few bodies in the time budget: {sent}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn odd_methods_paths_and_headers_are_answered_cleanly() {
+    let server = TestServer::start(&["--ticks", "100"]).await;
+    let c = server.client();
+    let before = snapshot_trades(&c).await;
+    let mut rng = Rng(0x5eed_0004);
+    let methods = [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::PATCH,
+        Method::OPTIONS,
+        Method::HEAD,
+        Method::from_bytes(b"BREW").unwrap(),
+    ];
+    let paths = [
+        "/",
+        "/?query=",
+        "/?query=SELECT%201",
+        "/?query=%FF%FE",
+        "/?default_format=Arrow&query=SELECT%201",
+        "/ping",
+        "/health",
+        "/ready",
+        "/whoami",
+        "/stats",
+        "/metrics",
+        "/insert/arrow",
+        "/insert/arrow?table=",
+        "/admin/cluster",
+        "/admin/flush",
+        "/api/ai/stats",
+        "/api/ai/memories",
+        "/api/ai/memories/%2e%2e",
+        "/api/ai/memories/a/b",
+        "/api/ai/cache",
+        "/../etc/passwd",
+        "//",
+        "/%00",
+        "/api/ai/memories/search?limit=1",
+        "/?query=SELECT%201&query=SELECT%202",
+        "/?format=arrow&query=SHOW%20TABLES",
+    ];
+    let headers: [&[(&str, &str)]; 6] = [
+        &[],
+        &[("Content-Type", "application/json")],
+        &[("Accept", "application/vnd.apache.arrow.stream")],
+        &[("Content-Length", "99999999999")],
+        &[("X-Zepto-Tenant-Id", "t"), ("X-Request-Id", "fuzz")],
+        &[("Transfer-Encoding", "gzip")],
+    ];
+    let deadline = Instant::now() + budget();
+    let mut sent = 0;
+    while Instant::now() < deadline && sent < 2000 {
+        let method = rng.pick(&methods).clone();
+        let path = *rng.pick(&paths);
+        let header = *rng.pick(&headers);
+        // Never a write: this surface is about the edge, not the statements.
+        let body = if rng.chance(50) {
+            b"SELECT 1".to_vec()
+        } else {
+            vec![0xff; rng.below(64)]
+        };
+        let what = format!("{method} {path} {header:?}");
+        let reply = c.try_request(method, path, header, body).await;
+        match reply {
+            Some(r) => assert!(!r.status.is_server_error(), "{what}: {}", r.status),
+            // A malformed request may be refused by the HTTP parser itself; the server must
+            // still answer the next one.
+            None => assert_eq!(c.get("/ping").await.status, StatusCode::OK, "{what}"),
+        }
+        sent += 1;
+    }
+    let after = snapshot_trades(&c).await;
+    assert_eq!(
+        after["rows"], before["rows"],
+        "no request changed the table"
+    );
+    eprintln!("fuzz: {sent} odd requests");
+}
+
+async fn snapshot_trades(c: &Client) -> Value {
+    json!({"rows": c.rows("SELECT count(*), sum(price) FROM trades").await})
+}
