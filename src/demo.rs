@@ -26,7 +26,9 @@ const SYMBOLS: [(&str, f64); 5] = [
 
 /// Creates the quick-start table when no table exists yet, then adds `ticks` demo rows to it.
 pub async fn seed(tiers: &Tiers, ticks: usize) -> Result<()> {
-    load(tiers, ticks).await.map_err(Error::Demo)
+    load(tiers, ticks)
+        .await
+        .map_err(|e| Error::Demo(Box::new(e)))
 }
 
 async fn load(tiers: &Tiers, ticks: usize) -> strata_tiers::Result<()> {

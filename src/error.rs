@@ -60,16 +60,16 @@ pub enum Error {
         context: &'static str,
         /// The failure.
         #[source]
-        source: strata_tiers::Error,
+        source: Box<strata_tiers::Error>,
     },
 
     /// Agent Memory could not be opened.
     #[error("cannot open Agent Memory: {0}")]
-    Memory(#[from] crate::memory::Error),
+    Memory(#[source] Box<crate::memory::Error>),
 
     /// The demo rows could not be loaded.
     #[error("cannot load the demo rows: {0}")]
-    Demo(#[source] strata_tiers::Error),
+    Demo(#[source] Box<strata_tiers::Error>),
 
     /// The metrics registry could not be built.
     #[error("cannot set up metrics: {0}")]

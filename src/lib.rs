@@ -57,7 +57,7 @@ pub async fn run(config: Config) -> Result<()> {
             tracing::info!(hdb = %tiered.location.root(), wal = %tiered.wal.dir.display(), "tiered storage");
             Tiers::open(tiered).await.map_err(|source| Error::Tiers {
                 context: "cannot open the HDB and WAL",
-                source,
+                source: Box::new(source),
             })?
         }
         None => {
@@ -76,7 +76,9 @@ pub async fn run(config: Config) -> Result<()> {
         config.parallelism(),
         limits,
     ));
-    let memory = memory::open(&memory_settings).await?;
+    let memory = memory::open(&memory_settings)
+        .await
+        .map_err(|e| Error::Memory(Box::new(e)))?;
     let committer =
         memory::persist::spawn_committer(Arc::clone(&memory), memory_settings.flush_every);
     let bind = (config.bind, config.port);
@@ -117,7 +119,7 @@ pub async fn run(config: Config) -> Result<()> {
         }
         tiers.sync_wal().map_err(|source| Error::Tiers {
             context: "cannot sync the WAL at shutdown",
-            source,
+            source: Box::new(source),
         })?;
     }
     tracing::info!("stopped");

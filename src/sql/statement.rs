@@ -71,7 +71,7 @@ pub enum Statement {
         /// The statement.
         planned: Planned,
     },
-    /// EXPLAIN [ANALYZE] of a query or DML.
+    /// EXPLAIN (or EXPLAIN ANALYZE) of a query or DML.
     Explain {
         /// Whether it runs the statement (EXPLAIN ANALYZE).
         analyze: bool,

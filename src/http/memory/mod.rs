@@ -1,6 +1,6 @@
 //! `/api/ai/*`: Agent Memory over the ZeptoDB HTTP edge. Handlers read the request (JSON body
 //! fields, query parameters, the `X-Zepto-Tenant-Id` header) into the domain's inputs
-//! ([`requests`]), which check themselves, and hand the work to [`AgentMemory`]. Changes (a WAL
+//! (`requests`), which check themselves, and hand the work to [`AgentMemory`]. Changes (a WAL
 //! append and sync each) run on a blocking thread; searches are async down to the vector index.
 
 mod fields;

@@ -36,8 +36,8 @@ pub(crate) fn set_ttl(parser: &mut Parser<'_>) -> Result<Statement> {
 }
 
 /// The catalog statement `ast` is, if it is one.
-pub(crate) fn from_ast(ast: Ast) -> std::result::Result<Result<Statement>, Ast> {
-    let statement = match ast {
+pub(crate) fn from_ast(ast: Box<Ast>) -> std::result::Result<Result<Statement>, Box<Ast>> {
+    let statement = match *ast {
         Ast::CreateTable(create) => {
             table_name(&create.name).map(|_| Statement::CreateTable(Box::new(create)))
         }
@@ -60,7 +60,7 @@ pub(crate) fn from_ast(ast: Ast) -> std::result::Result<Result<Statement>, Ast> 
         Ast::ExplainTable { table_name: t, .. } => {
             table_name(&t).map(|table| Statement::Describe { table })
         }
-        other => return Err(other),
+        other => return Err(Box::new(other)),
     };
     Ok(statement)
 }

@@ -1,18 +1,18 @@
 //! The SQL front end: request text in, one checked [`Statement`] out.
 //!
-//! Every statement goes through sqlparser's own parser ([`StrataDialect`]): the leading keyword
+//! Every statement goes through sqlparser's own parser (`StrataDialect`): the leading keyword
 //! picks a family, Strata's statements are read token by token with sqlparser's helpers, and
 //! everything else is sqlparser's standard statement, then classified and checked before any
 //! planning. No other code looks at the raw SQL.
 //!
 //! | module | statements |
 //! |---|---|
-//! | [`maintenance`] | `FLUSH TABLE`, `OPTIMIZE`, `VACUUM` |
-//! | [`history`] | `DESCRIBE HISTORY`, `VERSION AS OF` / `TIMESTAMP AS OF` table versions |
-//! | [`ddl`] | `CREATE`, `DROP`, `ALTER` (and `SET TTL`), `SHOW TABLES`, `DESCRIBE` |
-//! | [`query`] | `SELECT`, `INSERT`, `UPDATE`, `DELETE`, `EXPLAIN`: classification and checks |
-//! | [`tables`] | the tables a statement touches (CTE scopes, table functions, time travel) |
-//! | [`dialect`] | the generic dialect plus table versions |
+//! | `maintenance` | `FLUSH TABLE`, `OPTIMIZE`, `VACUUM` |
+//! | `history` | `DESCRIBE HISTORY`, `VERSION AS OF` / `TIMESTAMP AS OF` table versions |
+//! | `ddl` | `CREATE`, `DROP`, `ALTER` (and `SET TTL`), `SHOW TABLES`, `DESCRIBE` |
+//! | `query` | `SELECT`, `INSERT`, `UPDATE`, `DELETE`, `EXPLAIN`: classification and checks |
+//! | `tables` | the tables a statement touches (CTE scopes, table functions, time travel) |
+//! | `dialect` | the generic dialect plus table versions |
 
 pub(crate) mod ddl;
 pub(crate) mod dialect;

@@ -15,9 +15,9 @@ use crate::sql::statement::{DmlKind, Planned, Statement};
 
 /// The statement sqlparser parsed, as Strata runs it.
 pub(crate) fn standard(ast: Ast) -> Result<Statement> {
-    let ast = match ddl::from_ast(ast) {
+    let ast = match ddl::from_ast(Box::new(ast)) {
         Ok(statement) => return statement,
-        Err(ast) => ast,
+        Err(ast) => *ast,
     };
     let dml = |kind, ast: Ast| -> Result<Statement> {
         check(&ast)?;
