@@ -71,17 +71,6 @@ pub enum AnnMode {
     On,
 }
 
-impl AnnMode {
-    /// The flag's spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AnnMode::Off => "off",
-            AnnMode::Auto => "auto",
-            AnnMode::On => "on",
-        }
-    }
-}
-
 impl From<AnnMode> for crate::memory::settings::AnnMode {
     fn from(mode: AnnMode) -> Self {
         match mode {
