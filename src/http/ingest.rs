@@ -13,6 +13,7 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{LimitedBody, Params};
 use super::paths;
 use super::sql::X_ZEPTO_FORMAT;
+use crate::ingest::{ArrowStream, MAX_EXPANSION};
 use crate::state::{AppState, HttpLimits};
 
 #[derive(Debug, Clone)]
@@ -57,12 +58,16 @@ async fn insert_arrow(
     let table = params.table.or(params.table_name).ok_or_else(|| {
         ApiError::BadRequest("Missing ?table= parameter: name the table to insert into".into())
     })?;
-    // Arrow in memory is about the size of its IPC stream.
-    state.tiers.reserve(bytes.len()).await?;
+    let max_decoded = (state.limits.max_request_bytes as u64).saturating_mul(MAX_EXPANSION);
+    let stream = ArrowStream::new(bytes, max_decoded)?;
+    state
+        .tiers
+        .reserve(usize::try_from(stream.decoded_bytes()).unwrap_or(usize::MAX))
+        .await?;
     let tiers = Arc::clone(&state.tiers);
     // Decoding and casting is CPU work proportional to the body: keep it off the I/O threads.
     let inserted = tokio::task::spawn_blocking(move || {
-        crate::ingest::ingest_arrow_stream(&tiers, &table, bytes)
+        crate::ingest::ingest_arrow_stream(&tiers, &table, stream)
     })
     .await??;
     Ok((

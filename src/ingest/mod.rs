@@ -1,0 +1,117 @@
+//! Arrow IPC ingest: check a stream's framing, decode it, fit it to the table, append it in
+//! one step.
+
+mod frames;
+mod layout;
+
+use arrow::array::RecordBatch;
+use arrow::buffer::Buffer;
+use arrow::ipc::reader::StreamDecoder;
+use bytes::Bytes;
+use strata_tiers::Tiers;
+use strata_tiers::conform::conform_batch;
+
+use crate::error::{ErrorKind, tiers_kind};
+
+/// Why an ingest was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The body is not an Arrow IPC stream.
+    #[error(
+        "Request body is not a valid Arrow IPC stream (send Content-Type: {}): {source}",
+        crate::format::ARROW_STREAM_MEDIA_TYPE
+    )]
+    NotArrow {
+        /// What the decoder found.
+        #[source]
+        source: arrow::error::ArrowError,
+    },
+
+    /// The tiers refused the rows (unknown table, columns that do not fit, back-pressure) or
+    /// could not store them.
+    #[error(transparent)]
+    Tiers(#[from] strata_tiers::Error),
+}
+
+impl Error {
+    /// Whose fault the failure is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::NotArrow { .. } => ErrorKind::InvalidInput,
+            Error::Tiers(e) => tiers_kind(e),
+        }
+    }
+}
+
+/// Result alias for ingest.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// How many bytes of decoded Arrow one byte of request body may become: compressed streams
+/// (LZ4, ZSTD) expand, and a stream may declare any size. Bounded so that a small body cannot
+/// make the server allocate without limit.
+pub const MAX_EXPANSION: u64 = 16;
+
+/// An Arrow IPC stream whose framing has been checked: every declared length fits the bytes
+/// received, and what it decodes to is known before decoding starts.
+#[derive(Debug)]
+pub struct ArrowStream {
+    body: Bytes,
+    decoded_bytes: u64,
+}
+
+impl ArrowStream {
+    /// Checks `body`; refuses a stream that is not Arrow IPC or would decode to more than
+    /// `max_decoded_bytes`.
+    pub fn new(body: Bytes, max_decoded_bytes: u64) -> Result<Self> {
+        let shape = frames::check(&body, max_decoded_bytes).map_err(not_arrow)?;
+        Ok(Self {
+            body,
+            decoded_bytes: shape.decoded_bytes,
+        })
+    }
+
+    /// Bytes of Arrow data the stream decodes to (what it will take in the hot tier).
+    pub fn decoded_bytes(&self) -> u64 {
+        self.decoded_bytes
+    }
+}
+
+/// Appends the rows of `stream` to `table`; returns how many. Either every batch is stored or
+/// none is.
+pub fn ingest_arrow_stream(tiers: &Tiers, table: &str, stream: ArrowStream) -> Result<u64> {
+    let handle = tiers.table(table)?;
+    let schema = handle.schema();
+    let batches = decode(stream.body)?
+        .iter()
+        .map(|batch| Ok(conform_batch(table, &schema, batch)?))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(handle.append(&schema, batches)?)
+}
+
+/// Every batch of a checked IPC stream, decoded from the received bytes without copying them.
+/// The framing check refuses the lengths that make arrow-ipc 58 panic or abort; the unwind
+/// guard stays for any decoder panic it does not know of yet, so that one is refused like any
+/// other body that is not Arrow. Nothing is stored before decoding ends, so unwinding out of
+/// the decoder leaves no state behind.
+fn decode(body: Bytes) -> Result<Vec<RecordBatch>> {
+    let decoded = std::panic::catch_unwind(move || {
+        let mut buffer = Buffer::from(body);
+        let mut decoder = StreamDecoder::new();
+        let mut batches = Vec::new();
+        while let Some(batch) = decoder.decode(&mut buffer)? {
+            batches.push(batch);
+        }
+        decoder.finish()?;
+        Ok(batches)
+    });
+    match decoded {
+        Ok(batches) => batches.map_err(not_arrow),
+        Err(_) => Err(not_arrow(arrow::error::ArrowError::IpcError(
+            "a message points outside the body".into(),
+        ))),
+    }
+}
+
+fn not_arrow(source: arrow::error::ArrowError) -> Error {
+    Error::NotArrow { source }
+}
