@@ -36,23 +36,22 @@ pub mod telemetry;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use strata_catalog::Catalog;
-use strata_tiers::hdb::policy::FlushPolicy;
-use strata_tiers::{Maintenance, MaintenanceSettings, Tiers};
+use strata_tiers::{Maintenance, Tiers};
 use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
-use crate::sql::{QueryLimits, QueryService};
+use crate::sql::QueryService;
 use crate::state::AppState;
 
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn run(config: Config) -> Result<()> {
-    let memory_settings = config.agent_memory_settings().map_err(Error::Config)?;
-    let tiers = Arc::new(match config.tiered().map_err(Error::Config)? {
+    let settings = config.resolve().map_err(Error::Config)?;
+    let memory_settings = settings.memory;
+    let tiers = Arc::new(match settings.tiers.tiered {
         Some(tiered) => {
             tracing::info!(hdb = %tiered.location.root(), wal = %tiered.wal.dir.display(), "tiered storage");
             Tiers::open(tiered).await.map_err(|source| Error::Tiers {
@@ -65,33 +64,31 @@ pub async fn run(config: Config) -> Result<()> {
             Tiers::new(Arc::new(Catalog::new()))
         }
     });
-    tiers.set_memory_budget(config.rdb_max_bytes);
-    demo::seed(&tiers, config.ticks).await?;
-    let maintenance = Maintenance::spawn(Arc::clone(&tiers), maintenance_settings(&config));
-    let limits = QueryLimits {
-        timeout: Duration::from_millis(config.query_timeout_ms),
-    };
+    tiers.set_memory_budget(settings.tiers.memory_budget);
+    demo::seed(&tiers, settings.ticks).await?;
+    let maintenance = Maintenance::spawn(Arc::clone(&tiers), settings.tiers.maintenance);
     let queries = Arc::new(QueryService::new(
         Arc::clone(&tiers),
-        config.parallelism(),
-        limits,
+        settings.query.parallelism,
+        settings.query.limits,
     ));
     let memory = memory::open(&memory_settings)
         .await
         .map_err(|e| Error::Memory(Box::new(e)))?;
     let committer =
         memory::persist::spawn_committer(Arc::clone(&memory), memory_settings.flush_every);
-    let bind = (config.bind, config.port);
-    let listener = TcpListener::bind(bind).await.map_err(|source| Error::Io {
-        context: format!("cannot listen on {}:{}", bind.0, bind.1),
-        source,
-    })?;
+    let listener = TcpListener::bind(settings.addr)
+        .await
+        .map_err(|source| Error::Io {
+            context: format!("cannot listen on {}", settings.addr),
+            source,
+        })?;
     let addr = listener.local_addr().map_err(|source| Error::Io {
         context: "cannot read the listening address".into(),
         source,
     })?;
     let state = AppState {
-        limits: state::HttpLimits::from_config(&config),
+        limits: settings.http,
         tiers,
         queries,
         memory,
@@ -124,19 +121,6 @@ pub async fn run(config: Config) -> Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
-}
-
-/// The background loop's settings from the flags.
-fn maintenance_settings(config: &Config) -> MaintenanceSettings {
-    MaintenanceSettings {
-        policy: FlushPolicy {
-            rows: config.flush_rows,
-            bytes: config.flush_bytes,
-            age: Duration::from_secs(config.flush_age_secs),
-        },
-        interval: Duration::from_millis(config.flush_interval_ms),
-        compact_min_files: config.compact_min_files,
-    }
 }
 
 /// Tells whoever started us where we listen: a log line, and one line on standard output that

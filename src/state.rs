@@ -6,7 +6,6 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use strata_tiers::Tiers;
 
-use crate::config::Config;
 use crate::memory::{AgentMemory, Settings as MemorySettings};
 use crate::metrics::Metrics;
 use crate::sql::QueryService;
@@ -18,16 +17,6 @@ pub struct HttpLimits {
     pub max_request_bytes: usize,
     /// Most rows of a result rendered row by row (0: no limit).
     pub max_result_rows: usize,
-}
-
-impl HttpLimits {
-    /// The limits the flags set.
-    pub fn from_config(config: &Config) -> Self {
-        Self {
-            max_request_bytes: config.max_request_bytes,
-            max_result_rows: config.max_result_rows,
-        }
-    }
 }
 
 /// Shared server state; cloning is cheap (`Arc`s).

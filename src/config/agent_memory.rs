@@ -1,9 +1,15 @@
-//! The `--agent-memory-*` flags; [`crate::config::Config::agent_memory_settings`] resolves them.
+//! The `--agent-memory-*` flags, resolved into Agent Memory's plain [`Settings`].
 
-use clap::{Args, ValueEnum};
+use clap::Args;
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+
+use super::storage::StorageArgs;
+use crate::memory::Settings;
+use crate::memory::settings::{AnnMode, AnnSettings, Limits, Storage};
 
 /// Agent Memory flags (flattened into [`Config`](super::Config)).
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Agent Memory")]
 pub struct AgentMemoryArgs {
     /// Where the Agent Memory datasets live: a directory or an object-store URI
     /// (`s3://bucket/prefix`). Default: `<hdb>/agent_memory` when an HDB is configured;
@@ -40,7 +46,12 @@ pub struct AgentMemoryArgs {
     /// Approximate search: `off` (always the exact scan), `auto` (a Lance vector index proposes
     /// candidates once the store holds --agent-memory-ann-min-records memories), `on` (whenever
     /// an index exists). Candidates are always re-ranked by the full score.
-    #[arg(long = "agent-memory-ann", env = "STRATA_AGENT_MEMORY_ANN", value_enum, default_value_t = AnnMode::Off)]
+    #[arg(
+        long = "agent-memory-ann",
+        env = "STRATA_AGENT_MEMORY_ANN",
+        default_value = "off",
+        value_parser = ann_mode()
+    )]
     pub ann: AnnMode,
 
     /// Memories from which `--agent-memory-ann auto` builds and uses the index.
@@ -60,23 +71,48 @@ pub struct AgentMemoryArgs {
     pub ann_max_candidates: usize,
 }
 
-/// `--agent-memory-ann` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum AnnMode {
-    /// Exact scan only.
-    Off,
-    /// Index from --agent-memory-ann-min-records memories.
-    Auto,
-    /// Index whenever there are vectors.
-    On,
+/// `--agent-memory-ann` values, parsed straight into Agent Memory's own mode.
+fn ann_mode() -> impl TypedValueParser<Value = AnnMode> {
+    PossibleValuesParser::new([
+        PossibleValue::new("off").help("Exact scan only"),
+        PossibleValue::new("auto").help("Index from --agent-memory-ann-min-records memories"),
+        PossibleValue::new("on").help("Index whenever there are vectors"),
+    ])
+    .map(|mode| match mode.as_str() {
+        "auto" => AnnMode::Auto,
+        "on" => AnnMode::On,
+        _ => AnnMode::Off,
+    })
 }
 
-impl From<AnnMode> for crate::memory::settings::AnnMode {
-    fn from(mode: AnnMode) -> Self {
-        match mode {
-            AnnMode::Off => Self::Off,
-            AnnMode::Auto => Self::Auto,
-            AnnMode::On => Self::On,
-        }
+impl AgentMemoryArgs {
+    /// Agent Memory's settings. It persists at `--agent-memory-dir`, else beside the HDB
+    /// (`<hdb>/agent_memory`); without either it is kept in memory only.
+    pub fn settings(&self, storage: &StorageArgs) -> Result<Settings, String> {
+        let location = self.dir.clone().or_else(|| storage.agent_memory_default());
+        let storage = location
+            .map(|at| {
+                Storage::resolve(
+                    &at,
+                    storage.hdb_options.iter().cloned().collect(),
+                    storage.agent_memory_wal(),
+                    storage.wal_sync(),
+                )
+            })
+            .transpose()
+            .map_err(|e| e.to_string())?;
+        Ok(Settings {
+            limits: Limits {
+                max_memories: self.max_memories,
+                max_cache_entries: self.max_cache_entries,
+            },
+            ann: AnnSettings {
+                mode: self.ann,
+                min_records: self.ann_min_records,
+                max_candidates: self.ann_max_candidates,
+            },
+            flush_every: self.flush_every,
+            storage,
+        })
     }
 }

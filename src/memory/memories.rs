@@ -9,41 +9,23 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use super::record::Memory;
+use super::scope::{SCOPE_LEN, Scope};
 use super::score::{Scored, TopK, dot, inverse_norm, memory_retention, rank};
 
 /// Rows × dimension from which a scan is split over every core.
 const PARALLEL_MIN_FLOATS: usize = 1 << 21;
 
-/// What a search asks for; empty strings are wildcards (`namespace` never is).
-#[derive(Debug, Clone, Default)]
-pub struct Filter {
-    /// Tenant; empty: every tenant.
-    pub tenant_id: String,
-    /// Namespace (the HTTP layer defaults it to `default`).
-    pub namespace: String,
-    /// User; empty: any.
-    pub user_id: String,
-    /// Session; empty: any.
-    pub session_id: String,
-    /// Agent; empty: any.
-    pub agent_id: String,
-    /// Memory type; empty: any.
-    pub kind: String,
-}
-
-/// A [`Filter`] with its strings turned into interned ids (`None`: wildcard).
+/// A search's [`Scope`] with its strings turned into interned ids (`None`: wildcard).
 #[derive(Debug, Clone, Copy)]
 pub struct Resolved {
-    scopes: [Option<u32>; SCOPES],
+    scopes: [Option<u32>; SCOPE_LEN],
 }
-
-const SCOPES: usize = 6;
 
 /// The scan-time header of one row.
 #[derive(Debug, Clone, Copy)]
 struct Header {
     /// tenant, namespace, user, session, agent, type (interned).
-    scopes: [u32; SCOPES],
+    scopes: [u32; SCOPE_LEN],
     created_at_ns: i64,
     expires_at_ns: i64,
     importance: f64,
@@ -127,7 +109,7 @@ impl MemoryTable {
     pub fn tenant_of(&self, id: &str) -> Option<&str> {
         self.by_id
             .get(id)
-            .map(|&r| self.records[r as usize].tenant_id.as_str())
+            .map(|&r| self.records[r as usize].scope.tenant_id.as_str())
     }
 
     /// Inserts or replaces (by id) a memory whose embedding is empty or of the table's
@@ -136,14 +118,7 @@ impl MemoryTable {
         let embedding = std::mem::take(&mut memory.embedding);
         debug_assert!(embedding.is_empty() || embedding.len() == self.dim);
         let header = Header {
-            scopes: [
-                self.interner.intern(&memory.tenant_id),
-                self.interner.intern(&memory.namespace),
-                self.interner.intern(&memory.user_id),
-                self.interner.intern(&memory.session_id),
-                self.interner.intern(&memory.agent_id),
-                self.interner.intern(&memory.kind),
-            ],
+            scopes: memory.scope.values().map(|v| self.interner.intern(v)),
             created_at_ns: memory.created_at_ns,
             expires_at_ns: memory.expires_at_ns,
             importance: memory.importance,
@@ -256,17 +231,9 @@ impl MemoryTable {
 
     /// The filter's strings as interned ids; `None` when some value was never stored, so
     /// nothing can match.
-    pub fn resolve(&self, filter: &Filter) -> Option<Resolved> {
-        let values = [
-            &filter.tenant_id,
-            &filter.namespace,
-            &filter.user_id,
-            &filter.session_id,
-            &filter.agent_id,
-            &filter.kind,
-        ];
-        let mut scopes = [None; SCOPES];
-        for (slot, value) in scopes.iter_mut().zip(values) {
+    pub fn resolve(&self, filter: &Scope) -> Option<Resolved> {
+        let mut scopes = [None; SCOPE_LEN];
+        for (slot, value) in scopes.iter_mut().zip(filter.values()) {
             if !value.is_empty() {
                 *slot = Some(self.interner.get(value)?);
             }
@@ -494,17 +461,16 @@ mod tests {
     use super::*;
 
     fn memory(id: &str, tenant: &str, embedding: Vec<f32>) -> Memory {
-        Memory {
-            tenant_id: tenant.into(),
-            ..Memory::sample(id, embedding)
-        }
+        let mut memory = Memory::sample(id, embedding);
+        memory.scope.tenant_id = tenant.into();
+        memory
     }
 
-    fn filter(tenant: &str) -> Filter {
-        Filter {
+    fn filter(tenant: &str) -> Scope {
+        Scope {
             tenant_id: tenant.into(),
             namespace: "default".into(),
-            ..Filter::default()
+            ..Scope::default()
         }
     }
 

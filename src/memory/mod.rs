@@ -12,6 +12,7 @@
 //! | `search` | search and context: vector-index candidates proved against the exact scan |
 //! | [`query`] | searches and lookups (checked when built) and their results |
 //! | [`record`] | the records and how requests become records |
+//! | [`scope`] | tenant, namespace, user, session, agent and type, defined once |
 //! | [`memories`] | the columnar memory table and its exact scan |
 //! | [`cache`] | the prompt cache and prompt normalisation |
 //! | [`score`] | ranking and retention formulas, the vector kernel, top-K |
@@ -26,6 +27,7 @@ pub mod memories;
 pub mod persist;
 pub mod query;
 pub mod record;
+pub mod scope;
 pub mod score;
 mod search;
 pub mod service;

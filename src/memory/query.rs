@@ -3,8 +3,8 @@
 
 use super::cache::{DEFAULT_SEMANTIC_THRESHOLD, HitKind};
 use super::error::{Error, Result};
-use super::memories::Filter;
-use super::record::{CacheEntry, Memory, namespace};
+use super::record::{CacheEntry, Memory};
+use super::scope::{Scope, namespace};
 
 /// Results a search returns when the request names no limit.
 pub const DEFAULT_LIMIT: i64 = 10;
@@ -13,7 +13,7 @@ pub const DEFAULT_LIMIT: i64 = 10;
 #[derive(Debug, Clone, Default)]
 pub struct SearchQuery {
     /// Which memories qualify.
-    pub filter: Filter,
+    pub filter: Scope,
     /// Query vector (empty: rank without similarity).
     pub embedding: Vec<f32>,
     /// Most results.
@@ -54,7 +54,7 @@ pub struct CacheHit {
 impl SearchQuery {
     /// A search of `filter` by `embedding` (empty: rank without similarity) for at most `limit`
     /// results (absent: [`DEFAULT_LIMIT`]; negative is refused).
-    pub fn new(filter: Filter, embedding: Vec<f32>, limit: Option<i64>) -> Result<Self> {
+    pub fn new(filter: Scope, embedding: Vec<f32>, limit: Option<i64>) -> Result<Self> {
         let limit = limit.unwrap_or(DEFAULT_LIMIT);
         if limit < 0 {
             return Err(Error::field(
@@ -127,10 +127,10 @@ mod tests {
 
     #[test]
     fn queries_are_checked_when_built() {
-        let err = SearchQuery::new(Filter::default(), Vec::new(), Some(-1)).unwrap_err();
+        let err = SearchQuery::new(Scope::default(), Vec::new(), Some(-1)).unwrap_err();
         assert_eq!(err.to_string(), "limit must be non-negative, got -1");
         assert_eq!(
-            SearchQuery::new(Filter::default(), Vec::new(), None)
+            SearchQuery::new(Scope::default(), Vec::new(), None)
                 .unwrap()
                 .limit,
             10

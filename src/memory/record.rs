@@ -4,29 +4,15 @@
 use serde_json::{Value, json};
 
 use super::error::{Error, Result};
-
-/// Namespace of records and queries that name none.
-pub const DEFAULT_NAMESPACE: &str = "default";
-/// `type` of memories that name none.
-pub const DEFAULT_TYPE: &str = "memory";
+use super::scope::{SCOPE_FIELDS, Scope, namespace};
 
 /// One agent memory.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Memory {
     /// Unique across the store (all tenants).
     pub memory_id: String,
-    /// Owner; empty for single-tenant use.
-    pub tenant_id: String,
-    /// Sub-scope within the tenant.
-    pub namespace: String,
-    /// Optional scopes a search can filter on.
-    pub user_id: String,
-    /// Optional scope.
-    pub session_id: String,
-    /// Optional scope.
-    pub agent_id: String,
-    /// `type` in the API: `preference`, `fact`, ...
-    pub kind: String,
+    /// Where it belongs: what a search filters on.
+    pub scope: Scope,
     /// The text handed back to the agent.
     pub content: String,
     /// A JSON document kept as text.
@@ -50,7 +36,7 @@ pub struct Memory {
 }
 
 /// One LLM response cached under its normalised prompt.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CacheEntry {
     /// Unique id (`cache_N`), kept across updates of the same prompt.
     pub cache_id: String,
@@ -83,16 +69,9 @@ pub struct CacheEntry {
 pub struct NewMemory {
     /// Its id (absent: the store assigns `mem_N`).
     pub memory_id: Option<String>,
-    /// Namespace (absent: `default`).
-    pub namespace: Option<String>,
-    /// Optional scopes.
-    pub user_id: Option<String>,
-    /// Optional scope.
-    pub session_id: Option<String>,
-    /// Optional scope.
-    pub agent_id: Option<String>,
-    /// `type` (absent: `memory`).
-    pub kind: Option<String>,
+    /// Its scope as given: the tenant the request acts for, empty fields where absent
+    /// (namespace and type are then defaulted).
+    pub scope: Scope,
     /// The text.
     pub content: Option<String>,
     /// A JSON document as text.
@@ -143,23 +122,15 @@ pub fn resolve_tenant(header: Option<&str>, requested: Option<String>) -> Result
 }
 
 impl Memory {
-    /// The memory `new` asks for, owned by `tenant`, checked and with defaults filled in (`now`
-    /// for the creation time). The id is left empty when none was given.
-    pub fn new(new: NewMemory, tenant: String, now: i64) -> Result<Self> {
+    /// The memory `new` asks for, checked and with defaults filled in (`now` for the creation
+    /// time). The id is left empty when none was given.
+    pub fn new(new: NewMemory, now: i64) -> Result<Self> {
         let content = new.content.unwrap_or_default();
         let token_count = non_negative(new.token_count, "token_count")?;
         let created_at_ns = new.created_at_ns.unwrap_or(now);
         Ok(Memory {
             memory_id: new.memory_id.unwrap_or_default(),
-            tenant_id: tenant,
-            namespace: namespace(new.namespace),
-            user_id: new.user_id.unwrap_or_default(),
-            session_id: new.session_id.unwrap_or_default(),
-            agent_id: new.agent_id.unwrap_or_default(),
-            kind: new
-                .kind
-                .filter(|t| !t.is_empty())
-                .unwrap_or_else(|| DEFAULT_TYPE.into()),
+            scope: new.scope.with_defaults(),
             embedding: new.embedding,
             token_count: if token_count == 0 {
                 estimate_tokens(&content)
@@ -208,13 +179,6 @@ impl CacheEntry {
     }
 }
 
-/// `namespace`, defaulted.
-pub fn namespace(given: Option<String>) -> String {
-    given
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| DEFAULT_NAMESPACE.into())
-}
-
 /// Tokens of `content` when the client gives none: about four bytes per token.
 pub fn estimate_tokens(content: &str) -> i64 {
     content.len().div_ceil(4) as i64
@@ -257,12 +221,6 @@ impl Memory {
     pub fn to_json(&self, with_embedding: bool) -> Value {
         let mut v = json!({
             "memory_id": self.memory_id,
-            "tenant_id": self.tenant_id,
-            "namespace": self.namespace,
-            "user_id": self.user_id,
-            "session_id": self.session_id,
-            "agent_id": self.agent_id,
-            "type": self.kind,
             "content": self.content,
             "metadata_json": self.metadata_json,
             "token_count": self.token_count,
@@ -273,8 +231,13 @@ impl Memory {
             "pinned": self.pinned,
             "access_count": self.access_count,
         });
-        if with_embedding && let Some(map) = v.as_object_mut() {
-            map.insert("embedding".into(), json!(self.embedding));
+        if let Some(map) = v.as_object_mut() {
+            for (field, value) in SCOPE_FIELDS.iter().zip(self.scope.values()) {
+                map.insert((*field).into(), json!(value));
+            }
+            if with_embedding {
+                map.insert("embedding".into(), json!(self.embedding));
+            }
         }
         v
     }
@@ -286,12 +249,11 @@ impl Memory {
     pub(crate) fn sample(id: &str, embedding: Vec<f32>) -> Self {
         Memory {
             memory_id: id.into(),
-            tenant_id: "t".into(),
-            namespace: DEFAULT_NAMESPACE.into(),
-            user_id: String::new(),
-            session_id: String::new(),
-            agent_id: String::new(),
-            kind: DEFAULT_TYPE.into(),
+            scope: Scope {
+                tenant_id: "t".into(),
+                ..Scope::default()
+            }
+            .with_defaults(),
             content: format!("content of {id}"),
             metadata_json: "{}".into(),
             embedding,
@@ -335,7 +297,7 @@ mod tests {
     use super::*;
 
     fn memory(new: NewMemory) -> Result<Memory> {
-        Memory::new(new, String::new(), 42)
+        Memory::new(new, 42)
     }
 
     #[test]
@@ -345,8 +307,8 @@ mod tests {
             ..NewMemory::default()
         })
         .unwrap();
-        assert_eq!(m.namespace, "default");
-        assert_eq!(m.kind, "memory");
+        assert_eq!(m.scope.namespace, "default");
+        assert_eq!(m.scope.kind, "memory");
         assert_eq!(m.metadata_json, "{}");
         assert_eq!(m.token_count, 3, "ceil(11 / 4)");
         assert_eq!((m.created_at_ns, m.importance, m.pinned), (42, 0.0, false));

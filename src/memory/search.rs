@@ -6,9 +6,10 @@ use std::sync::Arc;
 use super::AgentMemory;
 use super::error::{Error, Result};
 use super::memories::{MemoryTable, Resolved};
-use super::persist::ann::{AnnFigures, Candidates, equals_filter};
+use super::persist::ann::{AnnStats, Candidates, equals_filter};
 use super::query::{Match, SearchQuery};
 use super::record::estimate_tokens;
+use super::scope::SCOPE_FIELDS;
 use super::score::{Scored, inverse_norm};
 use super::stats::ANN_OVERSAMPLE;
 
@@ -183,20 +184,12 @@ impl AgentMemory {
         {
             return None;
         }
-        let mut terms = vec![
-            ("tenant_id", f.tenant_id.as_str()),
-            ("namespace", f.namespace.as_str()),
-        ];
-        for (column, value) in [
-            ("user_id", &f.user_id),
-            ("session_id", &f.session_id),
-            ("agent_id", &f.agent_id),
-            ("type", &f.kind),
-        ] {
-            if !value.is_empty() {
-                terms.push((column, value.as_str()));
-            }
-        }
+        // Tenant and namespace are never empty here; the other fields are wildcards when empty.
+        let terms: Vec<(&str, &str)> = SCOPE_FIELDS
+            .into_iter()
+            .zip(f.values())
+            .filter(|(_, value)| !value.is_empty())
+            .collect();
         let filter = equals_filter(&terms);
         let k = query.limit.saturating_mul(ANN_OVERSAMPLE);
         match ann.candidates(normalised, &filter, k).await {
@@ -208,11 +201,11 @@ impl AgentMemory {
         }
     }
 
-    /// ANN figures (all zero for a store kept only in memory).
-    pub fn ann_figures(&self) -> AnnFigures {
+    /// ANN stats (all zero for a store kept only in memory).
+    pub fn ann_stats(&self) -> AnnStats {
         self.datasets
             .as_ref()
-            .map(|d| d.ann().figures())
+            .map(|d| d.ann().stats())
             .unwrap_or_default()
     }
 }

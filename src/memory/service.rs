@@ -24,9 +24,9 @@ pub struct Limits {
     pub max_cache_entries: usize,
 }
 
-/// Figures for `/api/ai/stats` and `/metrics` (no content).
+/// Stats for `/api/ai/stats` and `/metrics` (no content).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct MemoryFigures {
+pub struct MemoryStats {
     /// Memories held.
     pub memories: usize,
     /// Cache entries held.
@@ -130,7 +130,7 @@ impl AgentMemory {
             // Refusals first: a refused write must not fix the store's dimension.
             if table
                 .tenant_of(&memory.memory_id)
-                .is_some_and(|owner| owner != memory.tenant_id)
+                .is_some_and(|owner| owner != memory.scope.tenant_id)
             {
                 return Err(Error::IdTaken {
                     id: memory.memory_id,
@@ -191,7 +191,7 @@ impl AgentMemory {
         self.memories
             .read()
             .get(id)
-            .filter(|m| in_scope(&m.tenant_id, &m.namespace, tenant, namespace))
+            .filter(|m| in_scope(&m.scope.tenant_id, &m.scope.namespace, tenant, namespace))
     }
 
     /// Deletes one memory; `false` if there was none in scope.
@@ -202,7 +202,7 @@ impl AgentMemory {
             let Some(m) = table.get(id) else {
                 return Ok(false);
             };
-            if !in_scope(&m.tenant_id, &m.namespace, tenant, namespace) {
+            if !in_scope(&m.scope.tenant_id, &m.scope.namespace, tenant, namespace) {
                 return Ok(false);
             }
             self.log_change(&Mutation::DeleteMemory(id.to_string()), &mut seq)?;
@@ -314,8 +314,8 @@ impl AgentMemory {
         Ok(Some(id))
     }
 
-    /// Current figures.
-    pub fn figures(&self) -> MemoryFigures {
+    /// Current stats.
+    pub fn stats(&self) -> MemoryStats {
         let (memories, memory_bytes) = {
             let t = self.memories.read();
             (t.len(), t.vector_bytes())
@@ -324,7 +324,7 @@ impl AgentMemory {
             let c = self.cache.lock();
             (c.len(), c.vector_bytes())
         };
-        MemoryFigures {
+        MemoryStats {
             memories,
             cache_entries,
             embedding_dim: self.dim(),

@@ -1,19 +1,68 @@
-//! The `/api/ai/stats` document: counts, evictions, limits, ANN and persistence figures.
-//! Never any content, prompt, response or metadata.
+//! Agent Memory's stats, read once into a [`Snapshot`] that `/api/ai/stats` and `/metrics`
+//! both show, and the `/api/ai/stats` document: counts, evictions, limits, ANN and persistence
+//! stats. Never any content, prompt, response or metadata.
 
 use serde_json::{Value, json};
+use strata_tiers::wal::WalStats;
 
 use super::AgentMemory;
+use super::persist::ann::AnnStats;
+use super::persist::lance::LanceStats;
+use super::service::{Limits, MemoryStats};
 use super::settings::Settings;
 
 /// Candidates an approximate search asks the index for, per result wanted.
 pub const ANN_OVERSAMPLE: usize = 8;
 
+/// Every figure of the store, read at one moment.
+#[derive(Debug, Clone, Copy)]
+pub struct Snapshot {
+    /// Counts, evictions and vector bytes.
+    pub store: MemoryStats,
+    /// Limits in force.
+    pub limits: Limits,
+    /// The vector index.
+    pub ann: AnnStats,
+    /// WAL and Lance stats, when the store is persisted.
+    pub persistence: Option<Persistence>,
+}
+
+/// The stats of a persisted store.
+#[derive(Debug, Clone, Copy)]
+pub struct Persistence {
+    /// Changes in the WAL not yet committed to Lance.
+    pub pending_mutations: u64,
+    /// The WAL.
+    pub wal: WalStats,
+    /// The Lance datasets.
+    pub lance: LanceStats,
+}
+
+impl AgentMemory {
+    /// Every figure of the store, read now.
+    pub fn snapshot(&self) -> Snapshot {
+        let persistence = match (self.log(), self.datasets()) {
+            (Some(log), Some(datasets)) => Some(Persistence {
+                pending_mutations: log.pending_mutations(),
+                wal: log.stats(),
+                lance: datasets.stats(),
+            }),
+            _ => None,
+        };
+        Snapshot {
+            store: self.stats(),
+            limits: self.limits(),
+            ann: self.ann_stats(),
+            persistence,
+        }
+    }
+}
+
 /// The stats document.
-pub fn stats_json(memory: &AgentMemory, settings: &Settings) -> Value {
-    let f = memory.figures();
-    let limits = memory.limits();
-    let ann = memory.ann_figures();
+pub fn stats_json(snapshot: &Snapshot, settings: &Settings) -> Value {
+    let f = snapshot.store;
+    let limits = snapshot.limits;
+    let ann = snapshot.ann;
     let mut doc = json!({
         "memory_count": f.memories,
         "cache_count": f.cache_entries,
@@ -44,13 +93,16 @@ pub fn stats_json(memory: &AgentMemory, settings: &Settings) -> Value {
         },
         "persistence": { "enabled": false },
     });
-    if let (Some(log), Some(datasets)) = (memory.log(), memory.datasets()) {
-        let wal = log.stats();
-        let lance = datasets.figures();
+    if let Some(Persistence {
+        pending_mutations,
+        wal,
+        lance,
+    }) = snapshot.persistence
+    {
         doc["persistence"] = json!({
             "enabled": true,
             "flush_every": settings.flush_every,
-            "pending_mutations": log.pending_mutations(),
+            "pending_mutations": pending_mutations,
             "wal_segments": wal.segments,
             "wal_bytes": wal.bytes,
             "commits": lance.commits,

@@ -1,11 +1,12 @@
 //! The `zepto_agent_*` Prometheus series of Agent Memory (names from the reference), plus
-//! Strata's own persistence figures as `strata_agent_memory_*`.
+//! Strata's own persistence stats as `strata_agent_memory_*`.
 
 use prometheus::{Gauge, IntCounter, IntGauge, Registry};
 
 use super::{advance, prom};
 use crate::error::Result;
 use crate::memory::AgentMemory;
+use crate::memory::stats::Snapshot;
 
 /// Agent Memory series.
 #[derive(Debug)]
@@ -112,10 +113,14 @@ impl AgentMetrics {
         })
     }
 
-    /// Sets every series from the store's current figures.
+    /// Sets every series from one snapshot of the store's stats.
     pub(super) fn update(&self, memory: &AgentMemory) {
-        let f = memory.figures();
-        let limits = memory.limits();
+        let Snapshot {
+            store: f,
+            limits,
+            ann,
+            persistence,
+        } = memory.snapshot();
         self.records.set(f.memories as i64);
         self.cache_entries.set(f.cache_entries as i64);
         self.embedding_dim.set(f.embedding_dim as i64);
@@ -123,20 +128,16 @@ impl AgentMetrics {
         self.max_cache_entries.set(limits.max_cache_entries as i64);
         advance(&self.memory_evictions, f.evicted_memories);
         advance(&self.cache_evictions, f.evicted_cache);
-        let ann = memory.ann_figures();
         self.ann_indexed_vectors.set(ann.indexed_vectors as i64);
         advance(&self.ann_rebuilds, ann.rebuilds);
         self.ann_last_rebuild_ms.set(ann.last_rebuild_ms);
         advance(&self.ann_searches, ann.searches);
         advance(&self.ann_fallbacks, ann.fallbacks);
-        if let Some(d) = memory.datasets() {
-            let lance = d.figures();
-            advance(&self.commits, lance.commits);
-            advance(&self.commit_failures, lance.failures);
-        }
-        if let Some(log) = memory.log() {
-            self.pending_mutations.set(log.pending_mutations() as i64);
-            self.wal_bytes.set(log.stats().bytes as i64);
+        if let Some(p) = persistence {
+            advance(&self.commits, p.lance.commits);
+            advance(&self.commit_failures, p.lance.failures);
+            self.pending_mutations.set(p.pending_mutations as i64);
+            self.wal_bytes.set(p.wal.bytes as i64);
         }
     }
 }

@@ -15,8 +15,9 @@ pub(crate) struct Fields {
 }
 
 impl Fields {
-    /// Parses `body` as a JSON object whose keys are all in `allowed`.
-    pub(crate) fn parse(body: &[u8], allowed: &[&str]) -> Result<Self> {
+    /// Parses `body` as a JSON object whose keys are all in `allowed` (groups of names, listed
+    /// in order when a key is refused).
+    pub(crate) fn parse(body: &[u8], allowed: &[&[&str]]) -> Result<Self> {
         if body.iter().all(u8::is_ascii_whitespace) {
             return Err(Error::BadRequest(
                 "The request body is empty: send a JSON object".into(),
@@ -29,6 +30,7 @@ impl Fields {
                 "The request body must be a JSON object".into(),
             ));
         };
+        let allowed = allowed.concat();
         if let Some(unknown) = map.keys().find(|k| !allowed.contains(&k.as_str())) {
             return Err(Error::BadRequest(format!(
                 "Unknown field '{unknown}'; supported fields: {}",
@@ -144,7 +146,7 @@ mod tests {
     use super::*;
 
     fn fields(json: &str) -> Result<Fields> {
-        Fields::parse(json.as_bytes(), &["a", "e", "n"])
+        Fields::parse(json.as_bytes(), &[&["a", "e", "n"]])
     }
 
     #[test]

@@ -21,7 +21,8 @@ use self::fields::Fields;
 use super::error::{ApiError, ApiResult};
 use super::extract::{LimitedBody, Params, TenantHeader};
 use super::paths;
-use crate::memory::record::{CacheEntry, Memory, namespace, resolve_tenant};
+use crate::memory::record::{CacheEntry, Memory, resolve_tenant};
+use crate::memory::scope::namespace;
 use crate::memory::service::{Match, Stored};
 use crate::memory::stats::stats_json;
 use crate::memory::{AgentMemory, Result as MemoryResult};
@@ -64,7 +65,7 @@ async fn stats(
             "scope must be local or cluster".into(),
         ));
     }
-    Ok(Json(stats_json(&state.memory, &state.settings)))
+    Ok(Json(stats_json(&state.memory.snapshot(), &state.settings)))
 }
 
 async fn store_memory(
@@ -73,9 +74,8 @@ async fn store_memory(
     LimitedBody(body): LimitedBody,
 ) -> ApiResult<Json<Value>> {
     let fields = Fields::parse(&body, requests::MEMORY_FIELDS)?;
-    let tenant = resolve_tenant(header.as_deref(), fields.string("tenant_id")?)?;
     let now = now_nanos();
-    let memory = Memory::new(requests::new_memory(&fields)?, tenant, now)?;
+    let memory = Memory::new(requests::new_memory(&fields, header.as_deref())?, now)?;
     let stored = blocking(&state.memory, move |m| m.put_memory(memory, now)).await?;
     Ok(stored_reply("memory_id", stored))
 }

@@ -39,9 +39,9 @@ const RETRAIN_GROWTH: usize = 2;
 
 pub use crate::memory::settings::AnnSettings;
 
-/// ANN figures for stats and metrics.
+/// ANN stats for `/api/ai/stats` and `/metrics`.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct AnnFigures {
+pub struct AnnStats {
     /// Whether searches use the index now.
     pub enabled: bool,
     /// Rows covered by the index.
@@ -67,7 +67,7 @@ pub struct Ann {
     /// Latest committed memories dataset that carries the index.
     indexed: RwLock<Option<Dataset>>,
     trained_rows: Mutex<usize>,
-    figures: Mutex<AnnFigures>,
+    stats: Mutex<AnnStats>,
 }
 
 impl Ann {
@@ -77,13 +77,13 @@ impl Ann {
             settings,
             indexed: RwLock::new(None),
             trained_rows: Mutex::new(0),
-            figures: Mutex::new(AnnFigures::default()),
+            stats: Mutex::new(AnnStats::default()),
         }
     }
 
-    /// Current figures.
-    pub fn figures(&self) -> AnnFigures {
-        *self.figures.lock()
+    /// Current stats.
+    pub fn stats(&self) -> AnnStats {
+        *self.stats.lock()
     }
 
     /// Whether a store of `rows` memories wants an index.
@@ -102,7 +102,7 @@ impl Ann {
 
     /// Counts a search answered from candidates, or one that fell back to the scan.
     pub fn count_search(&self, fell_back: bool) {
-        let mut f = self.figures.lock();
+        let mut f = self.stats.lock();
         if fell_back {
             f.fallbacks += 1;
         } else {
@@ -120,7 +120,7 @@ impl Ann {
         let rows = ds.count_rows(None).await.map_err(lance_err)?;
         if !self.wanted(rows) {
             *self.indexed.write() = None;
-            self.figures.lock().enabled = false;
+            self.stats.lock().enabled = false;
             return Ok(());
         }
         let started = Instant::now();
@@ -171,7 +171,7 @@ impl Ann {
                 .map_err(lance_err)?;
             }
             *self.trained_rows.lock() = rows;
-            let mut f = self.figures.lock();
+            let mut f = self.stats.lock();
             f.rebuilds += 1;
             f.partitions = partitions;
         } else {
@@ -186,7 +186,7 @@ impl Ann {
         ds.prewarm_index(VECTOR_INDEX).await.map_err(lance_err)?;
         let unindexed = self.unindexed(ds).await?;
         {
-            let mut f = self.figures.lock();
+            let mut f = self.stats.lock();
             f.enabled = true;
             f.indexed_vectors = rows.saturating_sub(unindexed) as u64;
             f.unindexed_vectors = unindexed as u64;
@@ -215,7 +215,7 @@ impl Ann {
             return Ok(None);
         };
         let k = k.min(self.settings.max_candidates).max(1);
-        let partitions = self.figures.lock().partitions;
+        let partitions = self.stats.lock().partitions;
         let mut scan = ds.scan();
         let q = Float32Array::from(query.to_vec());
         scan.nearest(EMBEDDING, &q, k).map_err(lance_err)?;

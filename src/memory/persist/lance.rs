@@ -70,9 +70,9 @@ pub struct Loaded {
     pub counters: (u64, u64),
 }
 
-/// Figures for stats and metrics.
+/// Lance stats for `/api/ai/stats` and `/metrics`.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct LanceFigures {
+pub struct LanceStats {
     /// Commits since start.
     pub commits: u64,
     /// Failed commits since start (changes kept in the WAL and retried).
@@ -107,7 +107,7 @@ pub struct Datasets {
     options: HashMap<String, String>,
     memories: tokio::sync::Mutex<Slot>,
     cache: tokio::sync::Mutex<Slot>,
-    figures: Mutex<LanceFigures>,
+    stats: Mutex<LanceStats>,
     ann: Ann,
 }
 
@@ -163,11 +163,11 @@ impl Datasets {
             options,
             memories: tokio::sync::Mutex::new(memories),
             cache: tokio::sync::Mutex::new(cache),
-            figures: Mutex::new(LanceFigures::default()),
+            stats: Mutex::new(LanceStats::default()),
             ann: Ann::new(ann),
         };
         datasets.refresh_index().await;
-        datasets.refresh_figures().await;
+        datasets.refresh_stats().await;
         Ok((datasets, loaded))
     }
 
@@ -177,7 +177,7 @@ impl Datasets {
         let started = Instant::now();
         let result = self.commit_inner(changes).await;
         {
-            let mut f = self.figures.lock();
+            let mut f = self.stats.lock();
             match &result {
                 Ok(()) => {
                     f.commits += 1;
@@ -186,7 +186,7 @@ impl Datasets {
                 Err(_) => f.failures += 1,
             }
         }
-        self.refresh_figures().await;
+        self.refresh_stats().await;
         result
     }
 
@@ -340,7 +340,7 @@ impl Datasets {
             compact_files(ds, options, None)
                 .await
                 .map_err(lance_err(&slot.uri))?;
-            self.figures.lock().compactions += 1;
+            self.stats.lock().compactions += 1;
         }
         let versions = ds.versions().await.map_err(lance_err(&slot.uri))?;
         if versions.len() > 2 * KEEP_VERSIONS {
@@ -369,7 +369,7 @@ impl Datasets {
         }
     }
 
-    async fn refresh_figures(&self) {
+    async fn refresh_stats(&self) {
         let (mv, mf) = {
             let slot = self.memories.lock().await;
             slot.dataset
@@ -382,16 +382,16 @@ impl Datasets {
                 .as_ref()
                 .map_or((0, 0), |d| (d.version().version, d.count_fragments()))
         };
-        let mut f = self.figures.lock();
+        let mut f = self.stats.lock();
         f.memories_version = mv;
         f.memories_fragments = mf;
         f.cache_version = cv;
         f.cache_fragments = cf;
     }
 
-    /// Current figures.
-    pub fn figures(&self) -> LanceFigures {
-        *self.figures.lock()
+    /// Current stats.
+    pub fn stats(&self) -> LanceStats {
+        *self.stats.lock()
     }
 }
 

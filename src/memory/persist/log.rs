@@ -1,8 +1,8 @@
 //! The mutation log: every memory and cache change is appended to a WAL before it is applied,
 //! and the ids it touched are remembered until a Lance commit takes them.
 //!
-//! The WAL is the tiers' segment log ([`strata_tiers::wal`]); a record's `table` names the
-//! dataset (`memories` or `cache`) and its `table_id` the change (`upsert`, whose rows are
+//! The WAL is the tiers' segment log ([`strata_tiers::wal`]); a record's `target` names the
+//! dataset (`memories` or `cache`) and its `tag` the change (`upsert`, whose rows are
 //! whole records in the dataset's schema, or `delete`, whose rows are ids). Replay applies the
 //! records in order on top of what the datasets hold; both kinds are absolute (a whole record or
 //! its absence), so replaying a record the datasets already reflect changes nothing.
@@ -221,7 +221,7 @@ fn encode(
 fn decode(record: &WalRecord) -> Result<Vec<Mutation>, String> {
     let mut out = Vec::new();
     for batch in &record.batches {
-        match (record.table.as_str(), record.table_id.as_str()) {
+        match (record.target.as_str(), record.tag.as_str()) {
             (MEMORIES, UPSERT) => out.extend(
                 memories_from_batch(batch)?
                     .into_iter()

@@ -15,6 +15,7 @@ use arrow::buffer::NullBuffer;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
 use crate::memory::record::{CacheEntry, Memory};
+use crate::memory::scope::SCOPE_FIELDS;
 
 /// Column holding the vectors in both datasets.
 pub const EMBEDDING: &str = "embedding";
@@ -23,16 +24,209 @@ pub const MEMORY_ID: &str = "memory_id";
 /// Key column of the cache dataset.
 pub const CACHE_ID: &str = "cache_id";
 
-const STRING_COLUMNS: &[&str] = &[
-    "tenant_id",
-    "namespace",
-    "user_id",
-    "session_id",
-    "agent_id",
-    "type",
-    "content",
-    "metadata_json",
+/// One column of a dataset: its name and type, and how a record's field becomes the column's
+/// value and back. Each dataset's columns are listed once ([`MEMORY_COLUMNS`],
+/// [`CACHE_COLUMNS`]); its schema and both conversions are derived from that list.
+enum Column<R> {
+    /// A non-null UTF-8 column.
+    Text(&'static str, fn(&R) -> &str, fn(&mut R, String)),
+    /// A non-null 64-bit integer column.
+    Int(&'static str, fn(&R) -> i64, fn(&mut R, i64)),
+    /// A non-null 64-bit float column.
+    Float(&'static str, fn(&R) -> f64, fn(&mut R, f64)),
+    /// A non-null boolean column.
+    Bool(&'static str, fn(&R) -> bool, fn(&mut R, bool)),
+    /// The [`EMBEDDING`] column: null where the record has none.
+    Embedding(fn(&R) -> &[f32], fn(&mut R, Vec<f32>)),
+}
+
+use Column::{Bool, Embedding, Float, Int, Text};
+
+/// The columns of the memories dataset, in order.
+const MEMORY_COLUMNS: &[Column<Memory>] = &[
+    Text(MEMORY_ID, |m| &m.memory_id, |m, v| m.memory_id = v),
+    Text(
+        SCOPE_FIELDS[0],
+        |m| &m.scope.tenant_id,
+        |m, v| m.scope.tenant_id = v,
+    ),
+    Text(
+        SCOPE_FIELDS[1],
+        |m| &m.scope.namespace,
+        |m, v| m.scope.namespace = v,
+    ),
+    Text(
+        SCOPE_FIELDS[2],
+        |m| &m.scope.user_id,
+        |m, v| m.scope.user_id = v,
+    ),
+    Text(
+        SCOPE_FIELDS[3],
+        |m| &m.scope.session_id,
+        |m, v| m.scope.session_id = v,
+    ),
+    Text(
+        SCOPE_FIELDS[4],
+        |m| &m.scope.agent_id,
+        |m, v| m.scope.agent_id = v,
+    ),
+    Text(SCOPE_FIELDS[5], |m| &m.scope.kind, |m, v| m.scope.kind = v),
+    Text("content", |m| &m.content, |m, v| m.content = v),
+    Text(
+        "metadata_json",
+        |m| &m.metadata_json,
+        |m, v| m.metadata_json = v,
+    ),
+    Embedding(|m| &m.embedding, |m, v| m.embedding = v),
+    Int("token_count", |m| m.token_count, |m, v| m.token_count = v),
+    Float("importance", |m| m.importance, |m, v| m.importance = v),
+    Int(
+        "created_at_ns",
+        |m| m.created_at_ns,
+        |m, v| m.created_at_ns = v,
+    ),
+    Int(
+        "last_accessed_ns",
+        |m| m.last_accessed_ns,
+        |m, v| m.last_accessed_ns = v,
+    ),
+    Int(
+        "expires_at_ns",
+        |m| m.expires_at_ns,
+        |m, v| m.expires_at_ns = v,
+    ),
+    Bool("pinned", |m| m.pinned, |m, v| m.pinned = v),
+    Int(
+        "access_count",
+        |m| m.access_count as i64,
+        |m, v| m.access_count = v.max(0) as u64,
+    ),
 ];
+
+/// The columns of the prompt-cache dataset, in order.
+const CACHE_COLUMNS: &[Column<CacheEntry>] = &[
+    Text(CACHE_ID, |e| &e.cache_id, |e, v| e.cache_id = v),
+    Text(SCOPE_FIELDS[0], |e| &e.tenant_id, |e, v| e.tenant_id = v),
+    Text(SCOPE_FIELDS[1], |e| &e.namespace, |e, v| e.namespace = v),
+    Text("prompt", |e| &e.prompt, |e, v| e.prompt = v),
+    Text("response", |e| &e.response, |e, v| e.response = v),
+    Embedding(|e| &e.embedding, |e, v| e.embedding = v),
+    Int("token_count", |e| e.token_count, |e, v| e.token_count = v),
+    Text(
+        "metadata_json",
+        |e| &e.metadata_json,
+        |e, v| e.metadata_json = v,
+    ),
+    Int(
+        "created_at_ns",
+        |e| e.created_at_ns,
+        |e, v| e.created_at_ns = v,
+    ),
+    Int(
+        "last_accessed_ns",
+        |e| e.last_accessed_ns,
+        |e, v| e.last_accessed_ns = v,
+    ),
+    Int(
+        "expires_at_ns",
+        |e| e.expires_at_ns,
+        |e, v| e.expires_at_ns = v,
+    ),
+    Int(
+        "access_count",
+        |e| e.access_count as i64,
+        |e, v| e.access_count = v.max(0) as u64,
+    ),
+];
+
+impl<R> Column<R> {
+    fn field(&self, dim: usize) -> Field {
+        match self {
+            Text(name, ..) => Field::new(*name, DataType::Utf8, false),
+            Int(name, ..) => Field::new(*name, DataType::Int64, false),
+            Float(name, ..) => Field::new(*name, DataType::Float64, false),
+            Bool(name, ..) => Field::new(*name, DataType::Boolean, false),
+            Embedding(..) => embedding_field(dim),
+        }
+    }
+
+    /// The column's values for `records`.
+    fn array(&self, records: &[R], dim: usize) -> Result<ArrayRef, arrow::error::ArrowError> {
+        Ok(match self {
+            Text(_, get, _) => Arc::new(StringArray::from_iter_values(records.iter().map(get))),
+            Int(_, get, _) => Arc::new(Int64Array::from_iter_values(records.iter().map(get))),
+            Float(_, get, _) => Arc::new(Float64Array::from_iter_values(records.iter().map(get))),
+            Bool(_, get, _) => Arc::new(BooleanArray::from_iter(
+                records.iter().map(|r| Some(get(r))),
+            )),
+            Embedding(get, _) => embeddings(records.iter().map(get).collect(), dim)?,
+        })
+    }
+
+    /// Sets the field of every record from the column of `batch`.
+    fn read(&self, batch: &RecordBatch, records: &mut [R]) -> Result<(), String> {
+        match self {
+            Text(name, _, set) => {
+                let values = strings(batch, name)?;
+                for (i, r) in records.iter_mut().enumerate() {
+                    set(r, values.value(i).to_string());
+                }
+            }
+            Int(name, _, set) => {
+                let values = column::<Int64Array>(batch, name)?;
+                for (r, v) in records.iter_mut().zip(values.values()) {
+                    set(r, *v);
+                }
+            }
+            Float(name, _, set) => {
+                let values = column::<Float64Array>(batch, name)?;
+                for (r, v) in records.iter_mut().zip(values.values()) {
+                    set(r, *v);
+                }
+            }
+            Bool(name, _, set) => {
+                let values = column::<BooleanArray>(batch, name)?;
+                for (i, r) in records.iter_mut().enumerate() {
+                    set(r, values.value(i));
+                }
+            }
+            Embedding(_, set) => {
+                for (r, v) in records.iter_mut().zip(vectors(batch)?) {
+                    set(r, v);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn schema_of<R>(columns: &[Column<R>], dim: usize) -> SchemaRef {
+    Arc::new(Schema::new(
+        columns.iter().map(|c| c.field(dim)).collect::<Vec<_>>(),
+    ))
+}
+
+fn to_batch<R>(
+    columns: &[Column<R>],
+    records: &[R],
+    dim: usize,
+) -> Result<RecordBatch, arrow::error::ArrowError> {
+    let arrays = columns
+        .iter()
+        .map(|c| c.array(records, dim))
+        .collect::<Result<Vec<_>, _>>()?;
+    RecordBatch::try_new(schema_of(columns, dim), arrays)
+}
+
+fn from_batch<R: Default>(columns: &[Column<R>], batch: &RecordBatch) -> Result<Vec<R>, String> {
+    let mut records: Vec<R> = std::iter::repeat_with(R::default)
+        .take(batch.num_rows())
+        .collect();
+    for c in columns {
+        c.read(batch, &mut records)?;
+    }
+    Ok(records)
+}
 
 /// The list size used for a dimension (`0`: not fixed yet).
 pub fn list_size(dim: usize) -> i32 {
@@ -52,41 +246,12 @@ fn embedding_field(dim: usize) -> Field {
 
 /// Schema of the memories dataset.
 pub fn memory_schema(dim: usize) -> SchemaRef {
-    let mut fields = vec![Field::new(MEMORY_ID, DataType::Utf8, false)];
-    fields.extend(
-        STRING_COLUMNS
-            .iter()
-            .map(|c| Field::new(*c, DataType::Utf8, false)),
-    );
-    fields.extend([
-        embedding_field(dim),
-        Field::new("token_count", DataType::Int64, false),
-        Field::new("importance", DataType::Float64, false),
-        Field::new("created_at_ns", DataType::Int64, false),
-        Field::new("last_accessed_ns", DataType::Int64, false),
-        Field::new("expires_at_ns", DataType::Int64, false),
-        Field::new("pinned", DataType::Boolean, false),
-        Field::new("access_count", DataType::Int64, false),
-    ]);
-    Arc::new(Schema::new(fields))
+    schema_of(MEMORY_COLUMNS, dim)
 }
 
 /// Schema of the cache dataset.
 pub fn cache_schema(dim: usize) -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new(CACHE_ID, DataType::Utf8, false),
-        Field::new("tenant_id", DataType::Utf8, false),
-        Field::new("namespace", DataType::Utf8, false),
-        Field::new("prompt", DataType::Utf8, false),
-        Field::new("response", DataType::Utf8, false),
-        embedding_field(dim),
-        Field::new("token_count", DataType::Int64, false),
-        Field::new("metadata_json", DataType::Utf8, false),
-        Field::new("created_at_ns", DataType::Int64, false),
-        Field::new("last_accessed_ns", DataType::Int64, false),
-        Field::new("expires_at_ns", DataType::Int64, false),
-        Field::new("access_count", DataType::Int64, false),
-    ]))
+    schema_of(CACHE_COLUMNS, dim)
 }
 
 /// Schema of a batch of ids (deletions in the WAL).
@@ -137,39 +302,7 @@ pub fn memories_to_batch(
     memories: &[Memory],
     dim: usize,
 ) -> Result<RecordBatch, arrow::error::ArrowError> {
-    let text = |f: fn(&Memory) -> &str| -> ArrayRef {
-        Arc::new(StringArray::from_iter_values(memories.iter().map(f)))
-    };
-    let int = |f: fn(&Memory) -> i64| -> ArrayRef {
-        Arc::new(Int64Array::from_iter_values(memories.iter().map(f)))
-    };
-    let columns: Vec<ArrayRef> = vec![
-        text(|m| &m.memory_id),
-        text(|m| &m.tenant_id),
-        text(|m| &m.namespace),
-        text(|m| &m.user_id),
-        text(|m| &m.session_id),
-        text(|m| &m.agent_id),
-        text(|m| &m.kind),
-        text(|m| &m.content),
-        text(|m| &m.metadata_json),
-        embeddings(
-            memories.iter().map(|m| m.embedding.as_slice()).collect(),
-            dim,
-        )?,
-        int(|m| m.token_count),
-        Arc::new(Float64Array::from_iter_values(
-            memories.iter().map(|m| m.importance),
-        )),
-        int(|m| m.created_at_ns),
-        int(|m| m.last_accessed_ns),
-        int(|m| m.expires_at_ns),
-        Arc::new(BooleanArray::from_iter(
-            memories.iter().map(|m| Some(m.pinned)),
-        )),
-        int(|m| m.access_count as i64),
-    ];
-    RecordBatch::try_new(memory_schema(dim), columns)
+    to_batch(MEMORY_COLUMNS, memories, dim)
 }
 
 /// Cache entries as one batch of [`cache_schema`].
@@ -177,30 +310,17 @@ pub fn cache_to_batch(
     entries: &[CacheEntry],
     dim: usize,
 ) -> Result<RecordBatch, arrow::error::ArrowError> {
-    let text = |f: fn(&CacheEntry) -> &str| -> ArrayRef {
-        Arc::new(StringArray::from_iter_values(entries.iter().map(f)))
-    };
-    let int = |f: fn(&CacheEntry) -> i64| -> ArrayRef {
-        Arc::new(Int64Array::from_iter_values(entries.iter().map(f)))
-    };
-    let columns: Vec<ArrayRef> = vec![
-        text(|e| &e.cache_id),
-        text(|e| &e.tenant_id),
-        text(|e| &e.namespace),
-        text(|e| &e.prompt),
-        text(|e| &e.response),
-        embeddings(
-            entries.iter().map(|e| e.embedding.as_slice()).collect(),
-            dim,
-        )?,
-        int(|e| e.token_count),
-        text(|e| &e.metadata_json),
-        int(|e| e.created_at_ns),
-        int(|e| e.last_accessed_ns),
-        int(|e| e.expires_at_ns),
-        int(|e| e.access_count as i64),
-    ];
-    RecordBatch::try_new(cache_schema(dim), columns)
+    to_batch(CACHE_COLUMNS, entries, dim)
+}
+
+/// Memories from a batch of [`memory_schema`] (any dimension).
+pub fn memories_from_batch(batch: &RecordBatch) -> Result<Vec<Memory>, String> {
+    from_batch(MEMORY_COLUMNS, batch)
+}
+
+/// Cache entries from a batch of [`cache_schema`] (any dimension).
+pub fn cache_from_batch(batch: &RecordBatch) -> Result<Vec<CacheEntry>, String> {
+    from_batch(CACHE_COLUMNS, batch)
 }
 
 fn column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> Result<&'a T, String> {
@@ -212,10 +332,6 @@ fn column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> Result<&'a T, S
 
 fn strings<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a StringArray, String> {
     column::<StringArray>(batch, name)
-}
-
-fn ints(batch: &RecordBatch, name: &str) -> Result<Vec<i64>, String> {
-    Ok(column::<Int64Array>(batch, name)?.values().to_vec())
 }
 
 /// The embeddings of a batch, empty where null.
@@ -239,89 +355,16 @@ fn vectors(batch: &RecordBatch) -> Result<Vec<Vec<f32>>, String> {
         .collect())
 }
 
-/// Memories from a batch of [`memory_schema`] (any dimension).
-pub fn memories_from_batch(batch: &RecordBatch) -> Result<Vec<Memory>, String> {
-    let s: Vec<&StringArray> = std::iter::once(MEMORY_ID)
-        .chain(STRING_COLUMNS.iter().copied())
-        .map(|c| strings(batch, c))
-        .collect::<Result<_, _>>()?;
-    let mut vectors = vectors(batch)?.into_iter();
-    let token_count = ints(batch, "token_count")?;
-    let importance = column::<Float64Array>(batch, "importance")?;
-    let created = ints(batch, "created_at_ns")?;
-    let accessed = ints(batch, "last_accessed_ns")?;
-    let expires = ints(batch, "expires_at_ns")?;
-    let pinned = column::<BooleanArray>(batch, "pinned")?;
-    let access = ints(batch, "access_count")?;
-    Ok((0..batch.num_rows())
-        .map(|i| Memory {
-            memory_id: s[0].value(i).to_string(),
-            tenant_id: s[1].value(i).to_string(),
-            namespace: s[2].value(i).to_string(),
-            user_id: s[3].value(i).to_string(),
-            session_id: s[4].value(i).to_string(),
-            agent_id: s[5].value(i).to_string(),
-            kind: s[6].value(i).to_string(),
-            content: s[7].value(i).to_string(),
-            metadata_json: s[8].value(i).to_string(),
-            embedding: vectors.next().unwrap_or_default(),
-            token_count: token_count[i],
-            importance: importance.value(i),
-            created_at_ns: created[i],
-            last_accessed_ns: accessed[i],
-            expires_at_ns: expires[i],
-            pinned: pinned.value(i),
-            access_count: access[i].max(0) as u64,
-        })
-        .collect())
-}
-
-/// Cache entries from a batch of [`cache_schema`] (any dimension).
-pub fn cache_from_batch(batch: &RecordBatch) -> Result<Vec<CacheEntry>, String> {
-    let id = strings(batch, CACHE_ID)?;
-    let tenant = strings(batch, "tenant_id")?;
-    let namespace = strings(batch, "namespace")?;
-    let prompt = strings(batch, "prompt")?;
-    let response = strings(batch, "response")?;
-    let metadata = strings(batch, "metadata_json")?;
-    let mut vectors = vectors(batch)?.into_iter();
-    let token_count = ints(batch, "token_count")?;
-    let created = ints(batch, "created_at_ns")?;
-    let accessed = ints(batch, "last_accessed_ns")?;
-    let expires = ints(batch, "expires_at_ns")?;
-    let access = ints(batch, "access_count")?;
-    Ok((0..batch.num_rows())
-        .map(|i| CacheEntry {
-            cache_id: id.value(i).to_string(),
-            tenant_id: tenant.value(i).to_string(),
-            namespace: namespace.value(i).to_string(),
-            prompt: prompt.value(i).to_string(),
-            response: response.value(i).to_string(),
-            embedding: vectors.next().unwrap_or_default(),
-            token_count: token_count[i],
-            metadata_json: metadata.value(i).to_string(),
-            created_at_ns: created[i],
-            last_accessed_ns: accessed[i],
-            expires_at_ns: expires[i],
-            access_count: access[i].max(0) as u64,
-        })
-        .collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::memory::scope::Scope;
 
     #[test]
     fn memories_round_trip_with_and_without_embeddings() {
         let base = Memory {
             memory_id: "m1".into(),
-            tenant_id: "t".into(),
-            namespace: "n".into(),
-            user_id: "u".into(),
-            session_id: "s".into(),
-            agent_id: "a".into(),
-            kind: "fact".into(),
+            scope: Scope::from_values(["t", "n", "u", "s", "a", "fact"].map(String::from)),
             content: "c".into(),
             metadata_json: "{\"k\":1}".into(),
             embedding: vec![1.0, 2.0],

@@ -113,7 +113,8 @@ impl Tiers {
         }
         let (mut replayed, mut skipped) = (0u64, 0u64);
         let wal = Wal::open(config.wal, high_water + 1, |record| {
-            let Some((name, done)) = flushed.get(&record.table_id) else {
+            // The tiers tag each record with its table's identity.
+            let Some((name, done)) = flushed.get(&record.tag) else {
                 skipped += 1; // a dropped table
                 return Ok(());
             };

@@ -196,19 +196,20 @@ impl Wal {
         Ok(wal)
     }
 
-    /// Appends rows for `table` (identity `table_id`); returns the record's sequence number.
+    /// Appends rows for `target` (a table, with its identity as the `tag`; see [`WalRecord`]);
+    /// returns the record's sequence number.
     /// The record is written to the OS but not yet synced: call [`Wal::sync`] before
     /// acknowledging.
     pub fn append(
         &self,
-        table: &str,
-        table_id: &str,
+        target: &str,
+        tag: &str,
         schema: &SchemaRef,
         batches: &[RecordBatch],
     ) -> WalResult<u64> {
         // Encode outside the lock with a placeholder sequence, patched in under it; the frame
         // header is filled in place, so the (possibly large) payload is never copied again.
-        let mut framed = record::encode_append(FRAME_HEADER, 0, table, table_id, schema, batches)?;
+        let mut framed = record::encode_append(FRAME_HEADER, 0, target, tag, schema, batches)?;
         let mut guard = self.writer.lock();
         let w = &mut *guard;
         let seq = w.next_seq;

@@ -3,11 +3,13 @@
 //! Payload layout (little-endian):
 //!
 //! ```text
-//! u64 seq | u8 kind | u16 len, table name | u16 len, table id | Arrow IPC stream (the rows)
+//! u64 seq | u8 kind | u16 len, target | u16 len, tag | Arrow IPC stream (the rows)
 //! ```
 //!
-//! The table id (the Delta table's metadata id) keeps records of a dropped table from being
-//! replayed into a new table that took its name.
+//! The log serves two subsystems, so the two strings are named for no one of them: the tiers
+//! write a table's name as the target and its identity (the Delta table's metadata id) as the
+//! tag, which keeps records of a dropped table from being replayed into a new table that took
+//! its name; Agent Memory writes a dataset as the target and the kind of change as the tag.
 
 use std::io::Cursor;
 
@@ -26,10 +28,10 @@ const KIND_APPEND: u8 = 1;
 pub struct WalRecord {
     /// Position in the log; every record has a larger one than all before it.
     pub seq: u64,
-    /// Table name at the time of the write.
-    pub table: String,
-    /// Identity of the table the rows went to.
-    pub table_id: String,
+    /// What the rows belong to: a table's name at the time of the write, or a dataset.
+    pub target: String,
+    /// What the writer says of the target: a table's identity, or the kind of change.
+    pub tag: String,
     /// The rows, in the table's schema at the time of the write.
     pub batches: Vec<RecordBatch>,
 }
@@ -39,8 +41,8 @@ pub struct WalRecord {
 pub(crate) fn encode_append(
     reserve: usize,
     seq: u64,
-    table: &str,
-    table_id: &str,
+    target: &str,
+    tag: &str,
     schema: &SchemaRef,
     batches: &[RecordBatch],
 ) -> WalResult<Vec<u8>> {
@@ -49,8 +51,8 @@ pub(crate) fn encode_append(
     out.resize(reserve, 0);
     out.extend_from_slice(&seq.to_le_bytes());
     out.push(KIND_APPEND);
-    put_str(&mut out, table)?;
-    put_str(&mut out, table_id)?;
+    put_str(&mut out, target)?;
+    put_str(&mut out, tag)?;
     let mut writer = StreamWriter::try_new(&mut out, schema)?;
     for batch in batches {
         writer.write(batch)?;
@@ -67,14 +69,14 @@ pub(crate) fn decode(payload: &[u8]) -> WalResult<WalRecord> {
     if kind != KIND_APPEND {
         return Err(WalError::Format(format!("unknown record kind {kind}")));
     }
-    let table = take_str(&mut cursor)?;
-    let table_id = take_str(&mut cursor)?;
+    let target = take_str(&mut cursor)?;
+    let tag = take_str(&mut cursor)?;
     let reader = StreamReader::try_new(Cursor::new(cursor), None)?;
     let batches = reader.collect::<Result<Vec<_>, _>>()?;
     Ok(WalRecord {
         seq,
-        table,
-        table_id,
+        target,
+        tag,
         batches,
     })
 }
@@ -129,8 +131,8 @@ mod tests {
         .unwrap();
         let record = decode(&payload).unwrap();
         assert_eq!(record.seq, 7);
-        assert_eq!(record.table, "t");
-        assert_eq!(record.table_id, "id-1");
+        assert_eq!(record.target, "t");
+        assert_eq!(record.tag, "id-1");
         assert_eq!(record.batches, [batch]);
         assert!(decode(&payload[..payload.len() / 2]).is_err());
     }

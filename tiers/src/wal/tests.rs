@@ -48,7 +48,7 @@ fn records_survive_a_reopen_in_order() {
     drop(wal);
 
     let (wal, seen) = replay_all(dir.path(), 0);
-    let seqs: Vec<_> = seen.iter().map(|r| (r.seq, r.table.as_str())).collect();
+    let seqs: Vec<_> = seen.iter().map(|r| (r.seq, r.target.as_str())).collect();
     assert_eq!(seqs, [(1, "t"), (2, "u")]);
     assert_eq!(seen[0].batches, [b]);
     assert_eq!(wal.next_seq(), 3, "numbers continue after the log");
