@@ -12,9 +12,8 @@ use std::net::SocketAddr;
 
 use clap::{Parser, ValueEnum};
 
-use crate::state::HttpLimits;
 use agent_memory::AgentMemoryArgs;
-use server::{QueryArgs, QuerySettings, ServerArgs};
+use server::{HttpLimits, QueryArgs, QuerySettings, ServerArgs};
 use storage::{StorageArgs, TierSettings};
 
 /// Strata: a lakehouse server for time-series data, speaking the ZeptoDB HTTP API.

@@ -30,7 +30,6 @@ pub mod ingest;
 pub mod memory;
 pub mod metrics;
 pub mod sql;
-pub mod state;
 pub mod telemetry;
 
 use std::io::Write;
@@ -43,9 +42,9 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::http::state::AppState;
 use crate::metrics::Metrics;
 use crate::sql::QueryService;
-use crate::state::AppState;
 
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn run(config: Config) -> Result<()> {
@@ -98,8 +97,7 @@ pub async fn run(config: Config) -> Result<()> {
     announce(addr);
     let tiers = Arc::clone(&state.tiers);
     let memory = Arc::clone(&state.memory);
-    axum::serve(listener, http::router(state))
-        .with_graceful_shutdown(shutdown_signal())
+    http::serve(listener, state, shutdown_signal())
         .await
         .map_err(|source| Error::Io {
             context: "the server failed".into(),

@@ -6,7 +6,6 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::sql::QueryLimits;
-use crate::state::HttpLimits;
 
 /// Where Strata listens and what one request may carry.
 #[derive(Debug, Clone, Args)]
@@ -42,6 +41,15 @@ impl ServerArgs {
             max_result_rows: self.max_result_rows,
         }
     }
+}
+
+/// Request and result limits every front door applies.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpLimits {
+    /// Largest request body accepted, in bytes.
+    pub max_request_bytes: usize,
+    /// Most rows of a result rendered row by row (0: no limit).
+    pub max_result_rows: usize,
 }
 
 /// How queries run.

@@ -10,9 +10,9 @@ use strata_tiers::Tiers;
 
 use super::error::ApiResult;
 use super::paths;
+use crate::http::state::AppState;
 use crate::metrics::Stats;
 use crate::sql::QueryService;
-use crate::state::AppState;
 
 #[derive(Debug, Clone)]
 struct AdminState {

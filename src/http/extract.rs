@@ -9,7 +9,7 @@ use http_body_util::LengthLimitError;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
-use crate::state::HttpLimits;
+use crate::http::state::HttpLimits;
 
 /// The header that scopes an Agent Memory request to one tenant.
 pub const TENANT_HEADER: &str = "x-zepto-tenant-id";

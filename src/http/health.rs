@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::paths;
 use super::response::ok_json;
-use crate::state::AppState;
+use crate::http::state::AppState;
 use strata_tiers::Tiers;
 
 /// The routes of this module.

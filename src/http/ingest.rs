@@ -13,8 +13,8 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{LimitedBody, Params};
 use super::paths;
 use super::sql::X_ZEPTO_FORMAT;
+use crate::http::state::{AppState, HttpLimits};
 use crate::ingest::{ArrowStream, MAX_EXPANSION};
-use crate::state::{AppState, HttpLimits};
 
 #[derive(Debug, Clone)]
 struct IngestState {

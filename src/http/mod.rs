@@ -16,6 +16,7 @@ pub mod middleware;
 pub mod paths;
 pub mod response;
 pub mod sql;
+pub mod state;
 pub mod stats;
 
 use std::sync::Arc;
@@ -26,7 +27,19 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::state::AppState;
+use self::state::AppState;
+
+/// Serves the application on `listener` until `shutdown` completes, then lets requests in
+/// flight finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
 
 /// The whole application.
 pub fn router(state: AppState) -> Router {

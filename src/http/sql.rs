@@ -17,8 +17,8 @@ use super::extract::{LimitedBody, Params};
 use super::paths;
 use super::response::ok_json;
 use crate::format::{self, ARROW_STREAM_MEDIA_TYPE, ResultFormat};
+use crate::http::state::{AppState, HttpLimits};
 use crate::sql::{Access, QueryService};
-use crate::state::{AppState, HttpLimits};
 
 /// Debug aid the reference sets on Arrow responses and Arrow ingest replies (`arrow-stream`).
 pub const X_ZEPTO_FORMAT: HeaderName = HeaderName::from_static("x-zepto-format");

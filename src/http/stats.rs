@@ -11,10 +11,10 @@ use strata_tiers::Tiers;
 
 use super::error::ApiResult;
 use super::paths;
+use crate::http::state::AppState;
 use crate::memory::AgentMemory;
 use crate::metrics::{self, Metrics, Stats};
 use crate::sql::QueryService;
-use crate::state::AppState;
 
 #[derive(Debug, Clone)]
 struct StatsState {

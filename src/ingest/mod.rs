@@ -4,9 +4,10 @@
 mod frames;
 mod layout;
 
+use std::io::Cursor;
+
 use arrow::array::RecordBatch;
-use arrow::buffer::Buffer;
-use arrow::ipc::reader::StreamDecoder;
+use arrow::ipc::reader::StreamReader;
 use bytes::Bytes;
 use strata_tiers::Tiers;
 use strata_tiers::conform::conform_batch;
@@ -88,21 +89,14 @@ pub fn ingest_arrow_stream(tiers: &Tiers, table: &str, stream: ArrowStream) -> R
     Ok(handle.append(&schema, batches)?)
 }
 
-/// Every batch of a checked IPC stream, decoded from the received bytes without copying them.
-/// The framing check refuses the lengths that make arrow-ipc 58 panic or abort; the unwind
-/// guard stays for any decoder panic it does not know of yet, so that one is refused like any
-/// other body that is not Arrow. Nothing is stored before decoding ends, so unwinding out of
-/// the decoder leaves no state behind.
+/// Every batch of a checked IPC stream. The framing check bounds every length the reader
+/// trusts (it allocates each message body as declared), and refuses the lengths that make
+/// arrow-ipc 58 panic; the unwind guard stays for any decoder panic it does not know of yet,
+/// so that one is refused like any other body that is not Arrow. Nothing is stored before
+/// decoding ends, so unwinding out of the decoder leaves no state behind.
 fn decode(body: Bytes) -> Result<Vec<RecordBatch>> {
     let decoded = std::panic::catch_unwind(move || {
-        let mut buffer = Buffer::from(body);
-        let mut decoder = StreamDecoder::new();
-        let mut batches = Vec::new();
-        while let Some(batch) = decoder.decode(&mut buffer)? {
-            batches.push(batch);
-        }
-        decoder.finish()?;
-        Ok(batches)
+        StreamReader::try_new(Cursor::new(body), None)?.collect::<Result<Vec<_>, _>>()
     });
     match decoded {
         Ok(batches) => batches.map_err(not_arrow),

@@ -8,7 +8,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use serde_json::{Value, json};
-use strata::state::{AppState, HttpLimits};
+use strata::http::state::{AppState, HttpLimits};
 use tower::ServiceExt;
 
 /// The router over a fresh in-memory server with a 1 KiB body limit.

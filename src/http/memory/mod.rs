@@ -21,12 +21,12 @@ use self::fields::Fields;
 use super::error::{ApiError, ApiResult};
 use super::extract::{LimitedBody, Params, TenantHeader};
 use super::paths;
+use crate::http::state::{AppState, MemoryState};
 use crate::memory::record::{CacheEntry, Memory, resolve_tenant};
 use crate::memory::scope::namespace;
 use crate::memory::service::{Match, Stored};
 use crate::memory::stats::stats_json;
 use crate::memory::{AgentMemory, Result as MemoryResult};
-use crate::state::{AppState, MemoryState};
 
 /// The routes of this module.
 pub fn router(state: &AppState) -> Router {
@@ -44,7 +44,7 @@ pub fn router(state: &AppState) -> Router {
         ))
 }
 
-impl axum::extract::FromRef<MemoryState> for crate::state::HttpLimits {
+impl axum::extract::FromRef<MemoryState> for crate::http::state::HttpLimits {
     fn from_ref(state: &MemoryState) -> Self {
         state.limits
     }

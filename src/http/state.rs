@@ -6,18 +6,10 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use strata_tiers::Tiers;
 
+pub use crate::config::server::HttpLimits;
 use crate::memory::{AgentMemory, Settings as MemorySettings};
 use crate::metrics::Metrics;
 use crate::sql::QueryService;
-
-/// Request and result limits of the HTTP edge.
-#[derive(Debug, Clone, Copy)]
-pub struct HttpLimits {
-    /// Largest request body accepted, in bytes.
-    pub max_request_bytes: usize,
-    /// Most rows of a result rendered row by row (0: no limit).
-    pub max_result_rows: usize,
-}
 
 /// Shared server state; cloning is cheap (`Arc`s).
 #[derive(Debug, Clone)]
