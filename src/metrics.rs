@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use parking_lot::Mutex;
 use prometheus::{Encoder, IntCounter, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
 use serde::Serialize;
+use strata_tiers::wal::WalStats;
 use strata_tiers::{TableStats, Tiers};
 
 use crate::error::Result;
@@ -51,22 +52,9 @@ pub struct Stats {
     /// Parquet files in the HDB, all tables.
     pub hdb_files: u64,
     /// The write-ahead log (tiered mode).
-    pub wal: Option<WalFigures>,
-    /// Per-table figures, sorted by name.
+    pub wal: Option<WalStats>,
+    /// Per-table stats, sorted by name.
     pub tables: Vec<TableStats>,
-}
-
-/// WAL figures in `/stats`.
-#[derive(Debug, Serialize)]
-pub struct WalFigures {
-    /// Segment files on disk.
-    pub segments: usize,
-    /// Their size in bytes.
-    pub bytes: u64,
-    /// Sequence number of the last record.
-    pub last_seq: u64,
-    /// `fdatasync` calls since start.
-    pub syncs: u64,
 }
 
 /// Collects the figures of `tiers` and `queries`.
@@ -89,12 +77,7 @@ pub fn stats(tiers: &Tiers, queries: &QueryService) -> Stats {
         flush_failures: t.flush_failures(),
         hdb_rows: tables.iter().map(|t| t.hdb_rows).sum(),
         hdb_files: tables.iter().map(|t| t.hdb_files).sum(),
-        wal: tiers.wal_stats().map(|w| WalFigures {
-            segments: w.segments,
-            bytes: w.bytes,
-            last_seq: w.last_seq,
-            syncs: w.syncs,
-        }),
+        wal: tiers.wal_stats(),
         tables,
     }
 }

@@ -59,8 +59,8 @@ pub struct WalConfig {
     pub segment_bytes: u64,
 }
 
-/// Counters for `/stats` and `/metrics`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Counters for `/stats` (serialised as they are) and `/metrics`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct WalStats {
     /// Segment files on disk.
     pub segments: usize,
