@@ -5,6 +5,7 @@
 //! `docs/configuration.md` lists every flag; `strata --help` prints the same text, grouped.
 
 pub mod agent_memory;
+pub mod security;
 pub mod server;
 pub mod storage;
 
@@ -13,6 +14,7 @@ use std::net::SocketAddr;
 use clap::{Parser, ValueEnum};
 
 use agent_memory::AgentMemoryArgs;
+use security::SecurityArgs;
 use server::{HttpLimits, QueryArgs, QuerySettings, ServerArgs};
 use storage::{StorageArgs, TierSettings};
 
@@ -20,6 +22,10 @@ use storage::{StorageArgs, TierSettings};
 #[derive(Debug, Clone, Parser)]
 #[command(name = "strata", version, about, long_about = None)]
 pub struct Config {
+    /// Run a subcommand instead of serving.
+    #[command(subcommand)]
+    pub command: Option<crate::cli::Command>,
+
     /// Fill the quick-start `trades` table with this many demo rows at start.
     #[arg(long, env = "STRATA_TICKS", default_value_t = 0)]
     pub ticks: usize,
@@ -43,6 +49,10 @@ pub struct Config {
     /// Agent Memory (`/api/ai/*`).
     #[command(flatten)]
     pub agent_memory: AgentMemoryArgs,
+
+    /// Authentication, scope, rate limits, audit.
+    #[command(flatten)]
+    pub security: SecurityArgs,
 }
 
 /// How log lines are written to standard error.
@@ -67,6 +77,8 @@ pub struct Settings {
     pub tiers: TierSettings,
     /// Agent Memory.
     pub memory: crate::memory::Settings,
+    /// Authentication and access.
+    pub auth: crate::auth::AuthSettings,
     /// Demo rows to seed.
     pub ticks: usize,
 }
@@ -80,6 +92,7 @@ impl Config {
             query: self.query.settings(),
             tiers: self.storage.settings()?,
             memory: self.agent_memory.settings(&self.storage)?,
+            auth: self.security.settings(self.server.bind)?,
             ticks: self.ticks,
         })
     }

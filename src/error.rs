@@ -19,6 +19,10 @@ pub enum ErrorKind {
     NotFound,
     /// The request may not do this (a write on a read-only request).
     NotAllowed,
+    /// Who sends the request could not be established (no, malformed or invalid credentials).
+    Unauthenticated,
+    /// The caller is known but may not do this (role, table, tenant or symbol scope, rate).
+    Forbidden,
     /// The request or its result is over a configured size.
     TooLarge,
     /// The work ran past its time limit.
@@ -114,6 +118,8 @@ pub fn engine_kind(e: &DataFusionError) -> ErrorKind {
                 tiers_kind(tiers)
             } else if let Some(catalog) = inner.downcast_ref::<strata_catalog::Error>() {
                 catalog_kind(catalog)
+            } else if let Some(auth) = inner.downcast_ref::<crate::auth::Error>() {
+                auth.kind()
             } else {
                 ErrorKind::Internal
             }
@@ -148,7 +154,9 @@ pub fn engine_message(e: &DataFusionError) -> String {
             format!("Parse error: {text}")
         }
         DataFusionError::External(inner)
-            if inner.is::<strata_tiers::Error>() || inner.is::<strata_catalog::Error>() =>
+            if inner.is::<strata_tiers::Error>()
+                || inner.is::<strata_catalog::Error>()
+                || inner.is::<crate::auth::Error>() =>
         {
             inner.to_string()
         }

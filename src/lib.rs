@@ -12,6 +12,8 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`config`] | flags and `STRATA_*` environment variables |
+//! | [`auth`] | identities, API keys, JWT, roles, table/tenant/symbol scope, rate limits, audit |
+//! | [`cli`] | subcommands (`strata keys …`) |
 //! | [`http`] | routes, middleware, error responses |
 //! | [`sql`] | statement parsing, DDL, DataFusion session, time-series functions |
 //! | [`format`](mod@format) | result encodings (ZeptoDB JSON, Arrow IPC) |
@@ -21,6 +23,8 @@
 //! | [`demo`] | the quick-start table and demo ticks |
 //! | [`error`] | protocol-neutral error classes; the start-up error |
 
+pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod error;
@@ -49,6 +53,13 @@ use crate::sql::QueryService;
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn run(config: Config) -> Result<()> {
     let settings = config.resolve().map_err(Error::Config)?;
+    let auth = Arc::new(crate::auth::Auth::new(&settings.auth).map_err(Error::Config)?);
+    match auth.mode() {
+        crate::auth::Mode::Open => {
+            tracing::warn!("authentication is off: every caller is the administrator")
+        }
+        crate::auth::Mode::Enforced => tracing::info!("authentication is on"),
+    }
     let memory_settings = settings.memory;
     let tiers = Arc::new(match settings.tiers.tiered {
         Some(tiered) => {
@@ -87,6 +98,7 @@ pub async fn run(config: Config) -> Result<()> {
         source,
     })?;
     let state = AppState {
+        auth,
         limits: settings.http,
         tiers,
         queries,

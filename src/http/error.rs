@@ -8,7 +8,7 @@
 //! [`super::middleware::log_errors`] from the [`LoggedError`] each error response carries.
 
 use axum::Json;
-use axum::http::header::{ALLOW, RETRY_AFTER};
+use axum::http::header::{ALLOW, CACHE_CONTROL, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -27,6 +27,10 @@ pub enum ApiError {
     /// An Agent Memory operation failed.
     #[error(transparent)]
     Memory(#[from] crate::memory::Error),
+
+    /// Authentication or authorization refused the request.
+    #[error(transparent)]
+    Auth(#[from] crate::auth::Error),
 
     /// An ingest failed.
     #[error(transparent)]
@@ -84,6 +88,7 @@ impl ApiError {
         match self {
             ApiError::Sql(e) => e.kind(),
             ApiError::Memory(e) => e.kind(),
+            ApiError::Auth(e) => e.kind(),
             ApiError::Ingest(e) => e.kind(),
             ApiError::Tiers(e) => crate::error::tiers_kind(e),
             ApiError::Encode(_) | ApiError::Metrics(_) | ApiError::Task(_) => ErrorKind::Internal,
@@ -100,6 +105,8 @@ impl ApiError {
             ErrorKind::InvalidInput => StatusCode::BAD_REQUEST,
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
             ErrorKind::NotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
             ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorKind::Timeout => StatusCode::REQUEST_TIMEOUT,
             ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -128,6 +135,18 @@ impl ApiError {
                 ),
                 _ => self.to_string(),
             },
+        }
+    }
+
+    /// How long a rate-limited client should wait.
+    fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            ApiError::Auth(crate::auth::Error::RateLimited { retry_after, .. })
+            | ApiError::Sql(crate::sql::Error::Denied(crate::auth::Error::RateLimited {
+                retry_after,
+                ..
+            })) => Some(*retry_after),
+            _ => None,
         }
     }
 
@@ -172,6 +191,19 @@ impl ApiError {
         if status == StatusCode::SERVICE_UNAVAILABLE {
             // Back-pressure and storage outages pass: tell clients when to try again.
             headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            // RFC 9110 §15.5.2: a 401 says how to authenticate.
+            headers.insert(
+                WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"Strata\""),
+            );
+            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        if let Some(wait) = self.retry_after() {
+            // Whole seconds, rounded up: a client retrying then is admitted.
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            headers.insert(RETRY_AFTER, HeaderValue::from(secs.max(1)));
         }
         response.extensions_mut().insert(LoggedError {
             status,

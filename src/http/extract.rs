@@ -1,5 +1,6 @@
 //! Extractors whose rejections are our own errors, so a malformed request gets the same error
-//! shape as every other failure: the size-limited body, URL parameters, the tenant header.
+//! shape as every other failure: the size-limited body and URL parameters. (The caller and
+//! its tenant are extracted in [`super::auth`].)
 
 use axum::body::Bytes;
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Query, Request};
@@ -10,9 +11,6 @@ use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
 use crate::http::state::HttpLimits;
-
-/// The header that scopes an Agent Memory request to one tenant.
-pub const TENANT_HEADER: &str = "x-zepto-tenant-id";
 
 /// The whole request body, at most `--max-request-bytes` long. A declared `Content-Length` over
 /// the limit is refused before anything is read.
@@ -76,25 +74,5 @@ where
             .await
             .map(|Query(p)| Params(p))
             .map_err(|e| ApiError::BadRequest(format!("Bad URL parameters: {}", e.body_text())))
-    }
-}
-
-/// The `X-Zepto-Tenant-Id` header, if sent (an empty value counts as not sent).
-#[derive(Debug, Clone, Default)]
-pub struct TenantHeader(pub Option<String>);
-
-impl<S: Send + Sync> FromRequestParts<S> for TenantHeader {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        let Some(value) = parts.headers.get(TENANT_HEADER) else {
-            return Ok(TenantHeader(None));
-        };
-        let text = value.to_str().map_err(|_| {
-            ApiError::BadRequest("X-Zepto-Tenant-Id must be printable ASCII".into())
-        })?;
-        Ok(TenantHeader(
-            Some(text.to_string()).filter(|t| !t.is_empty()),
-        ))
     }
 }

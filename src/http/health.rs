@@ -1,4 +1,4 @@
-//! Liveness, readiness and identity: `/ping`, `/health`, `/ready`, `/whoami`.
+//! Liveness and readiness: `/ping`, `/health`, `/ready`.
 
 use std::sync::Arc;
 
@@ -20,7 +20,6 @@ pub fn router(state: &AppState) -> Router {
         .route(paths::PING, get(ping))
         .route(paths::HEALTH, get(health))
         .route(paths::READY, get(ready))
-        .route(paths::WHOAMI, get(whoami))
         .with_state(Arc::clone(&state.tiers))
 }
 
@@ -39,10 +38,4 @@ async fn health(State(tiers): State<Arc<Tiers>>) -> Response {
 
 async fn ready() -> Response {
     ok_json(json!({ "status": "ready" }))
-}
-
-/// Without authentication every caller is the anonymous administrator, as in the reference's
-/// `--no-auth` mode.
-async fn whoami() -> Response {
-    ok_json(json!({ "role": "admin", "subject": "anonymous" }))
 }

@@ -13,6 +13,7 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{LimitedBody, Params};
 use super::paths;
 use super::sql::X_ZEPTO_FORMAT;
+use crate::auth::Caller;
 use crate::http::state::{AppState, HttpLimits};
 use crate::ingest::{ArrowStream, MAX_EXPANSION};
 
@@ -52,12 +53,15 @@ struct Inserted {
 
 async fn insert_arrow(
     State(state): State<IngestState>,
+    caller: Caller,
     Params(params): Params<IngestParams>,
     LimitedBody(bytes): LimitedBody,
 ) -> ApiResult<Response> {
     let table = params.table.or(params.table_name).ok_or_else(|| {
         ApiError::BadRequest("Missing ?table= parameter: name the table to insert into".into())
     })?;
+    caller.check_tables([table.as_str()])?;
+    caller.require_unscoped_write()?;
     let max_decoded = (state.limits.max_request_bytes as u64).saturating_mul(MAX_EXPANSION);
     let stream = ArrowStream::new(bytes, max_decoded)?;
     state

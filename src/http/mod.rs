@@ -6,7 +6,9 @@
 //! its answer; every failure becomes a status and body in one place ([`error`]). Each route
 //! module builds its router over only the state it uses.
 
+pub mod access;
 pub mod admin;
+pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod health;
@@ -36,15 +38,19 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// The whole application.
 pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .merge(health::router(&state))
+        .merge(access::router(&state))
         .merge(sql::router(&state))
         .merge(ingest::router(&state))
         .merge(stats::router(&state))
@@ -52,7 +58,11 @@ pub fn router(state: AppState) -> Router {
         .merge(memory::router(&state))
         .fallback(response::not_found)
         // Innermost first: each layer below wraps the ones above it. Layers of a router wrap
-        // each route, so the span sees the matched route.
+        // each route, so the span and the route table of `auth` see the matched route.
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state.auth),
+            auth::authenticate,
+        ))
         .layer(axum::middleware::from_fn(middleware::log_errors))
         .layer(axum::middleware::from_fn(middleware::scope_request_id))
         .layer(axum::middleware::from_fn_with_state(

@@ -36,3 +36,21 @@ pub const AI_CACHE_STORE: &str = "/api/ai/cache/store";
 pub const AI_CACHE_LOOKUP: &str = "/api/ai/cache/lookup";
 /// Delete a prompt-cache entry by prompt.
 pub const AI_CACHE: &str = "/api/ai/cache";
+/// The caller's identity (the reference's SSO form of `/whoami`).
+pub const AUTH_ME: &str = "/auth/me";
+/// List (GET) or create (POST) API keys.
+pub const ADMIN_KEYS: &str = "/admin/keys";
+/// Change (PATCH) or revoke (DELETE) one API key.
+pub const ADMIN_KEY: &str = "/admin/keys/{id}";
+/// Recent audit events (`?n=`).
+pub const ADMIN_AUDIT: &str = "/admin/audit";
+/// Clients seen recently.
+pub const ADMIN_SESSIONS: &str = "/admin/sessions";
+/// Statements running now.
+pub const ADMIN_QUERIES: &str = "/admin/queries";
+/// Cancel one running statement (DELETE).
+pub const ADMIN_QUERY: &str = "/admin/queries/{id}";
+/// Engine and version.
+pub const ADMIN_VERSION: &str = "/admin/version";
+/// The edition and its features (public).
+pub const API_LICENSE: &str = "/api/license";

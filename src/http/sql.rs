@@ -16,6 +16,7 @@ use super::error::{ApiError, SqlError};
 use super::extract::{LimitedBody, Params};
 use super::paths;
 use super::response::ok_json;
+use crate::auth::Caller;
 use crate::format::{self, ARROW_STREAM_MEDIA_TYPE, ResultFormat};
 use crate::http::state::{AppState, HttpLimits};
 use crate::sql::{Access, QueryService};
@@ -66,6 +67,7 @@ struct Banner {
 
 async fn post_sql(
     State(state): State<SqlState>,
+    caller: Caller,
     params: Result<Params<SqlParams>, ApiError>,
     headers: HeaderMap,
     body: Result<LimitedBody, ApiError>,
@@ -80,11 +82,12 @@ async fn post_sql(
         text
     };
     let format = negotiate(&headers, &params);
-    run(&state, sql, Access::ReadWrite, format, started).await
+    run(&state, sql, &caller, Access::ReadWrite, format, started).await
 }
 
 async fn get_sql(
     State(state): State<SqlState>,
+    caller: Caller,
     params: Result<Params<SqlParams>, ApiError>,
     headers: HeaderMap,
 ) -> Result<Response, SqlError> {
@@ -97,12 +100,13 @@ async fn get_sql(
         }));
     };
     let format = negotiate(&headers, &params);
-    run(&state, sql, Access::ReadOnly, format, started).await
+    run(&state, sql, &caller, Access::ReadOnly, format, started).await
 }
 
 async fn run(
     state: &SqlState,
     sql: &str,
+    caller: &Caller,
     access: Access,
     format: ResultFormat,
     started: Instant,
@@ -111,7 +115,7 @@ async fn run(
         ResultFormat::ZeptoJson => Some(state.limits.max_result_rows).filter(|&n| n > 0),
         ResultFormat::ArrowStream => None,
     };
-    let output = state.queries.run(sql, access, max_rows).await?;
+    let output = state.queries.run(sql, caller, access, max_rows).await?;
     let elapsed_us = started.elapsed().as_secs_f64() * 1e6;
     Ok(match format {
         ResultFormat::ZeptoJson => (

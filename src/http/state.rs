@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use strata_tiers::Tiers;
 
+use crate::auth::Auth;
 pub use crate::config::server::HttpLimits;
 use crate::memory::{AgentMemory, Settings as MemorySettings};
 use crate::metrics::Metrics;
@@ -14,6 +15,8 @@ use crate::sql::QueryService;
 /// Shared server state; cloning is cheap (`Arc`s).
 #[derive(Debug, Clone)]
 pub struct AppState {
+    /// Authentication, authorization, audit.
+    pub auth: Arc<Auth>,
     /// Request and result limits.
     pub limits: HttpLimits,
     /// Tables and their data.
@@ -57,7 +60,7 @@ impl FromRef<AppState> for MemoryState {
 
 impl AppState {
     /// A whole server held in memory (pure storage, Agent Memory unpersisted, no background
-    /// work): what in-process router tests and embedders start from.
+    /// work, authentication off): what in-process router tests and embedders start from.
     pub fn in_memory(
         limits: HttpLimits,
         timeout: std::time::Duration,
@@ -79,6 +82,7 @@ impl AppState {
             storage: None,
         };
         Ok(Self {
+            auth: Arc::new(Auth::open()),
             limits,
             tiers,
             queries,

@@ -121,8 +121,10 @@ fn column_change(op: &AlterTableOperation) -> Result<ColumnChange> {
     }
 }
 
-pub(super) fn show_tables(tiers: &Tiers) -> Result<QueryOutput> {
-    let stats = tiers.table_stats();
+/// The tables `visible` admits (the caller's scope), with their row counts.
+pub(super) fn show_tables(tiers: &Tiers, visible: impl Fn(&str) -> bool) -> Result<QueryOutput> {
+    let mut stats = tiers.table_stats();
+    stats.retain(|s| visible(&s.name));
     let schema = Arc::new(Schema::new(vec![
         Field::new("name", DataType::Utf8, false),
         Field::new("rows", DataType::Int64, false),

@@ -59,6 +59,14 @@ pub enum Error {
         ms: u64,
     },
 
+    /// The statement was cancelled (`DELETE /admin/queries/{id}`).
+    #[error("Query cancelled")]
+    Cancelled,
+
+    /// The caller may not run the statement, or not on these tables.
+    #[error(transparent)]
+    Denied(#[from] crate::auth::Error),
+
     /// The result has more rows than the caller accepts.
     #[error("Result has more than {max} rows (--max-result-rows); add a LIMIT")]
     ResultTooLarge {
@@ -97,7 +105,8 @@ impl Error {
             | Error::Invalid(_)
             | Error::UnknownTable { .. } => ErrorKind::InvalidInput,
             Error::ReadOnlyRequest { .. } => ErrorKind::NotAllowed,
-            Error::Timeout { .. } => ErrorKind::Timeout,
+            Error::Timeout { .. } | Error::Cancelled => ErrorKind::Timeout,
+            Error::Denied(e) => e.kind(),
             Error::ResultTooLarge { .. } => ErrorKind::TooLarge,
             Error::Output(_) => ErrorKind::Internal,
             Error::Catalog(e) => crate::error::catalog_kind(e),

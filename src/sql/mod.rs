@@ -5,15 +5,19 @@
 //!                                                         └─► rewrite ─► DataFusion (SELECT/INSERT/UPDATE/DELETE/EXPLAIN)
 //! ```
 //!
-//! [`QueryService`] owns the limits: read-only requests, the query timeout, and the row cap of
-//! results that will be rendered row by row. It knows no protocol: its errors are
+//! [`QueryService`] owns what every statement passes whatever door it came in by: the caller's
+//! authorization (statement class, touched tables, tenant, symbol scope) before anything looks
+//! a table up; read-only requests; the query timeout; cancellation (`running`); and the row cap
+//! of results that will be rendered row by row. It knows no protocol: its errors are
 //! [`Error`]s, which each front door maps to its own statuses.
 
 pub mod analyzer;
 mod ddl;
 pub mod error;
 pub mod parser;
+pub mod policy;
 pub mod rewrite;
+pub mod running;
 pub mod session;
 pub mod statement;
 mod storage;
@@ -33,7 +37,10 @@ use futures::StreamExt;
 use strata_tiers::Tiers;
 
 pub use error::{Error, Result};
+use running::RunningQueries;
 use statement::{Class, DmlKind, Planned, Statement};
+
+use crate::auth::{Caller, Permission};
 
 /// A statement's result: a schema and its rows.
 #[derive(Debug, Clone)]
@@ -78,6 +85,7 @@ pub struct QueryService {
     ctx: SessionContext,
     limits: QueryLimits,
     executed: AtomicU64,
+    running: Arc<RunningQueries>,
 }
 
 impl std::fmt::Debug for QueryService {
@@ -98,7 +106,13 @@ impl QueryService {
             ctx,
             limits,
             executed: AtomicU64::new(0),
+            running: Arc::new(RunningQueries::default()),
         }
+    }
+
+    /// The statements running now.
+    pub fn running(&self) -> &RunningQueries {
+        &self.running
     }
 
     /// Statements run since start.
@@ -106,58 +120,106 @@ impl QueryService {
         self.executed.load(Ordering::Relaxed)
     }
 
-    /// Parses and runs one statement; see [`QueryService::execute`].
+    /// Parses, authorizes and runs one statement for `caller`. With authentication on, text
+    /// that does not parse cannot be classified and is refused as such (the reference's
+    /// fail-closed rule); otherwise it is a parse error.
     pub async fn run(
         &self,
         sql: &str,
+        caller: &Caller,
         access: Access,
         max_rows: Option<usize>,
     ) -> Result<QueryOutput> {
-        self.execute(parser::parse(sql)?, access, max_rows).await
+        let statement = match parser::parse(sql) {
+            Ok(statement) => statement,
+            Err(e) if caller.is_authenticated() => {
+                return Err(caller
+                    .refuse(crate::auth::Error::Unclassified {
+                        reason: e.to_string(),
+                    })
+                    .into());
+            }
+            Err(e) => return Err(e),
+        };
+        self.execute(statement, sql, caller, access, max_rows).await
     }
 
-    /// Runs one parsed statement. `max_rows` caps the result size (for results rendered row by
+    /// Authorizes and runs one parsed statement (`sql` is its text, for the running list).
+    /// Checked in the reference's order: the statement class against the role, then
+    /// read-only requests, then every touched table against the caller's scope, all before
+    /// any table is looked up. `max_rows` caps the result size (for results rendered row by
     /// row): exceeding it fails the statement rather than exhausting memory.
     pub async fn execute(
         &self,
         statement: Statement,
+        sql: &str,
+        caller: &Caller,
         access: Access,
         max_rows: Option<usize>,
     ) -> Result<QueryOutput> {
         let class = statement.class();
+        caller.require(permission(class), "SQL statement")?;
         if access == Access::ReadOnly && class != Class::Read {
+            caller.audit("sql-get-mutation-forbidden");
             return Err(Error::ReadOnlyRequest { class });
         }
+        let tables = statement.tables();
+        caller.check_tables(tables.iter().map(String::as_str))?;
+        if class != Class::Read {
+            caller.require_unscoped_write()?;
+        } else if caller.symbols().is_some()
+            && matches!(statement, Statement::DescribeHistory { .. })
+        {
+            // Commit metrics count every symbol's rows.
+            return Err(caller
+                .refuse(crate::auth::Error::SymbolScopeUnavailable)
+                .into());
+        }
+        let _slot = caller.tenant_slot()?;
         self.executed.fetch_add(1, Ordering::Relaxed);
-        // Storage maintenance runs to completion: a timeout must not abandon a rewrite of HDB
-        // files half-way.
-        let timed = !matches!(
+        let name = statement.name();
+        // Storage maintenance runs to completion: a timeout or a kill must not abandon a
+        // rewrite of HDB files half-way.
+        let interruptible = !matches!(
             statement,
             Statement::Optimize { .. }
                 | Statement::Vacuum { .. }
                 | Statement::SetTtl { .. }
                 | Statement::DescribeHistory { .. }
         );
-        let work = self.dispatch(statement, max_rows);
-        if !timed {
-            return work.await;
+        let work = self.dispatch(statement, caller, max_rows);
+        let output = if interruptible {
+            let mut registration = self.running.register(&caller.identity.subject, sql);
+            let timeout = self.limits.timeout;
+            tokio::select! {
+                biased;
+                () = registration.cancelled() => Err(Error::Cancelled),
+                done = tokio::time::timeout(timeout, work) => done.map_err(|_| Error::Timeout {
+                    ms: timeout.as_millis() as u64,
+                })?,
+            }
+        } else {
+            work.await
+        };
+        if class == Class::Admin && output.is_ok() {
+            caller.audit(format!("ddl: {name} {}", tables.join(", ")));
         }
-        let timeout = self.limits.timeout;
-        tokio::time::timeout(timeout, work)
-            .await
-            .map_err(|_| Error::Timeout {
-                ms: timeout.as_millis() as u64,
-            })?
+        output
     }
 
-    async fn dispatch(&self, statement: Statement, max_rows: Option<usize>) -> Result<QueryOutput> {
+    async fn dispatch(
+        &self,
+        statement: Statement,
+        caller: &Caller,
+        max_rows: Option<usize>,
+    ) -> Result<QueryOutput> {
         let tiers = self.tiers.as_ref();
         match statement {
             Statement::Query(planned) | Statement::Explain { planned, .. } => {
-                self.datafusion(planned, None, max_rows).await
+                self.datafusion(planned, None, caller, max_rows).await
             }
             Statement::Dml { kind, planned } => {
-                self.datafusion(planned, Some(kind), max_rows).await
+                self.datafusion(planned, Some(kind), caller, max_rows).await
             }
             Statement::CreateTable(create) => ddl::create_table(tiers, &create).await,
             Statement::DropTables { names, if_exists } => {
@@ -168,7 +230,7 @@ impl QueryService {
                 if_exists,
                 operations,
             } => ddl::alter_table(tiers, &name, if_exists, &operations).await,
-            Statement::ShowTables => ddl::show_tables(tiers),
+            Statement::ShowTables => ddl::show_tables(tiers, |t| caller.may_see(t)),
             Statement::Describe { table } => ddl::describe(tiers, &table),
             Statement::Flush { tables } => storage::flush(tiers, &tables).await,
             Statement::Optimize { table } => storage::optimize(tiers, &table).await,
@@ -187,6 +249,7 @@ impl QueryService {
         &self,
         planned: Planned,
         dml: Option<DmlKind>,
+        caller: &Caller,
         max_rows: Option<usize>,
     ) -> Result<QueryOutput> {
         // Checked up front for the reference's clear message, before anything is planned.
@@ -199,7 +262,15 @@ impl QueryService {
         let mut ast = *planned.ast;
         parser::history::fold(&mut ast)?;
         rewrite::apply(&mut ast);
-        let state = self.ctx.state();
+        // A symbol-scoped caller plans against tables under its row policy.
+        let state = match caller.symbols() {
+            None => self.ctx.state(),
+            Some(symbols) => session::scoped_state(
+                &self.ctx,
+                Arc::clone(&self.tiers),
+                Arc::new(symbols.clone()),
+            ),
+        };
         let plan = state
             .statement_to_plan(DfStatement::Statement(Box::new(ast)))
             .await?;
@@ -221,6 +292,15 @@ impl QueryService {
             Some(kind) => dml_count(output, kind),
             None => Ok(output),
         }
+    }
+}
+
+/// The permission a statement class needs.
+fn permission(class: Class) -> Permission {
+    match class {
+        Class::Read => Permission::Query,
+        Class::Write => Permission::Ingest,
+        Class::Admin => Permission::Admin,
     }
 }
 

@@ -7,13 +7,18 @@ use std::any::Any;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use datafusion::catalog::{MemoryCatalogProvider, SchemaProvider, TableProvider};
+use datafusion::catalog::{
+    CatalogProviderList, MemoryCatalogProvider, MemoryCatalogProviderList, SchemaProvider,
+    TableProvider,
+};
 use datafusion::error::{DataFusionError, Result};
-use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::{SessionState, SessionStateBuilder};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use strata_tiers::{HistoricalTable, TieredTable, Tiers};
 
+use super::policy::{RowPolicyTable, Symbols};
 use super::{analyzer, udf};
+use strata_catalog::{ColumnType, TableDefinition};
 
 /// The catalog and schema names Strata's tables live under in DataFusion.
 pub const CATALOG: &str = "strata";
@@ -32,22 +37,77 @@ pub fn context(tiers: Arc<Tiers>, parallelism: usize) -> SessionContext {
         .with_analyzer_rules(analyzer::rules())
         .build();
     let ctx = SessionContext::new_with_state(state);
+    ctx.register_catalog(CATALOG, strata_catalog(tiers, None));
+    udf::register(&ctx);
+    ctx
+}
+
+/// The state a symbol-scoped caller's statement is planned in: the session's, with every
+/// table it resolves wrapped in the row policy of `symbols` (`super::policy`).
+pub fn scoped_state(ctx: &SessionContext, tiers: Arc<Tiers>, symbols: Symbols) -> SessionState {
+    let list = MemoryCatalogProviderList::new();
+    list.register_catalog(CATALOG.to_string(), strata_catalog(tiers, Some(symbols)));
+    SessionStateBuilder::new_from_existing(ctx.state())
+        .with_catalog_list(Arc::new(list))
+        .build()
+}
+
+/// Strata's catalog: one schema holding every table.
+fn strata_catalog(
+    tiers: Arc<Tiers>,
+    policy: Option<Symbols>,
+) -> Arc<dyn datafusion::catalog::CatalogProvider> {
     let catalog = MemoryCatalogProvider::new();
     // A fresh memory catalog has no schemas, so this cannot collide with an existing one.
     let _ = datafusion::catalog::CatalogProvider::register_schema(
         &catalog,
         SCHEMA,
-        Arc::new(StrataSchema { tiers }),
+        Arc::new(StrataSchema { tiers, policy }),
     );
-    ctx.register_catalog(CATALOG, Arc::new(catalog));
-    udf::register(&ctx);
-    ctx
+    Arc::new(catalog)
 }
 
-/// Exposes the tiers' tables to DataFusion, resolved by name at planning time.
+/// Exposes the tiers' tables to DataFusion, resolved by name at planning time; with a policy,
+/// each wrapped so that only the allowed symbols' rows are read.
 #[derive(Debug)]
 struct StrataSchema {
     tiers: Arc<Tiers>,
+    policy: Option<Symbols>,
+}
+
+impl StrataSchema {
+    /// `provider` under the policy, if there is one. A table with no SYMBOL column cannot be
+    /// filtered by symbol, so a symbol-scoped caller cannot read it at all.
+    fn guard(
+        &self,
+        def: &TableDefinition,
+        provider: Arc<dyn TableProvider>,
+    ) -> Result<Arc<dyn TableProvider>> {
+        let Some(symbols) = &self.policy else {
+            return Ok(provider);
+        };
+        let symbol_columns: Vec<&str> = def
+            .columns()
+            .iter()
+            .filter(|c| c.ty == ColumnType::Symbol)
+            .map(|c| c.name.as_str())
+            .collect();
+        let column = symbol_columns
+            .iter()
+            .find(|c| **c == "symbol")
+            .or(symbol_columns.first())
+            .and_then(|name| provider.schema().index_of(name).ok())
+            .ok_or_else(|| {
+                DataFusionError::External(Box::new(crate::auth::Error::NoSymbolColumn {
+                    table: def.name().to_string(),
+                }))
+            })?;
+        Ok(Arc::new(RowPolicyTable::new(
+            provider,
+            column,
+            Arc::clone(symbols),
+        )))
+    }
 }
 
 #[async_trait]
@@ -73,16 +133,24 @@ impl SchemaProvider for StrataSchema {
                 .table_as_of(table, &as_of)
                 .await
                 .map_err(|e| DataFusionError::External(Box::new(e)))?;
-            return Ok(Some(Arc::new(HistoricalTable::new(
-                def.arrow_schema(),
-                hdb,
-            ))));
+            let provider = Arc::new(HistoricalTable::new(def.arrow_schema(), hdb));
+            return self.guard(&def, provider).map(Some);
         }
-        Ok(self
-            .tiers
-            .table(name)
-            .ok()
-            .map(|t| Arc::new(TieredTable::new(t)) as Arc<dyn TableProvider>))
+        let Ok(table) = self.tiers.table(name) else {
+            return Ok(None);
+        };
+        let provider: Arc<dyn TableProvider> = Arc::new(TieredTable::new(table));
+        match &self.policy {
+            None => Ok(Some(provider)),
+            Some(_) => {
+                let def = self
+                    .tiers
+                    .catalog()
+                    .get(name)
+                    .map_err(|e| DataFusionError::External(Box::new(e)))?;
+                self.guard(&def, provider).map(Some)
+            }
+        }
     }
 
     fn table_exist(&self, name: &str) -> bool {

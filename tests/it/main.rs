@@ -32,6 +32,8 @@ mod readers;
 mod router;
 /// Tiered storage on LocalStack S3.
 mod s3;
+/// Authentication and authorization: keys, JWTs, roles, scope, limits, audit, kill.
+mod security;
 /// SELECT: filters, joins, CTEs, subqueries, window functions, time predicates.
 mod select;
 /// /stats and /metrics.

@@ -1,5 +1,5 @@
 //! `/api/ai/*`: Agent Memory over the ZeptoDB HTTP edge. Handlers read the request (JSON body
-//! fields, query parameters, the `X-Zepto-Tenant-Id` header) into the domain's inputs
+//! fields, query parameters, the caller's tenant) into the domain's inputs
 //! (`requests`), which check themselves, and hand the work to [`AgentMemory`]. Changes (a WAL
 //! append and sync each) run on a blocking thread; searches are async down to the vector index.
 
@@ -18,8 +18,9 @@ use serde_json::{Value, json};
 use strata_tiers::clock::now_nanos;
 
 use self::fields::Fields;
+use super::auth::RequestTenant;
 use super::error::{ApiError, ApiResult};
-use super::extract::{LimitedBody, Params, TenantHeader};
+use super::extract::{LimitedBody, Params};
 use super::paths;
 use crate::http::state::{AppState, MemoryState};
 use crate::memory::record::{CacheEntry, Memory, resolve_tenant};
@@ -70,7 +71,7 @@ async fn stats(
 
 async fn store_memory(
     State(state): State<MemoryState>,
-    TenantHeader(header): TenantHeader,
+    RequestTenant(header): RequestTenant,
     LimitedBody(body): LimitedBody,
 ) -> ApiResult<Json<Value>> {
     let fields = Fields::parse(&body, requests::MEMORY_FIELDS)?;
@@ -84,7 +85,7 @@ async fn get_memory(
     State(state): State<MemoryState>,
     Path(id): Path<String>,
     Params(params): QueryParams,
-    TenantHeader(header): TenantHeader,
+    RequestTenant(header): RequestTenant,
 ) -> ApiResult<Response> {
     let (tenant, ns) = point_scope(&params, header)?;
     Ok(match state.memory.get_memory(&id, &tenant, ns.as_deref()) {
@@ -101,7 +102,7 @@ async fn delete_memory(
     State(state): State<MemoryState>,
     Path(id): Path<String>,
     Params(params): QueryParams,
-    TenantHeader(header): TenantHeader,
+    RequestTenant(header): RequestTenant,
 ) -> ApiResult<Json<Value>> {
     let (tenant, ns) = point_scope(&params, header)?;
     let target = id.clone();
@@ -117,7 +118,7 @@ async fn delete_memory(
 
 async fn search(
     State(state): State<MemoryState>,
-    TenantHeader(header): TenantHeader,
+    RequestTenant(header): RequestTenant,
     LimitedBody(body): LimitedBody,
 ) -> ApiResult<Json<Value>> {
     let fields = Fields::parse(&body, requests::SEARCH_FIELDS)?;
@@ -131,7 +132,7 @@ async fn search(
 
 async fn context(
     State(state): State<MemoryState>,
-    TenantHeader(header): TenantHeader,
+    RequestTenant(header): RequestTenant,
     LimitedBody(body): LimitedBody,
 ) -> ApiResult<Json<Value>> {
     let fields = Fields::parse(&body, requests::CONTEXT_FIELDS)?;
@@ -147,7 +148,7 @@ async fn context(
 
 async fn store_cache(
     State(state): State<MemoryState>,
-    TenantHeader(header): TenantHeader,
+    RequestTenant(header): RequestTenant,
     LimitedBody(body): LimitedBody,
 ) -> ApiResult<Json<Value>> {
     let fields = Fields::parse(&body, requests::CACHE_FIELDS)?;
@@ -160,7 +161,7 @@ async fn store_cache(
 
 async fn lookup_cache(
     State(state): State<MemoryState>,
-    TenantHeader(header): TenantHeader,
+    RequestTenant(header): RequestTenant,
     LimitedBody(body): LimitedBody,
 ) -> ApiResult<Json<Value>> {
     let fields = Fields::parse(&body, requests::LOOKUP_FIELDS)?;
@@ -180,7 +181,7 @@ async fn lookup_cache(
 async fn delete_cache(
     State(state): State<MemoryState>,
     Params(params): QueryParams,
-    TenantHeader(header): TenantHeader,
+    RequestTenant(header): RequestTenant,
 ) -> ApiResult<Json<Value>> {
     only_params(&params, &["tenant_id", "namespace", "prompt"])?;
     let tenant = resolve_tenant(header.as_deref(), params.get("tenant_id").cloned())?;

@@ -9,6 +9,8 @@ use serde_json::Value;
 pub(crate) struct Client {
     http: reqwest::Client,
     base: String,
+    /// Sent as `Authorization: Bearer <token>` on every request.
+    token: Option<String>,
 }
 
 /// A raw response.
@@ -39,6 +41,23 @@ impl Client {
         Self {
             http: reqwest::Client::new(),
             base: base.to_string(),
+            token: None,
+        }
+    }
+
+    /// The same server, every request authenticated with `token` (an API key or a JWT).
+    pub(crate) fn with_token(&self, token: &str) -> Self {
+        Self {
+            token: Some(token.to_string()),
+            ..self.clone()
+        }
+    }
+
+    fn builder(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let req = self.http.request(method, format!("{}{path}", self.base));
+        match &self.token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
         }
     }
 
@@ -50,7 +69,7 @@ impl Client {
         headers: &[(&str, &str)],
         body: Vec<u8>,
     ) -> Reply {
-        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        let mut req = self.builder(method, path);
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
@@ -71,7 +90,7 @@ impl Client {
         headers: &[(&str, &str)],
         body: Vec<u8>,
     ) -> Option<Reply> {
-        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        let mut req = self.builder(method, path);
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
@@ -100,8 +119,7 @@ impl Client {
     /// get an answer (connection refused or reset), else the status.
     pub(crate) async fn try_sql(&self, sql: &str) -> Option<StatusCode> {
         let resp = self
-            .http
-            .post(format!("{}/", self.base))
+            .builder(reqwest::Method::POST, "/")
             .body(sql.to_string())
             .send()
             .await

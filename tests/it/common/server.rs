@@ -58,6 +58,38 @@ impl TestServer {
         }
     }
 
+    /// Runs `strata <args>` expecting it to refuse to start: waits (up to 60 s) for it to exit
+    /// and returns its exit code and everything it wrote.
+    // Polls a child process with a deadline from synchronous code.
+    #[allow(clippy::disallowed_methods)]
+    pub(crate) fn refused(args: &[&str]) -> (Option<i32>, String) {
+        let dir = TempDir::new().expect("temp dir");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
+            .args(["--port", "0"])
+            .args(args)
+            .current_dir(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start strata");
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let status = loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                break status.code();
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("strata {args:?} was expected to refuse to start, but it kept running");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let out = child.wait_with_output().expect("output");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (status, text)
+    }
+
     /// A client for this server.
     pub(crate) fn client(&self) -> Client {
         Client::new(&self.base)
