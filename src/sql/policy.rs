@@ -133,15 +133,13 @@ impl RowPolicyExec {
     ) -> Self {
         let schema = match keep {
             None => input.schema(),
+            // The first n fields: the query's projection, without the symbol column added to it.
             Some(n) => {
-                let indices: Vec<usize> = (0..n).collect();
-                // The first n fields of the input always exist: n is the projection's length.
-                Arc::new(
-                    input
-                        .schema()
-                        .project(&indices)
-                        .unwrap_or_else(|_| input.schema().as_ref().clone()),
-                )
+                let all = input.schema();
+                Arc::new(arrow::datatypes::Schema::new_with_metadata(
+                    all.fields()[..n].to_vec(),
+                    all.metadata().clone(),
+                ))
             }
         };
         let inner = input.properties();

@@ -196,14 +196,6 @@ impl Statement {
             | Statement::Optimize { table }
             | Statement::Vacuum { table, .. } => vec![table.clone()],
         };
-        // A time-travel name (`t@v3`) touches table `t`.
-        for t in &mut tables {
-            if let Some(base) =
-                super::parser::history::versioned_name(t).map(|(b, _)| b.to_string())
-            {
-                *t = base;
-            }
-        }
         tables.sort();
         tables.dedup();
         tables

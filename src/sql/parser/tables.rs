@@ -4,8 +4,8 @@
 //! `UPDATE … FROM`, `EXPLAIN`), keeping SQL's scoping of CTE names: a CTE name is not a table
 //! where it is in scope, and a CTE that shadows a table hides it there but not in the CTE's own
 //! body (`WITH t AS (SELECT * FROM t)` reads table `t`), unless the `WITH` is `RECURSIVE`. Table
-//! functions (`generate_series(1, 3)`) are not tables. A versioned reference (`t VERSION AS OF 3`)
-//! touches `t`.
+//! functions (`generate_series(1, 3)`) are not tables. A versioned reference (`t VERSION AS OF 3`,
+//! `t@v3`) touches `t`.
 
 use std::collections::BTreeSet;
 use std::ops::ControlFlow;
@@ -76,7 +76,10 @@ impl Visitor for Walk {
         if std::mem::take(&mut self.function_next) {
             return ControlFlow::Continue(());
         }
-        let table = table_name_lossy(name);
+        let mut table = table_name_lossy(name);
+        if let Some(base) = super::history::versioned_name(&table).map(|(b, _)| b.to_string()) {
+            table = base;
+        }
         let is_cte = name.0.len() == 1 && self.ctes.contains(&table);
         if !is_cte {
             self.found.insert(table);
