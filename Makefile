@@ -47,7 +47,7 @@ test: deps-build deps-python fmt-check clippy doc s3-up ## Everything CI runs: f
 	$(MAKE) --no-print-directory conformance
 
 .PHONY: conformance
-conformance: deps-python ## Run shared/conformance/zepto_api.py against fresh servers: SQL (pure, tiered, flushing at once), Agent Memory (in memory, persisted)
+conformance: deps-python ## Run shared/conformance/zepto_api.py against fresh servers: SQL (pure, tiered, flushing at once), Agent Memory (in memory, persisted); then zepto_auth.py
 	$(RELEASE)
 	PYTHON=$(PYTHON) SHARED=$(SHARED) tests/conformance/run.sh $(BIN)
 	PYTHON=$(PYTHON) SHARED=$(SHARED) tests/conformance/run.sh $(BIN) --tiered
@@ -58,6 +58,8 @@ conformance: deps-python ## Run shared/conformance/zepto_api.py against fresh se
 	ONLY=memory PYTHON=$(PYTHON) SHARED=$(SHARED) tests/conformance/run.sh $(BIN)
 	ONLY=memory PYTHON=$(PYTHON) SHARED=$(SHARED) tests/conformance/run.sh $(BIN) --tiered \
 		--agent-memory-flush-every 1 --agent-memory-ann on
+	@echo "security: keys, JWT, roles, scope, tenants, rate limits, audit, query kill, TLS (its own servers):"
+	ONLY=auth PYTHON=$(PYTHON) SHARED=$(SHARED) tests/conformance/run.sh $(BIN)
 
 .PHONY: fmt
 fmt: ## Format the code
@@ -102,10 +104,12 @@ s3-down: ## Stop the LocalStack started by s3-up
 ##@ Setup (called by the targets above)
 
 .PHONY: deps-build
-deps-build: ## Install build tools: protoc (Lance needs it), a C compiler
+deps-build: ## Install build tools: protoc (Lance needs it), a C compiler, openssl (test certificates)
 	@command -v protoc >/dev/null || { echo "installing protobuf-compiler"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq protobuf-compiler >/dev/null; }
 	@command -v cc >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq build-essential >/dev/null; }
+	@# The TLS tests and the security conformance script make their certificates with openssl.
+	@command -v openssl >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq openssl >/dev/null; }
 
 $(PYTHON):
 	python3 -m venv $(VENV)

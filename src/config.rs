@@ -8,6 +8,7 @@ pub mod agent_memory;
 pub mod security;
 pub mod server;
 pub mod storage;
+pub mod tls;
 
 use std::net::SocketAddr;
 
@@ -17,6 +18,7 @@ use agent_memory::AgentMemoryArgs;
 use security::SecurityArgs;
 use server::{HttpLimits, QueryArgs, QuerySettings, ServerArgs};
 use storage::{StorageArgs, TierSettings};
+use tls::{TlsArgs, TlsSettings};
 
 /// Strata: a lakehouse server for time-series data, speaking the ZeptoDB HTTP API.
 #[derive(Debug, Clone, Parser)]
@@ -53,6 +55,10 @@ pub struct Config {
     /// Authentication, scope, rate limits, audit.
     #[command(flatten)]
     pub security: SecurityArgs,
+
+    /// HTTPS and client certificates.
+    #[command(flatten)]
+    pub tls: TlsArgs,
 }
 
 /// How log lines are written to standard error.
@@ -69,6 +75,8 @@ pub enum LogFormat {
 pub struct Settings {
     /// The address to listen on.
     pub addr: SocketAddr,
+    /// HTTPS; `None` serves plain HTTP.
+    pub tls: Option<TlsSettings>,
     /// Request limits of the HTTP front doors.
     pub http: HttpLimits,
     /// The query service.
@@ -88,6 +96,7 @@ impl Config {
     pub fn resolve(&self) -> Result<Settings, String> {
         Ok(Settings {
             addr: self.server.addr(),
+            tls: self.tls.settings()?,
             http: self.server.limits(),
             query: self.query.settings(),
             tiers: self.storage.settings()?,

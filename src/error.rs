@@ -29,6 +29,8 @@ pub enum ErrorKind {
     Timeout,
     /// The server cannot serve it now (back-pressure, storage unreachable); retry later.
     Unavailable,
+    /// A service the request depends on (the identity provider) failed or answered nonsense.
+    Upstream,
     /// A fault on our side.
     Internal,
 }

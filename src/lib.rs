@@ -48,12 +48,17 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::http::state::AppState;
 use crate::metrics::Metrics;
+use crate::metrics::history::History;
 use crate::sql::QueryService;
 
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn run(config: Config) -> Result<()> {
     let settings = config.resolve().map_err(Error::Config)?;
     let auth = Arc::new(crate::auth::Auth::new(&settings.auth).map_err(Error::Config)?);
+    let tls = match &settings.tls {
+        Some(tls) => Some(http::tls::TlsListener::load(tls).map_err(Error::Config)?),
+        None => None,
+    };
     match auth.mode() {
         crate::auth::Mode::Open => {
             tracing::warn!("authentication is off: every caller is the administrator")
@@ -105,16 +110,22 @@ pub async fn run(config: Config) -> Result<()> {
         memory,
         memory_settings: Arc::new(memory_settings),
         metrics: Arc::new(Metrics::new()?),
+        history: Arc::new(History::default()),
     };
-    announce(addr);
+    let collector = state
+        .history
+        .spawn_collector(Arc::clone(&state.tiers), Arc::clone(&state.queries));
+    state.auth.start(settings.auth.jwt.jwks_refresh).await;
+    announce(addr, tls.is_some());
     let tiers = Arc::clone(&state.tiers);
     let memory = Arc::clone(&state.memory);
-    http::serve(listener, state, shutdown_signal())
+    http::serve(listener, tls, state, shutdown_signal())
         .await
         .map_err(|source| Error::Io {
             context: "the server failed".into(),
             source,
         })?;
+    collector.abort();
     maintenance.stop().await;
     committer.stop().await;
     memory::persist::shutdown(&memory).await;
@@ -135,10 +146,11 @@ pub async fn run(config: Config) -> Result<()> {
 
 /// Tells whoever started us where we listen: a log line, and one line on standard output that
 /// scripts and tests read to learn the port (`--port 0` picks a free one).
-fn announce(addr: SocketAddr) {
-    tracing::info!(%addr, "Strata listening");
+fn announce(addr: SocketAddr, tls: bool) {
+    let scheme = if tls { "https" } else { "http" };
+    tracing::info!(%addr, scheme, "Strata listening");
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "Strata listening on http://{addr}");
+    let _ = writeln!(out, "Strata listening on {scheme}://{addr}");
     let _ = out.flush();
 }
 

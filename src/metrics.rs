@@ -5,6 +5,7 @@
 //! figures the reference has no name for are `strata_*`.
 
 mod agent_memory;
+pub mod history;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -36,6 +36,30 @@ pub enum Error {
         reason: &'static str,
     },
 
+    /// A `zepto_sid` cookie that names no live session (unknown, ended, or its key revoked).
+    #[error("Invalid or expired session")]
+    InvalidSession,
+
+    /// The identity provider (JWKS endpoint, OIDC discovery or token endpoint) failed or
+    /// answered something unusable; the message says which.
+    #[error("Identity provider request failed: {0}")]
+    IdentityProvider(String),
+
+    /// An OIDC endpoint was called on a server started without `--oidc-issuer`.
+    #[error(
+        "OIDC is not configured (start with --oidc-issuer, --oidc-client-id, --oidc-client-secret and --oidc-redirect-uri)"
+    )]
+    OidcUnconfigured,
+
+    /// A login callback whose `state` was not issued by this server's `/auth/login` (or has
+    /// expired): possibly a forged login.
+    #[error("Unknown or expired login state: start again at /auth/login")]
+    LoginState,
+
+    /// A request that needs a Bearer token (or a session) for something else.
+    #[error("{0}")]
+    Unsupported(&'static str),
+
     /// Authenticated, but the identity carries a table, tenant or subject value that could
     /// not be a scope (empty entries, control characters, separators).
     #[error("Authenticated identity contains an invalid authorization scope")]
@@ -157,7 +181,8 @@ impl Error {
             Error::MissingCredentials
             | Error::BadScheme
             | Error::InvalidApiKey
-            | Error::InvalidToken { .. } => ErrorKind::Unauthenticated,
+            | Error::InvalidToken { .. }
+            | Error::InvalidSession => ErrorKind::Unauthenticated,
             Error::InvalidScope
             | Error::PermissionRequired { .. }
             | Error::Unclassified { .. }
@@ -168,9 +193,13 @@ impl Error {
             | Error::SymbolScopeUnavailable
             | Error::NoSymbolColumn { .. }
             | Error::RateLimited { .. } => ErrorKind::Forbidden,
-            Error::DuplicateCredentials | Error::InvalidKeyField(_) | Error::TenantBusy => {
-                ErrorKind::InvalidInput
-            }
+            Error::DuplicateCredentials
+            | Error::InvalidKeyField(_)
+            | Error::TenantBusy
+            | Error::LoginState
+            | Error::Unsupported(_) => ErrorKind::InvalidInput,
+            Error::IdentityProvider(_) => ErrorKind::Upstream,
+            Error::OidcUnconfigured => ErrorKind::Unavailable,
             Error::KeyNotFound => ErrorKind::NotFound,
             Error::KeyFile { .. } | Error::MalformedKeyFile { .. } | Error::Random => {
                 ErrorKind::Internal
@@ -186,6 +215,8 @@ impl Error {
             Error::DuplicateCredentials => "duplicate-credentials".into(),
             Error::InvalidApiKey => "apikey-invalid".into(),
             Error::InvalidToken { reason } => format!("jwt-invalid: {reason}"),
+            Error::InvalidSession => "session-invalid".into(),
+            Error::LoginState => "oidc-state-invalid".into(),
             Error::InvalidScope => "invalid-scope-forbidden".into(),
             Error::PermissionRequired {
                 permission: Permission::Admin,

@@ -72,6 +72,9 @@ pub struct Identity {
     pub source: Source,
     /// What it may reach.
     pub scope: AccessScope,
+    /// When the credential that proved it ends (a JWT's `exp`, a key's expiry); a session
+    /// made from it ends then too.
+    pub expires_at: Option<std::time::SystemTime>,
 }
 
 impl Identity {
@@ -86,6 +89,7 @@ impl Identity {
                 tenant,
                 ..AccessScope::default()
             },
+            expires_at: None,
         }
     }
 }
@@ -278,6 +282,7 @@ mod tests {
                 role,
                 source: Source::ApiKey,
                 scope,
+                expires_at: None,
             }),
             tenant,
             None,

@@ -1,17 +1,20 @@
-//! JSON Web Tokens: HS256 with a shared secret, RS256 with a public key. Strict by design:
+//! JSON Web Tokens: HS256 with a shared secret, RS256 with a public key or the provider's key
+//! set ([`super::jwks`], chosen by the token's `kid`). Strict by design:
 //!
 //! - exactly three base64url segments, canonical and unpadded; at most 8 KiB;
 //! - only the algorithms configured (an RS256 key is never used as an HMAC secret; `none`, HS512,
 //!   ES256… are refused); a `crit` header is refused (no extension is understood);
 //! - `exp` required and `now >= exp` refuses, `nbf` honoured, no leeway; `sub` required;
 //!   `iss` and `aud` (string or array) must match when configured;
-//! - a claim given twice, or of the wrong type, refuses the token.
+//! - a claim given twice, or of the wrong type, refuses the token;
+//! - with a key set, a token without `kid` is accepted only while the set holds one key.
 //!
 //! Claims read: `sub`; the role from `role` (the reference's documentation) or `zepto_role`
 //! (its code), which must agree when both are given; `tenant_id`; `allowed_tables`;
 //! `zepto_symbols` (comma-separated, or an array).
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use aws_lc_rs::{hmac, signature};
 use base64::Engine;
@@ -20,6 +23,7 @@ use serde::Deserialize;
 
 use super::error::Error;
 use super::identity::{AccessScope, Identity, Source};
+use super::jwks::Jwks;
 use super::role::Role;
 
 /// Longest token accepted.
@@ -34,6 +38,10 @@ pub struct JwtSettings {
     pub secret: Option<Vec<u8>>,
     /// RS256 public key, PEM (`-----BEGIN PUBLIC KEY-----`).
     pub public_key_pem: Option<Vec<u8>>,
+    /// RS256 keys by `kid`, fetched from the provider (HTTPS, or HTTP on loopback).
+    pub jwks_url: Option<url::Url>,
+    /// How often the key set is fetched again in the background.
+    pub jwks_refresh: std::time::Duration,
     /// Required `iss`.
     pub issuer: Option<String>,
     /// Required member of `aud`.
@@ -44,6 +52,7 @@ pub struct JwtSettings {
 pub struct JwtVerifier {
     hs256: Option<hmac::Key>,
     rs256: Option<signature::ParsedPublicKey>,
+    jwks: Option<Arc<Jwks>>,
     issuer: Option<String>,
     audience: Option<String>,
 }
@@ -53,6 +62,7 @@ impl std::fmt::Debug for JwtVerifier {
         f.debug_struct("JwtVerifier")
             .field("hs256", &self.hs256.is_some())
             .field("rs256", &self.rs256.is_some())
+            .field("jwks", &self.jwks)
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .finish()
@@ -62,6 +72,8 @@ impl std::fmt::Debug for JwtVerifier {
 #[derive(Deserialize)]
 struct Header {
     alg: String,
+    #[serde(default)]
+    kid: Option<String>,
     #[serde(default)]
     crit: Option<serde::de::IgnoredAny>,
 }
@@ -109,46 +121,86 @@ impl JwtVerifier {
             None => None,
             Some(pem) => Some(parse_public_key(pem)?),
         };
-        if hs256.is_none() && rs256.is_none() {
+        let jwks = match &settings.jwks_url {
+            None => None,
+            Some(_) if rs256.is_some() => {
+                return Err(
+                    "--jwt-public-key and --jwks-url are two sources of RS256 keys: give one"
+                        .into(),
+                );
+            }
+            Some(url) => Some(Arc::new(Jwks::new(url.clone())?)),
+        };
+        if hs256.is_none() && rs256.is_none() && jwks.is_none() {
             return Ok(None);
         }
         Ok(Some(JwtVerifier {
             hs256,
             rs256,
+            jwks,
             issuer: settings.issuer.clone(),
             audience: settings.audience.clone(),
         }))
     }
 
-    /// The identity `token` proves at `now` (seconds since the epoch).
-    pub fn verify(&self, token: &str, now: f64) -> Result<Identity, Error> {
+    /// The provider's key set, when `--jwks-url` is configured.
+    pub fn jwks(&self) -> Option<&Arc<Jwks>> {
+        self.jwks.as_ref()
+    }
+
+    /// The identity `token` proves at `now` (seconds since the epoch). A `kid` the key set
+    /// does not hold sends for the set again (at most once per cooldown) before refusing.
+    pub async fn verify(&self, token: &str, now: f64) -> Result<Identity, Error> {
+        let verdict = self.check(token, now);
+        if let (Err(Check::UnknownKid), Some(jwks)) = (&verdict, &self.jwks)
+            && jwks.refresh_for_unknown_kid().await
+        {
+            return self.check(token, now).map_err(Check::into_error);
+        }
+        verdict.map_err(Check::into_error)
+    }
+
+    fn check(&self, token: &str, now: f64) -> Result<Identity, Check> {
         if token.len() > MAX_TOKEN {
-            return Err(invalid("longer than 8 KiB"));
+            return Err(invalid("longer than 8 KiB").into());
         }
         let mut parts = token.split('.');
         let (Some(h), Some(p), Some(s), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
-            return Err(invalid("not three dot-separated segments"));
+            return Err(invalid("not three dot-separated segments").into());
         };
         let header: Header = serde_json::from_slice(&decode(h)?)
             .map_err(|_| invalid("header is not a JSON object with alg"))?;
         if header.crit.is_some() {
-            return Err(invalid("critical header extensions are not supported"));
+            return Err(invalid("critical header extensions are not supported").into());
         }
         let signature = decode(s)?;
-        let signed = &token[..h.len() + 1 + p.len()];
-        match (header.alg.as_str(), &self.hs256, &self.rs256) {
-            ("HS256", Some(key), _) => hmac::verify(key, signed.as_bytes(), &signature)
-                .map_err(|_| invalid("signature does not match"))?,
-            ("RS256", _, Some(key)) => key
-                .verify_sig(signed.as_bytes(), &signature)
-                .map_err(|_| invalid("signature does not match"))?,
-            _ => return Err(invalid("algorithm not accepted")),
+        let signed = &token.as_bytes()[..h.len() + 1 + p.len()];
+        let mismatch = || invalid("signature does not match");
+        match (header.alg.as_str(), &self.hs256, &self.rs256, &self.jwks) {
+            ("HS256", Some(key), _, _) => {
+                hmac::verify(key, signed, &signature).map_err(|_| mismatch())?;
+            }
+            ("RS256", _, Some(key), _) => {
+                key.verify_sig(signed, &signature).map_err(|_| mismatch())?;
+            }
+            ("RS256", _, None, Some(jwks)) => {
+                let Some(key) = jwks.key(header.kid.as_deref()) else {
+                    return Err(match header.kid {
+                        Some(_) => Check::UnknownKid,
+                        None => invalid("no kid, and the key set holds more than one key").into(),
+                    });
+                };
+                if !key.verify(signed, &signature) {
+                    return Err(mismatch().into());
+                }
+            }
+            _ => return Err(invalid("algorithm not accepted").into()),
         }
         let claims: Claims = serde_json::from_slice(&decode(p)?)
             .map_err(|_| invalid("claims are malformed (a claim repeated or of the wrong type)"))?;
-        self.identity(claims, now)
+        Ok(self.identity(claims, now)?)
     }
 
     fn identity(&self, c: Claims, now: f64) -> Result<Identity, Error> {
@@ -206,7 +258,31 @@ impl JwtVerifier {
             role,
             source: Source::Jwt,
             scope,
+            expires_at: std::time::Duration::try_from_secs_f64(exp)
+                .ok()
+                .map(|d| std::time::UNIX_EPOCH + d),
         })
+    }
+}
+
+/// A check's verdict short of an identity: refused, or signed with a key not loaded yet.
+enum Check {
+    Refused(Error),
+    UnknownKid,
+}
+
+impl From<Error> for Check {
+    fn from(e: Error) -> Self {
+        Check::Refused(e)
+    }
+}
+
+impl Check {
+    fn into_error(self) -> Error {
+        match self {
+            Check::Refused(e) => e,
+            Check::UnknownKid => invalid("signed with a key (kid) the key set does not hold"),
+        }
     }
 }
 
@@ -230,6 +306,13 @@ fn parse_public_key(pem: &[u8]) -> Result<signature::ParsedPublicKey, String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    impl JwtVerifier {
+        /// [`JwtVerifier::verify`] without a key set to fetch.
+        fn verify_sync(&self, token: &str, now: f64) -> Result<Identity, Error> {
+            self.check(token, now).map_err(Check::into_error)
+        }
+    }
 
     const SECRET: &[u8] = b"unit-test-secret-of-at-least-32-bytes!";
 
@@ -287,29 +370,32 @@ mod tests {
 
     #[test]
     fn a_good_token() {
-        let id = verifier().verify(&hs(good()), NOW).unwrap();
+        let id = verifier().verify_sync(&hs(good()), NOW).unwrap();
         assert_eq!(
             (id.subject.as_str(), id.role, id.source),
             ("alice", Role::Reader, Source::Jwt)
         );
         let scoped = hs(with("allowed_tables", json!(["trades"])));
-        let id = verifier().verify(&scoped, NOW).unwrap();
+        let id = verifier().verify_sync(&scoped, NOW).unwrap();
         assert_eq!(
             id.scope.tables.unwrap().into_iter().collect::<Vec<_>>(),
             ["trades"]
         );
-        let id = verifier().verify(&hs(with("zepto_role", json!("writer"))), NOW);
+        let id = verifier().verify_sync(&hs(with("zepto_role", json!("writer"))), NOW);
         assert!(id.is_err(), "role and zepto_role disagree");
         let mut c = good();
         c.as_object_mut().unwrap().remove("role");
         c["zepto_role"] = json!("admin");
-        assert_eq!(verifier().verify(&hs(c), NOW).unwrap().role, Role::Admin);
+        assert_eq!(
+            verifier().verify_sync(&hs(c), NOW).unwrap().role,
+            Role::Admin
+        );
         let nameless = verifier()
-            .verify(&hs(with("role", json!("superuser"))), NOW)
+            .verify_sync(&hs(with("role", json!("superuser"))), NOW)
             .unwrap();
         assert_eq!(nameless.role, Role::Unknown);
         let arr = hs(with("aud", json!(["other", "strata"])));
-        assert!(verifier().verify(&arr, NOW).is_ok());
+        assert!(verifier().verify_sync(&arr, NOW).is_ok());
     }
 
     #[test]
@@ -376,7 +462,7 @@ mod tests {
         ];
         for (what, t) in cases {
             assert!(
-                matches!(v.verify(&t, NOW), Err(Error::InvalidToken { .. })),
+                matches!(v.verify_sync(&t, NOW), Err(Error::InvalidToken { .. })),
                 "{what} must be refused"
             );
         }
@@ -395,7 +481,7 @@ mod tests {
         ] {
             assert!(
                 matches!(
-                    v.verify(&hs(with(k, val.clone())), NOW),
+                    v.verify_sync(&hs(with(k, val.clone())), NOW),
                     Err(Error::InvalidScope)
                 ),
                 "{k}={val}"
@@ -452,13 +538,16 @@ mod tests {
         .unwrap()
         .unwrap();
         let token = sign_rs(&json!({"alg": "RS256", "kid": "k1"}), &good().to_string());
-        assert_eq!(v.verify(&token, NOW).unwrap().subject, "alice");
+        assert_eq!(v.verify_sync(&token, NOW).unwrap().subject, "alice");
         // The public key's bytes used as an HMAC secret: HS256 is not configured here.
         let confused = sign(&json!({"alg": "HS256"}), &good().to_string(), &pem);
-        assert!(v.verify(&confused, NOW).is_err());
+        assert!(v.verify_sync(&confused, NOW).is_err());
         let (_, other) = rsa();
         let foreign = other(&json!({"alg": "RS256"}), &good().to_string());
-        assert!(v.verify(&foreign, NOW).is_err(), "another key's signature");
+        assert!(
+            v.verify_sync(&foreign, NOW).is_err(),
+            "another key's signature"
+        );
     }
 
     #[test]

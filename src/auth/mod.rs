@@ -1,7 +1,7 @@
 //! Authentication and authorization: who sends a request, and what it may do and reach.
 //!
 //! ```text
-//! request ─► address bucket ─► credential (JWT, else API key) ─► identity bucket ─► Caller
+//! request ─► address bucket ─► credential (JWT, API key, session) ─► identity bucket ─► Caller
 //!                                                                                  │
 //!   endpoint permission (the edge's route table) ◄────────────────────────────────┤
 //!   statement class, touched tables, tenant namespace, symbol scope (sql) ◄────────┘
@@ -18,16 +18,19 @@ pub mod audit;
 pub mod clients;
 pub mod error;
 pub mod identity;
+pub mod jwks;
 pub mod jwt;
 pub mod keys;
+pub mod oidc;
 pub mod rate;
 pub mod role;
+pub mod sessions;
 pub mod tenants;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use self::audit::{Audit, Event, RING_CAPACITY};
 use self::clients::Clients;
@@ -35,8 +38,10 @@ pub use self::error::{Error, Result};
 pub use self::identity::{AccessScope, Caller, Identity, Source, TenantBinding};
 use self::jwt::{JwtSettings, JwtVerifier};
 use self::keys::KeyStore;
+use self::oidc::{Oidc, OidcSettings};
 use self::rate::{MAX_KEYS, RateLimiter};
 pub use self::role::{Permission, Role};
+use self::sessions::Sessions;
 use self::tenants::Tenants;
 
 /// Whether requests are authenticated.
@@ -78,6 +83,10 @@ pub struct AuthSettings {
     pub audit_file: Option<PathBuf>,
     /// `--public-metrics`: `/metrics` without credentials.
     pub public_metrics: bool,
+    /// How long a session lives at most.
+    pub session_ttl: Duration,
+    /// OIDC login, when configured.
+    pub oidc: Option<OidcSettings>,
 }
 
 impl AuthSettings {
@@ -96,9 +105,14 @@ impl AuthSettings {
             },
             audit_file: None,
             public_metrics: false,
+            session_ttl: DEFAULT_SESSION_TTL,
+            oidc: None,
         }
     }
 }
+
+/// A session's longest life unless `--session-ttl-secs` says otherwise.
+pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(8 * 3600);
 
 /// A credential as a front door found it.
 #[derive(Debug, Clone, Copy)]
@@ -107,6 +121,8 @@ pub enum Credential<'a> {
     None,
     /// A bearer token: an API key or a JWT.
     Bearer(&'a str),
+    /// A `zepto_sid` session cookie.
+    Session(&'a str),
     /// Something that is not a credential this server takes.
     Malformed,
 }
@@ -123,6 +139,8 @@ pub struct Auth {
     audit: Arc<Audit>,
     clients: Clients,
     public_metrics: bool,
+    sessions: Sessions,
+    oidc: Option<Oidc>,
 }
 
 impl Auth {
@@ -136,8 +154,10 @@ impl Auth {
         };
         let jwt = JwtVerifier::new(&settings.jwt)?;
         let tenants = Tenants::parse(&settings.tenants)?;
+        let oidc = settings.oidc.clone().map(Oidc::new).transpose()?;
         if settings.mode == Mode::Enforced
             && jwt.is_none()
+            && oidc.is_none()
             && keys.as_ref().is_none_or(KeyStore::is_empty)
         {
             let file = settings
@@ -171,7 +191,45 @@ impl Auth {
             audit: Arc::new(audit),
             clients: Clients::default(),
             public_metrics: settings.public_metrics,
+            sessions: Sessions::new(settings.session_ttl),
+            oidc,
         })
+    }
+
+    /// Starts what runs beside the requests: the first fetch of the JWKS (a provider that is
+    /// down leaves JWTs refused until a later fetch succeeds, never accepted) and its
+    /// background refresh.
+    pub async fn start(&self, jwks_refresh: Duration) {
+        let Some(jwks) = self.jwt.as_ref().and_then(JwtVerifier::jwks) else {
+            return;
+        };
+        match jwks.reload().await {
+            Ok(n) => tracing::info!(keys = n, "JWKS loaded"),
+            Err(e) => tracing::error!("JWKS not loaded; RS256 tokens are refused until it is: {e}"),
+        }
+        jwks.spawn_refresh(jwks_refresh);
+    }
+
+    /// `POST /admin/auth/reload`: fetches the JWKS now; the number of keys loaded.
+    pub async fn reload_jwks(&self) -> Result<usize> {
+        let Some(jwks) = self.jwt.as_ref().and_then(JwtVerifier::jwks) else {
+            return Err(Error::IdentityProvider(
+                "no JWKS is configured (--jwks-url)".into(),
+            ));
+        };
+        jwks.reload()
+            .await
+            .map_err(|e| Error::IdentityProvider(e.to_string()))
+    }
+
+    /// The sessions.
+    pub fn sessions(&self) -> &Sessions {
+        &self.sessions
+    }
+
+    /// The OIDC client, or why there is none.
+    pub fn oidc(&self) -> Result<&Oidc> {
+        self.oidc.as_ref().ok_or(Error::OidcUnconfigured)
     }
 
     /// Open mode with nothing configured.
@@ -186,6 +244,8 @@ impl Auth {
             audit: Arc::new(Audit::new(RING_CAPACITY, None)),
             clients: Clients::default(),
             public_metrics: false,
+            sessions: Sessions::new(DEFAULT_SESSION_TTL),
+            oidc: None,
         }
     }
 
@@ -247,13 +307,13 @@ impl Auth {
     }
 
     /// The caller `credential` proves, its identity's bucket charged.
-    pub fn authenticate(
+    pub async fn authenticate(
         &self,
         credential: Credential<'_>,
         from: Option<IpAddr>,
         action: String,
     ) -> Result<Caller> {
-        let identity = match self.identify(credential) {
+        let identity = match self.identify(credential).await {
             Ok(identity) => identity,
             Err(e) => return Err(self.refuse_unknown(e, &action, from)),
         };
@@ -275,18 +335,30 @@ impl Auth {
             })?;
         }
         self.clients.seen(from, &identity.subject);
-        caller.audit(format!("{}-auth", identity.source.as_str()));
+        let how = match credential {
+            Credential::Session(_) => "session",
+            _ => identity.source.as_str(),
+        };
+        caller.audit(format!("{how}-auth"));
         Ok(caller)
     }
 
-    fn identify(&self, credential: Credential<'_>) -> Result<Arc<Identity>> {
+    /// The identity behind a Bearer token alone (no bucket, no audit): for turning a token
+    /// into a session, which the request's own authentication already charged and audited.
+    pub async fn identify(&self, credential: Credential<'_>) -> Result<Arc<Identity>> {
         let token = match credential {
             Credential::None => return Err(Error::MissingCredentials),
             Credential::Malformed => return Err(Error::BadScheme),
+            Credential::Session(id) => {
+                return self
+                    .sessions
+                    .get(id, self.keys.as_ref())
+                    .map(|active| active.identity);
+            }
             Credential::Bearer(token) => token,
         };
         if let (true, Some(jwt)) = (token.starts_with("ey"), &self.jwt) {
-            return jwt.verify(token, now_seconds()).map(Arc::new);
+            return jwt.verify(token, now_seconds()).await.map(Arc::new);
         }
         match &self.keys {
             Some(keys) => keys.authenticate(token),
@@ -356,26 +428,31 @@ mod tests {
         assert!(Auth::new(&empty).unwrap_err().contains("holds no key"));
     }
 
-    #[test]
-    fn keys_and_limits() {
+    #[tokio::test]
+    async fn keys_and_limits() {
         let dir = tempfile::tempdir().unwrap();
         let (auth, admin) = enforced(dir.path());
         let ok = auth
             .authenticate(Credential::Bearer(&admin), None, "POST /".into())
+            .await
             .unwrap();
         assert_eq!(ok.identity.role, Role::Admin);
         assert!(matches!(
-            auth.authenticate(Credential::None, None, "POST /".into()),
+            auth.authenticate(Credential::None, None, "POST /".into())
+                .await,
             Err(Error::MissingCredentials)
         ));
         assert!(matches!(
-            auth.authenticate(Credential::Bearer("eyJhbGciOi.x.y"), None, "POST /".into()),
+            auth.authenticate(Credential::Bearer("eyJhbGciOi.x.y"), None, "POST /".into())
+                .await,
             Err(Error::InvalidApiKey)
         ));
         auth.authenticate(Credential::Bearer(&admin), None, "POST /".into())
+            .await
             .unwrap();
         assert!(matches!(
-            auth.authenticate(Credential::Bearer(&admin), None, "POST /".into()),
+            auth.authenticate(Credential::Bearer(&admin), None, "POST /".into())
+                .await,
             Err(Error::RateLimited {
                 before_authentication: false,
                 ..

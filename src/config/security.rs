@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::auth::jwt::JwtSettings;
+use crate::auth::oidc::OidcSettings;
 use crate::auth::{AuthSettings, Mode, RateSettings};
 
 /// Authentication and access flags (flattened into [`Config`](super::Config)).
@@ -38,6 +39,16 @@ pub struct SecurityArgs {
     /// RS256 public key for JWTs: a PEM file (`-----BEGIN PUBLIC KEY-----`).
     #[arg(long, env = "STRATA_JWT_PUBLIC_KEY")]
     pub jwt_public_key: Option<PathBuf>,
+
+    /// RS256 keys by `kid` from the identity provider's JSON Web Key Set (https; plain http
+    /// only from a loopback address). Refreshed in the background, on an unknown `kid`, and by
+    /// `POST /admin/auth/reload`.
+    #[arg(long, env = "STRATA_JWKS_URL", conflicts_with = "jwt_public_key")]
+    pub jwks_url: Option<String>,
+
+    /// Seconds between background fetches of --jwks-url.
+    #[arg(long, env = "STRATA_JWKS_REFRESH_SECS", default_value_t = 3600)]
+    pub jwks_refresh_secs: u64,
 
     /// The `iss` every JWT must carry (required with JWTs).
     #[arg(long, env = "STRATA_JWT_ISSUER")]
@@ -76,6 +87,28 @@ pub struct SecurityArgs {
     /// Serve /metrics without credentials (for a Prometheus scraper).
     #[arg(long, env = "STRATA_PUBLIC_METRICS")]
     pub public_metrics: bool,
+
+    /// Longest life of a session (`POST /auth/session`, OIDC login), in seconds; a session
+    /// never outlives the token it was made from.
+    #[arg(long, env = "STRATA_SESSION_TTL_SECS", default_value_t = 8 * 3600)]
+    pub session_ttl_secs: u64,
+
+    /// OIDC provider for browser login (`/auth/login`): its issuer URL (https; http only on
+    /// loopback). Needs the other three --oidc-* flags.
+    #[arg(long, env = "STRATA_OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+
+    /// This server's client id at the OIDC provider.
+    #[arg(long, env = "STRATA_OIDC_CLIENT_ID")]
+    pub oidc_client_id: Option<String>,
+
+    /// Its client secret (prefer the environment variable).
+    #[arg(long, env = "STRATA_OIDC_CLIENT_SECRET", hide_env_values = true)]
+    pub oidc_client_secret: Option<String>,
+
+    /// This server's callback as registered at the provider: `https://<host>/auth/callback`.
+    #[arg(long, env = "STRATA_OIDC_REDIRECT_URI")]
+    pub oidc_redirect_uri: Option<String>,
 }
 
 impl SecurityArgs {
@@ -84,11 +117,13 @@ impl SecurityArgs {
     pub fn settings(&self, bind: IpAddr) -> Result<AuthSettings, String> {
         let sources = self.api_keys_file.is_some()
             || self.jwt_secret.is_some()
-            || self.jwt_public_key.is_some();
+            || self.jwt_public_key.is_some()
+            || self.jwks_url.is_some()
+            || self.oidc_issuer.is_some();
         let mode = if self.no_auth {
             if sources {
                 return Err(
-                    "--no-auth cannot be combined with --api-keys-file, --jwt-secret or --jwt-public-key"
+                    "--no-auth cannot be combined with --api-keys-file, --jwt-secret, --jwt-public-key, --jwks-url or --oidc-issuer"
                         .into(),
                 );
             }
@@ -106,6 +141,9 @@ impl SecurityArgs {
             ));
         };
         let jwt = self.jwt()?;
+        if self.session_ttl_secs == 0 {
+            return Err("--session-ttl-secs must be above 0".into());
+        }
         Ok(AuthSettings {
             mode,
             keys_file: self.api_keys_file.clone(),
@@ -119,14 +157,42 @@ impl SecurityArgs {
             },
             audit_file: self.audit_log_file.clone(),
             public_metrics: self.public_metrics,
+            session_ttl: std::time::Duration::from_secs(self.session_ttl_secs),
+            oidc: self.oidc()?,
         })
     }
 
+    fn oidc(&self) -> Result<Option<OidcSettings>, String> {
+        match (
+            &self.oidc_issuer,
+            &self.oidc_client_id,
+            &self.oidc_client_secret,
+            &self.oidc_redirect_uri,
+        ) {
+            (None, None, None, None) => Ok(None),
+            (Some(issuer), Some(client_id), Some(client_secret), Some(redirect_uri)) => {
+                let issuer = crate::auth::jwks::check_url("--oidc-issuer", issuer)?;
+                let redirect_uri = url::Url::parse(redirect_uri)
+                    .map_err(|e| format!("--oidc-redirect-uri {redirect_uri}: {e}"))?;
+                Ok(Some(OidcSettings {
+                    issuer,
+                    client_id: client_id.clone(),
+                    client_secret: client_secret.clone(),
+                    redirect_uri,
+                }))
+            }
+            _ => Err("OIDC login needs all of --oidc-issuer, --oidc-client-id, \
+                      --oidc-client-secret and --oidc-redirect-uri"
+                .into()),
+        }
+    }
+
     fn jwt(&self) -> Result<JwtSettings, String> {
-        if self.jwt_secret.is_none() && self.jwt_public_key.is_none() {
+        if self.jwt_secret.is_none() && self.jwt_public_key.is_none() && self.jwks_url.is_none() {
             if self.jwt_issuer.is_some() || self.jwt_audience.is_some() {
                 return Err(
-                    "--jwt-issuer/--jwt-audience need --jwt-secret or --jwt-public-key".into(),
+                    "--jwt-issuer/--jwt-audience need --jwt-secret, --jwt-public-key or --jwks-url"
+                        .into(),
                 );
             }
             return Ok(JwtSettings::default());
@@ -145,9 +211,18 @@ impl SecurityArgs {
                     .map_err(|e| format!("--jwt-public-key {}: {e}", path.display()))?,
             ),
         };
+        let jwks_url = match &self.jwks_url {
+            None => None,
+            Some(url) => Some(crate::auth::jwks::check_url("--jwks-url", url)?),
+        };
+        if self.jwks_refresh_secs == 0 {
+            return Err("--jwks-refresh-secs must be above 0".into());
+        }
         Ok(JwtSettings {
             secret: self.jwt_secret.as_ref().map(|s| s.as_bytes().to_vec()),
             public_key_pem,
+            jwks_url,
+            jwks_refresh: std::time::Duration::from_secs(self.jwks_refresh_secs),
             issuer: Some(issuer.clone()),
             audience: Some(audience.clone()),
         })
@@ -212,6 +287,31 @@ mod tests {
         .unwrap();
         assert_eq!(ok.mode, Mode::Enforced);
         assert!(resolve(&["--jwt-issuer", "i"]).is_err());
+        let jwks = |url: &str| {
+            resolve(&[
+                "--jwks-url",
+                url,
+                "--jwt-issuer",
+                "i",
+                "--jwt-audience",
+                "a",
+            ])
+        };
+        assert_eq!(
+            jwks("https://idp.example.com/jwks").unwrap().mode,
+            Mode::Enforced
+        );
+        assert!(
+            jwks("http://idp.example.com/jwks")
+                .unwrap_err()
+                .contains("https")
+        );
+        assert!(jwks("http://127.0.0.1:1/jwks").is_ok());
+        assert!(
+            resolve(&["--jwks-url", "https://idp.example.com/jwks"])
+                .unwrap_err()
+                .contains("--jwt-issuer")
+        );
     }
 
     #[test]

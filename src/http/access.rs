@@ -1,21 +1,20 @@
 //! Identity and access endpoints: `/whoami`, `/auth/me`, `/api/license`, and the admin API for
-//! keys, audit, clients, running queries and the version (`/admin/*`, admin role; the route
-//! table in [`super::auth`] says so).
+//! keys, the JWKS, audit, clients, running queries and the version (`/admin/*`, admin role;
+//! the route table in [`super::auth`] says so).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::header::{CACHE_CONTROL, PRAGMA};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, patch};
+use axum::response::Response;
+use axum::routing::{delete, get, patch, post};
 use serde_json::json;
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{LimitedBody, Params};
 use super::paths;
-use super::response::ok_json;
+use super::response::{ok_json, private_json};
 use crate::auth::keys::{KeyStore, KeyUpdate, NewKey};
 use crate::auth::{Auth, Caller};
 use crate::http::state::{AppState, HttpLimits};
@@ -47,6 +46,7 @@ pub fn router(state: &AppState) -> Router {
         .route(paths::ADMIN_KEYS, get(list_keys).post(create_key))
         .route(paths::ADMIN_KEY, patch(update_key).delete(revoke_key))
         .route(paths::ADMIN_AUDIT, get(audit))
+        .route(paths::ADMIN_AUTH_RELOAD, post(reload_jwks))
         .route(paths::ADMIN_SESSIONS, get(sessions))
         .route(paths::ADMIN_QUERIES, get(queries))
         .route(paths::ADMIN_QUERY, delete(cancel_query))
@@ -57,25 +57,16 @@ pub fn router(state: &AppState) -> Router {
         })
 }
 
-/// Identity answers must not be cached by anything between the client and us.
-fn private(body: serde_json::Value) -> Response {
-    (
-        [(CACHE_CONTROL, "no-store, private"), (PRAGMA, "no-cache")],
-        ok_json(body),
-    )
-        .into_response()
-}
-
 /// The reference's answer, exactly: role and subject.
 async fn whoami(caller: Caller) -> Response {
     let id = &caller.identity;
-    private(json!({ "role": id.role.as_str(), "subject": id.subject }))
+    private_json(json!({ "role": id.role.as_str(), "subject": id.subject }))
 }
 
 /// The caller in full: how it authenticated and what it may reach.
 async fn auth_me(caller: Caller) -> Response {
     let id = &caller.identity;
-    private(json!({
+    private_json(json!({
         "subject": id.subject,
         "role": id.role.as_str(),
         "source": id.source.as_str(),
@@ -92,7 +83,8 @@ async fn license() -> Response {
         "edition": "open",
         "features": [
             "sql", "tiered_storage", "time_travel", "agent_memory", "api_keys", "jwt",
-            "rbac", "table_acl", "symbol_acl", "tenants", "rate_limits", "audit", "tls",
+            "jwks", "sessions", "oidc", "rbac", "table_acl", "symbol_acl", "tenants",
+            "rate_limits", "audit", "tls", "mtls", "metrics_history",
         ],
         "max_nodes": 0,
         "trial": false,
@@ -106,6 +98,15 @@ async fn version() -> Response {
         "version": env!("CARGO_PKG_VERSION"),
         "build": if cfg!(debug_assertions) { "debug" } else { "release" },
     }))
+}
+
+/// `POST /admin/auth/reload`: the JWKS fetched now (502, old keys kept, when it cannot be).
+async fn reload_jwks(State(state): State<AccessState>, caller: Caller) -> ApiResult<Response> {
+    let keys_loaded = state.auth.reload_jwks().await?;
+    caller.audit(format!("jwks-reloaded: {keys_loaded} keys"));
+    Ok(ok_json(
+        json!({ "refreshed": true, "keys_loaded": keys_loaded }),
+    ))
 }
 
 fn key_store(auth: &Auth) -> ApiResult<&KeyStore> {
@@ -155,7 +156,7 @@ async fn create_key(
         new.name.unwrap_or_default(),
         new.role.as_deref().unwrap_or("reader")
     ));
-    Ok(private(json!({ "key": key })))
+    Ok(private_json(json!({ "key": key })))
 }
 
 async fn update_key(

@@ -3,7 +3,8 @@
 //!
 //! Order, as the reference: duplicate credential headers → public path → the client address's
 //! bucket (before any credential is looked at) → the credential (a token starting `ey` as a
-//! JWT, else as an API key) → the identity's bucket → the route's permission. SQL routes need
+//! JWT, else as an API key; without `Authorization`, the `zepto_sid` session cookie) → the
+//! identity's bucket → the route's permission. SQL routes need
 //! only an identity here: the statement's class and tables decide in [`crate::sql`]. Client
 //! `X-Zepto-*` headers are removed once read, so nothing downstream can mistake them for
 //! identity; only open mode reads one (`X-Zepto-Tenant-Id`, the reference's `--no-auth` rule).
@@ -48,6 +49,9 @@ pub fn need(method: &Method, route: Option<&str>, public_metrics: bool) -> Need 
     let write = *method != Method::GET && *method != Method::HEAD;
     match route {
         paths::PING | paths::HEALTH | paths::READY | paths::API_LICENSE => Public,
+        // Browser login: nothing to authenticate yet (the callback checks its own state).
+        paths::AUTH_LOGIN | paths::AUTH_CALLBACK | paths::AUTH_LOGOUT => Public,
+        paths::AUTH_SESSION | paths::AUTH_REFRESH => Identity,
         paths::METRICS if public_metrics => Public,
         paths::METRICS => P(Metrics),
         paths::ROOT | paths::WHOAMI | paths::AUTH_ME => Identity,
@@ -68,7 +72,7 @@ pub async fn authenticate(
     mut request: Request,
     next: Next,
 ) -> Response {
-    match admit(&auth, &mut request) {
+    match admit(&auth, &mut request).await {
         Ok(caller) => {
             if let Some(caller) = caller {
                 request.extensions_mut().insert(caller);
@@ -79,7 +83,7 @@ pub async fn authenticate(
     }
 }
 
-fn admit(auth: &Auth, request: &mut Request) -> Result<Option<Caller>, Error> {
+async fn admit(auth: &Auth, request: &mut Request) -> Result<Option<Caller>, Error> {
     let headers = request.headers();
     if headers.get_all(AUTHORIZATION).iter().count() > 1
         || headers.get_all(COOKIE).iter().count() > 1
@@ -111,13 +115,13 @@ fn admit(auth: &Auth, request: &mut Request) -> Result<Option<Caller>, Error> {
             let tenant = open_mode_tenant(request.headers())?;
             auth.anonymous(tenant, from, action)
         }
-        Mode::Enforced => enforced(auth, request.headers(), need, from, action)?,
+        Mode::Enforced => enforced(auth, request.headers(), need, from, action).await?,
     };
     strip_identity_headers(request.headers_mut());
     Ok(Some(caller))
 }
 
-fn enforced(
+async fn enforced(
     auth: &Auth,
     headers: &HeaderMap,
     need: Need,
@@ -125,15 +129,42 @@ fn enforced(
     action: String,
 ) -> Result<Caller, Error> {
     auth.admit_address(from, &action)?;
-    let credential = match headers.get(AUTHORIZATION) {
-        None => Credential::None,
-        Some(value) => bearer(value.as_bytes()),
-    };
-    let caller = auth.authenticate(credential, from, action)?;
+    let credential = credential(headers)?;
+    let caller = auth.authenticate(credential, from, action).await?;
     if let Need::Permission(p) = need {
         caller.require(p, "")?;
     }
     Ok(caller)
+}
+
+/// The request's credential: the `Authorization` header, else the session cookie.
+pub fn credential(headers: &HeaderMap) -> Result<Credential<'_>, Error> {
+    if let Some(value) = headers.get(AUTHORIZATION) {
+        return Ok(bearer(value.as_bytes()));
+    }
+    Ok(session_cookie(headers)?.map_or(Credential::None, Credential::Session))
+}
+
+/// The `zepto_sid` value of the request's `Cookie` header. Named twice is ambiguous, and
+/// refused like two `Authorization` headers.
+pub fn session_cookie(headers: &HeaderMap) -> Result<Option<&str>, Error> {
+    let Some(cookies) = headers.get(COOKIE).and_then(|v| v.to_str().ok()) else {
+        return Ok(None);
+    };
+    let mut found = None;
+    for pair in cookies.split(';') {
+        // Only the separator's space is dropped: the value is taken verbatim, as a token is.
+        let Some((name, value)) = pair.trim_start().split_once('=') else {
+            continue;
+        };
+        if name == crate::auth::sessions::COOKIE {
+            if found.is_some() {
+                return Err(Error::DuplicateCredentials);
+            }
+            found = Some(value);
+        }
+    }
+    Ok(found)
 }
 
 /// `Bearer <token>`, the scheme in any case, the token taken verbatim: one space, then

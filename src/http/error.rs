@@ -110,6 +110,7 @@ impl ApiError {
             ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorKind::Timeout => StatusCode::REQUEST_TIMEOUT,
             ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::Upstream => StatusCode::BAD_GATEWAY,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -124,6 +125,8 @@ impl ApiError {
                 crate::format::ARROW_STREAM_MEDIA_TYPE
             ),
             _ if self.is_back_pressure() => self.to_string(),
+            // Authentication's messages name flags and checks, never internals.
+            ApiError::Auth(e) if e.kind() == ErrorKind::Unavailable => e.to_string(),
             _ => match self.kind() {
                 ErrorKind::Unavailable => format!(
                     "Storage is unavailable right now; retry later (request {})",
@@ -188,7 +191,7 @@ impl ApiError {
             }
             _ => {}
         }
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        if status == StatusCode::SERVICE_UNAVAILABLE && !matches!(self, ApiError::Auth(_)) {
             // Back-pressure and storage outages pass: tell clients when to try again.
             headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
         }

@@ -17,9 +17,11 @@ pub mod memory;
 pub mod middleware;
 pub mod paths;
 pub mod response;
+pub mod session;
 pub mod sql;
 pub mod state;
 pub mod stats;
+pub mod tls;
 
 use std::sync::Arc;
 
@@ -31,19 +33,25 @@ use tower_http::trace::TraceLayer;
 
 use self::state::AppState;
 
-/// Serves the application on `listener` until `shutdown` completes, then lets requests in
-/// flight finish.
+/// Serves the application on `listener` (over TLS when `tls` is given) until `shutdown`
+/// completes, then lets requests in flight finish.
 pub async fn serve(
     listener: tokio::net::TcpListener,
+    tls: Option<tls::TlsListener>,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    match tls {
+        Some(tls) => tls.serve(listener, router(state), shutdown).await,
+        None => {
+            axum::serve(
+                listener,
+                router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown)
+            .await
+        }
+    }
 }
 
 /// The whole application.
@@ -51,6 +59,7 @@ pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .merge(health::router(&state))
         .merge(access::router(&state))
+        .merge(session::router(&state))
         .merge(sql::router(&state))
         .merge(ingest::router(&state))
         .merge(stats::router(&state))

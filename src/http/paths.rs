@@ -54,3 +54,17 @@ pub const ADMIN_QUERY: &str = "/admin/queries/{id}";
 pub const ADMIN_VERSION: &str = "/admin/version";
 /// The edition and its features (public).
 pub const API_LICENSE: &str = "/api/license";
+/// Turn a Bearer token into a `zepto_sid` session cookie.
+pub const AUTH_SESSION: &str = "/auth/session";
+/// End the session of the cookie sent (public).
+pub const AUTH_LOGOUT: &str = "/auth/logout";
+/// Send the browser to the OIDC provider (public).
+pub const AUTH_LOGIN: &str = "/auth/login";
+/// Where the OIDC provider sends the browser back (public).
+pub const AUTH_CALLBACK: &str = "/auth/callback";
+/// Refresh an OIDC session's tokens.
+pub const AUTH_REFRESH: &str = "/auth/refresh";
+/// Fetch the JWKS now.
+pub const ADMIN_AUTH_RELOAD: &str = "/admin/auth/reload";
+/// Snapshots of the server's counters, every 3 s over the last hour.
+pub const ADMIN_METRICS_HISTORY: &str = "/admin/metrics/history";

@@ -1,6 +1,7 @@
 //! Plain answers shared by several routes.
 
 use axum::Json;
+use axum::http::header::{CACHE_CONTROL, PRAGMA};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -14,4 +15,14 @@ pub async fn not_found() -> ApiError {
 /// 200 with `body` as JSON.
 pub fn ok_json(body: impl Serialize) -> Response {
     Json(body).into_response()
+}
+
+/// 200 with `body` as JSON that nothing between the client and us may cache (identities,
+/// sessions).
+pub fn private_json(body: impl Serialize) -> Response {
+    (
+        [(CACHE_CONTROL, "no-store, private"), (PRAGMA, "no-cache")],
+        Json(body),
+    )
+        .into_response()
 }

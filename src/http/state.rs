@@ -10,6 +10,7 @@ use crate::auth::Auth;
 pub use crate::config::server::HttpLimits;
 use crate::memory::{AgentMemory, Settings as MemorySettings};
 use crate::metrics::Metrics;
+use crate::metrics::history::History;
 use crate::sql::QueryService;
 
 /// Shared server state; cloning is cheap (`Arc`s).
@@ -29,6 +30,8 @@ pub struct AppState {
     pub memory_settings: Arc<MemorySettings>,
     /// Prometheus registry.
     pub metrics: Arc<Metrics>,
+    /// Recent snapshots of the counters (`/admin/metrics/history`).
+    pub history: Arc<History>,
 }
 
 impl FromRef<AppState> for HttpLimits {
@@ -89,6 +92,7 @@ impl AppState {
             memory: Arc::new(AgentMemory::new(settings.limits)),
             memory_settings: Arc::new(settings),
             metrics: Arc::new(Metrics::new()?),
+            history: Arc::new(History::default()),
         })
     }
 }

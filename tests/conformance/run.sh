@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts a fresh Strata on a free port, runs the shared ZeptoDB conformance script against it
 # (`--only $ONLY`: `sql`, the default, or `memory`), and stops the server whatever happens.
+# `ONLY=auth` runs the security script instead (zepto_auth.py), which starts its own servers.
 #
 #   tests/conformance/run.sh path/to/strata [server flags...]
 #
@@ -37,6 +38,10 @@ if [[ -z "$shared" ]]; then
         "(set SHARED=path/to/shared to run it); tests/it checks the same API"
     [[ -z "$data" ]] || rm -rf "$data"
     exit 0
+fi
+if [[ "${ONLY:-}" == "auth" ]]; then
+    [[ -z "$data" ]] || rm -rf "$data"
+    exec "$python" "$shared/conformance/zepto_auth.py" "$binary"
 fi
 script="$shared/conformance/zepto_api.py"
 if [[ ! -f "$script" ]]; then

@@ -650,23 +650,49 @@ async fn mutated_credentials_are_refused_and_change_nothing() {
         .await;
     let jwt = hs256(serde_json::json!({"role": "admin"}));
     let originals = [s.admin_key.clone(), jwt];
+    // A live admin session: its cookie is mutated too.
+    let session = s
+        .admin
+        .request(Method::POST, "/auth/session", &[], vec![])
+        .await;
+    let sid = session
+        .header("set-cookie")
+        .and_then(|c| c.split(';').next().map(str::to_string))
+        .and_then(|c| c.strip_prefix("zepto_sid=").map(str::to_string))
+        .expect("a session cookie");
     let schemes = ["Bearer ", "bearer ", "Basic ", "Token ", "", "Bearer  "];
     let mut rng = Rng::seeded(0x5eed_0005);
     let deadline = Instant::now() + budget();
     let mut sent = 0;
     while Instant::now() < deadline && sent < 3000 {
-        let original = rng.pick(&originals).clone();
+        let cookie = rng.chance(30);
+        let original = if cookie {
+            sid.clone()
+        } else {
+            rng.pick(&originals).clone()
+        };
         let token = mutate_token(&mut rng, &original);
-        let scheme = *rng.pick(&schemes);
-        let value = format!("{scheme}{token}");
-        if token == original && (scheme == "Bearer " || scheme == "bearer ") {
-            continue;
-        }
+        // HTTP drops whitespace around a header value (RFC 9110 §5.5): such a "mutation" is
+        // the original credential.
+        let token = token.trim_matches([' ', '\t']).to_string();
+        let (header, value) = if cookie {
+            let name = *rng.pick(&["zepto_sid=", "zepto_sid=", "ZEPTO_SID=", "zepto_sid ="]);
+            if token == original && name == "zepto_sid=" {
+                continue;
+            }
+            ("cookie", format!("{name}{token}"))
+        } else {
+            let scheme = *rng.pick(&schemes);
+            if token == original && (scheme == "Bearer " || scheme == "bearer ") {
+                continue;
+            }
+            ("authorization", format!("{scheme}{token}"))
+        };
         let write = b"INSERT INTO trades VALUES ('FUZZ', 1.0, 1, 1)".to_vec();
-        let what = format!("Authorization: {}", &value[..value.len().min(80)]);
+        let what = format!("{header}: {}", &value[..value.len().min(80)]);
         let Some(reply) = s
             .anon
-            .try_request(Method::POST, "/", &[("authorization", &value)], write)
+            .try_request(Method::POST, "/", &[(header, &value)], write)
             .await
         else {
             // A header value the HTTP client or parser refuses; the server must still answer.

@@ -31,7 +31,7 @@ pub(super) struct Stamp {
     inode: u64,
 }
 
-pub(super) fn sha256(key: &str) -> [u8; 32] {
+pub(crate) fn sha256(key: &str) -> [u8; 32] {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, key.as_bytes());
     let mut out = [0u8; 32];
     out.copy_from_slice(digest.as_ref());

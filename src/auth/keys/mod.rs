@@ -23,6 +23,7 @@ use super::error::{Error, Result};
 use super::identity::{AccessScope, Identity, Source};
 use super::role::Role;
 use file::Stamp;
+pub(crate) use file::sha256;
 
 /// How often a lookup may look at the key file for changes made elsewhere.
 const RECHECK_NANOS: i64 = 1_000_000_000;
@@ -99,6 +100,22 @@ impl KeyStore {
         }
         entry.last_used_ns.fetch_max(now, Ordering::Relaxed);
         Ok(Arc::clone(&entry.identity))
+    }
+
+    /// The current identity of the key with id `id`, if it is still enabled and unexpired: a
+    /// session made from a key ends when the key is revoked, disabled or expires, and follows
+    /// its role and scope when they change.
+    pub fn identity_of(&self, id: &str) -> Option<Arc<Identity>> {
+        let now = now_nanos();
+        self.notice_changes(now);
+        let loaded = self.loaded.read();
+        let entry = loaded.entries.iter().find(|e| e.record.id == id)?;
+        let r = &entry.record;
+        if !r.enabled || (r.expires_at_ns != 0 && now >= r.expires_at_ns) {
+            return None;
+        }
+        entry.last_used_ns.fetch_max(now, Ordering::Relaxed);
+        Some(Arc::clone(&entry.identity))
     }
 
     /// Every key, without secrets, oldest first.
@@ -265,11 +282,15 @@ fn identity_of(r: &KeyRecord) -> Identity {
             symbols: set(&r.allowed_symbols),
             tenant: Some(r.tenant_id.clone()).filter(|t| !t.is_empty()),
         },
+        expires_at: u64::try_from(r.expires_at_ns)
+            .ok()
+            .filter(|&ns| ns != 0)
+            .map(|ns| std::time::UNIX_EPOCH + std::time::Duration::from_nanos(ns)),
     }
 }
 
 /// `N` bytes from the operating system's random source.
-fn random<const N: usize>() -> Result<[u8; N]> {
+pub(crate) fn random<const N: usize>() -> Result<[u8; N]> {
     let mut bytes = [0u8; N];
     aws_lc_rs::rand::fill(&mut bytes).map_err(|_| Error::Random)?;
     Ok(bytes)

@@ -45,6 +45,16 @@ impl Client {
         }
     }
 
+    /// A client for `base` sending through `http` (one that trusts a test CA, presents a client
+    /// certificate, or speaks only one HTTP version).
+    pub(crate) fn with_http(base: &str, http: reqwest::Client) -> Self {
+        Self {
+            http,
+            base: base.to_string(),
+            token: None,
+        }
+    }
+
     /// The same server, every request authenticated with `token` (an API key or a JWT).
     pub(crate) fn with_token(&self, token: &str) -> Self {
         Self {

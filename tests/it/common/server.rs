@@ -95,6 +95,11 @@ impl TestServer {
         Client::new(&self.base)
     }
 
+    /// Where it listens: `http://127.0.0.1:<port>`, or `https://…` when it serves TLS.
+    pub(crate) fn base(&self) -> &str {
+        &self.base
+    }
+
     /// The server's log so far.
     pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()

@@ -204,3 +204,71 @@ async fn a_disconnecting_client_frees_its_query() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn metrics_history_holds_recent_snapshots() {
+    let s = Secured::start(&[]).await;
+    // The collector takes its first snapshot at start; the setup's INSERTs come after it, so
+    // a later snapshot shows them. Poll (3 s apart) until one does.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let snapshots = loop {
+        let r = s.admin.get("/admin/metrics/history").await;
+        assert_eq!(r.status, StatusCode::OK);
+        let all = r.json();
+        let all = all.as_array().unwrap().clone();
+        if all.iter().any(|x| x["ticks_ingested"].as_u64() >= Some(6)) {
+            break all;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no snapshot shows the inserted rows: {all:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let first = &snapshots[0];
+    for field in [
+        "timestamp_ms",
+        "node_id",
+        "ticks_ingested",
+        "ticks_stored",
+        "ticks_dropped",
+        "queries_executed",
+        "total_rows_scanned",
+        "partitions_created",
+        "last_ingest_latency_ns",
+    ] {
+        assert!(first.get(field).is_some(), "{field} missing: {first}");
+    }
+    let times: Vec<i64> = snapshots
+        .iter()
+        .map(|x| x["timestamp_ms"].as_i64().unwrap())
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "oldest first: {times:?}"
+    );
+    let one = s.admin.get("/admin/metrics/history?limit=1").await.json();
+    assert_eq!(one.as_array().unwrap().len(), 1);
+    let latest = times.last().unwrap();
+    let since = s
+        .admin
+        .get(&format!(
+            "/admin/metrics/history?since={}",
+            latest + 3_600_000
+        ))
+        .await
+        .json();
+    assert_eq!(since, json!([]));
+    assert_eq!(
+        s.admin
+            .get("/admin/metrics/history?limit=lots")
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
+    let reader = s.role("reader").await;
+    assert_eq!(
+        reader.get("/admin/metrics/history").await.status,
+        StatusCode::FORBIDDEN
+    );
+}

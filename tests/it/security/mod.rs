@@ -3,12 +3,16 @@
 //! rate limits, audit, killing a running query.
 
 mod admin;
+mod idp;
+mod jwks;
 pub(crate) mod jwt;
 mod keys;
 mod limits;
 mod roles;
 mod scope;
+mod sessions;
 mod startup;
+mod tls;
 
 use std::path::Path;
 use std::process::Command;
