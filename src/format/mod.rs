@@ -2,10 +2,12 @@
 //!
 //! - [`json`]: the ZeptoDB JSON shape, the default.
 //! - [`arrow_ipc`]: an Arrow IPC stream.
+//! - [`clickhouse`]: ClickHouse's formats and type names, for the ClickHouse edge.
 //!
 //! Which one a request gets is decided by its protocol edge (for HTTP, `crate::http::sql`).
 
 pub mod arrow_ipc;
+pub mod clickhouse;
 pub mod json;
 
 /// A result that could not be encoded (a fault on our side: the batches came from the engine).

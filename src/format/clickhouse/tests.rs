@@ -1,0 +1,152 @@
+//! The encoders against bodies captured from a real ClickHouse server
+//! (`clickhouse-http.md` §3, `clickhouse-golden/`) for:
+//!
+//! ```sql
+//! SELECT number AS n, toInt32(number) - 1 AS i32, toString(number) AS s,
+//!        if(number = 1, NULL, number * 1.5) AS nf, [number, number + 1] AS arr,
+//!        toDate('2024-01-02') + number AS d, toDateTime('2024-01-02 03:04:05', 'UTC') + number AS dt,
+//!        'q"t\\b<TAB>x' AS esc
+//! FROM system.numbers LIMIT 2
+//! ```
+
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, Date32Array, Float64Array, Int64Array, ListArray, RecordBatch, StringArray,
+    TimestampSecondArray, UInt64Array,
+};
+use arrow::buffer::OffsetBuffer;
+use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+
+use super::*;
+
+fn golden_batch() -> RecordBatch {
+    let item = Arc::new(Field::new("item", DataType::UInt64, false));
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("n", DataType::UInt64, false),
+        Field::new("i32", DataType::Int64, false),
+        Field::new("s", DataType::Utf8, false),
+        Field::new("nf", DataType::Float64, true),
+        Field::new("arr", DataType::List(Arc::clone(&item)), false),
+        Field::new("d", DataType::Date32, false),
+        Field::new(
+            "dt",
+            DataType::Timestamp(TimeUnit::Second, Some("UTC".into())),
+            false,
+        ),
+        Field::new("esc", DataType::Utf8, false),
+    ]));
+    // 2024-01-02 is day 19724; 03:04:05 that day is 1704164645.
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(UInt64Array::from(vec![0, 1])),
+        Arc::new(Int64Array::from(vec![-1, 0])),
+        Arc::new(StringArray::from(vec!["0", "1"])),
+        Arc::new(Float64Array::from(vec![Some(0.0), None])),
+        Arc::new(ListArray::new(
+            Arc::clone(&item),
+            OffsetBuffer::new(vec![0, 2, 4].into()),
+            Arc::new(UInt64Array::from(vec![0, 1, 1, 2])),
+            None,
+        )),
+        Arc::new(Date32Array::from(vec![19724, 19725])),
+        Arc::new(
+            TimestampSecondArray::from(vec![1_704_164_645, 1_704_164_646]).with_timezone("UTC"),
+        ),
+        Arc::new(StringArray::from(vec!["q\"t\\b\tx", "q\"t\\b\tx"])),
+    ];
+    RecordBatch::try_new(schema, columns).unwrap()
+}
+
+fn body(format: TextFormat) -> String {
+    let batch = golden_batch();
+    String::from_utf8(encode_text(format, &batch.schema(), &[batch]).unwrap()).unwrap()
+}
+
+#[test]
+fn tab_separated_is_byte_exact() {
+    let rows = "0\t-1\t0\t0\t[0,1]\t2024-01-02\t2024-01-02 03:04:05\tq\"t\\\\b\\tx\n1\t0\t1\t\\N\t[1,2]\t2024-01-03\t2024-01-02 03:04:06\tq\"t\\\\b\\tx\n";
+    assert_eq!(body(TextFormat::TabSeparated), rows);
+    assert_eq!(
+        body(TextFormat::TabSeparatedWithNames),
+        format!("n\ti32\ts\tnf\tarr\td\tdt\tesc\n{rows}")
+    );
+    // A modern server's type names (18.16 printed `Date`, `DateTime` without the zone); the
+    // types line is escaped like any TSV value, so ClickHouse prints `DateTime(\'UTC\')`.
+    assert_eq!(
+        body(TextFormat::TabSeparatedWithNamesAndTypes),
+        format!(
+            "n\ti32\ts\tnf\tarr\td\tdt\tesc\nUInt64\tInt64\tString\tNullable(Float64)\tArray(UInt64)\tDate32\tDateTime(\\'UTC\\')\tString\n{rows}"
+        )
+    );
+    assert!(body(TextFormat::TabSeparatedRaw).contains("q\"t\\b\tx\n"));
+}
+
+#[test]
+fn csv_is_byte_exact() {
+    let rows = "0,-1,\"0\",0,\"[0,1]\",\"2024-01-02\",\"2024-01-02 03:04:05\",\"q\"\"t\\b\tx\"\n1,0,\"1\",\\N,\"[1,2]\",\"2024-01-03\",\"2024-01-02 03:04:06\",\"q\"\"t\\b\tx\"\n";
+    assert_eq!(body(TextFormat::Csv), rows);
+    assert_eq!(
+        body(TextFormat::CsvWithNames),
+        format!("\"n\",\"i32\",\"s\",\"nf\",\"arr\",\"d\",\"dt\",\"esc\"\n{rows}")
+    );
+}
+
+#[test]
+fn json_each_row_is_byte_exact() {
+    assert_eq!(
+        body(TextFormat::JsonEachRow),
+        "{\"n\":\"0\",\"i32\":\"-1\",\"s\":\"0\",\"nf\":0,\"arr\":[\"0\",\"1\"],\"d\":\"2024-01-02\",\"dt\":\"2024-01-02 03:04:05\",\"esc\":\"q\\\"t\\\\b\\tx\"}\n{\"n\":\"1\",\"i32\":\"0\",\"s\":\"1\",\"nf\":null,\"arr\":[\"1\",\"2\"],\"d\":\"2024-01-03\",\"dt\":\"2024-01-02 03:04:06\",\"esc\":\"q\\\"t\\\\b\\tx\"}\n"
+    );
+    assert_eq!(
+        body(TextFormat::JsonCompactEachRow).lines().next().unwrap(),
+        "[\"0\",\"-1\",\"0\",0,[\"0\",\"1\"],\"2024-01-02\",\"2024-01-02 03:04:05\",\"q\\\"t\\\\b\\tx\"]"
+    );
+}
+
+#[test]
+fn strata_columns_print_as_clickhouse_does() {
+    use arrow::array::{Array, BooleanArray, DictionaryArray, TimestampNanosecondArray};
+    use arrow::datatypes::Int32Type;
+    let symbol: DictionaryArray<Int32Type> = vec!["AAPL", "MS\tFT"].into_iter().collect();
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("symbol", symbol.data_type().clone(), false),
+        Field::new(
+            "timestamp",
+            DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
+            false,
+        ),
+        Field::new("ok", DataType::Boolean, true),
+    ]));
+    let batch = RecordBatch::try_new(
+        Arc::clone(&schema),
+        vec![
+            Arc::new(symbol),
+            Arc::new(
+                TimestampNanosecondArray::from(vec![1_711_231_200_000_000_001, -1])
+                    .with_timezone("UTC"),
+            ),
+            Arc::new(BooleanArray::from(vec![Some(true), None])),
+        ],
+    )
+    .unwrap();
+    let tsv = encode_text(TextFormat::TabSeparatedWithNamesAndTypes, &schema, &[batch]).unwrap();
+    assert_eq!(
+        String::from_utf8(tsv).unwrap(),
+        "symbol\ttimestamp\tok\nString\tDateTime64(9, \\'UTC\\')\tNullable(Bool)\n\
+         AAPL\t2024-03-23 22:00:00.000000001\ttrue\n\
+         MS\\tFT\t1969-12-31 23:59:59.999999999\t\\N\n"
+    );
+    assert_eq!(TextFormat::parse("TSV"), Some(TextFormat::TabSeparated));
+    assert_eq!(TextFormat::parse("Pretty"), None);
+}
+
+#[test]
+fn json_strings_escape_as_clickhouse_does() {
+    let mut out = String::new();
+    text::json_string(&mut out, "Etc/UTC \u{1}");
+    assert_eq!(out, "\"Etc\\/UTC \\u0001\"");
+    let mut tsv = String::new();
+    let strings = StringArray::from(vec!["a\\b'c\n\0"]);
+    text::write_value(&mut tsv, &strings, 0, text::Dialect::Tsv).unwrap();
+    assert_eq!(tsv, "a\\\\b\\'c\\n\\0");
+}

@@ -1,0 +1,108 @@
+//! How an Arrow column looks to a ClickHouse client: the exact type name ClickHouse would print
+//! (`meta[].type` in JSON, the second line of `TabSeparatedWithNamesAndTypes`, Native's column
+//! headers). Strata's `TIMESTAMP_NS` is `DateTime64(9, 'UTC')`, so Grafana sees a time column;
+//! strings are plain `String` (never `LowCardinality`, which clients would have to decode
+//! specially: `clickhouse-http.md`, cross-cutting decision 4).
+
+use arrow::datatypes::{DataType, Field, TimeUnit};
+
+/// The ClickHouse type of `field`, or `None` for an Arrow type ClickHouse has no name for.
+/// A nullable field is `Nullable(T)`, except arrays, which ClickHouse cannot wrap.
+pub fn clickhouse_type(field: &Field) -> Option<String> {
+    let inner = base_type(field.data_type())?;
+    Some(
+        if field.is_nullable()
+            && !matches!(
+                field.data_type(),
+                DataType::List(_) | DataType::LargeList(_)
+            )
+        {
+            format!("Nullable({inner})")
+        } else {
+            inner
+        },
+    )
+}
+
+fn base_type(data_type: &DataType) -> Option<String> {
+    Some(match data_type {
+        DataType::Null => "Nothing".into(),
+        DataType::Boolean => "Bool".into(),
+        DataType::Int8 => "Int8".into(),
+        DataType::Int16 => "Int16".into(),
+        DataType::Int32 => "Int32".into(),
+        DataType::Int64 => "Int64".into(),
+        DataType::UInt8 => "UInt8".into(),
+        DataType::UInt16 => "UInt16".into(),
+        DataType::UInt32 => "UInt32".into(),
+        DataType::UInt64 => "UInt64".into(),
+        DataType::Float32 => "Float32".into(),
+        DataType::Float64 => "Float64".into(),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "String".into(),
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView => "String".into(),
+        DataType::FixedSizeBinary(n) => format!("FixedString({n})"),
+        DataType::Dictionary(_, value) => return base_type(value),
+        DataType::Date32 => "Date32".into(),
+        DataType::Timestamp(unit, tz) => {
+            let tz = tz.as_deref().unwrap_or("UTC");
+            match unit {
+                TimeUnit::Second => format!("DateTime('{tz}')"),
+                TimeUnit::Millisecond => format!("DateTime64(3, '{tz}')"),
+                TimeUnit::Microsecond => format!("DateTime64(6, '{tz}')"),
+                TimeUnit::Nanosecond => format!("DateTime64(9, '{tz}')"),
+            }
+        }
+        DataType::Decimal128(p, s) | DataType::Decimal256(p, s) => format!("Decimal({p}, {s})"),
+        DataType::List(item) | DataType::LargeList(item) => {
+            format!("Array({})", clickhouse_type(item)?)
+        }
+        _ => return None,
+    })
+}
+
+/// The precision of a `DateTime64`-like Arrow timestamp: digits after the second.
+pub fn fraction_digits(unit: TimeUnit) -> usize {
+    match unit {
+        TimeUnit::Second => 0,
+        TimeUnit::Millisecond => 3,
+        TimeUnit::Microsecond => 6,
+        TimeUnit::Nanosecond => 9,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn strata_types_have_their_natural_clickhouse_names() {
+        let ts = DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into()));
+        assert_eq!(
+            clickhouse_type(&Field::new("t", ts, false)).unwrap(),
+            "DateTime64(9, 'UTC')"
+        );
+        assert_eq!(
+            clickhouse_type(&Field::new("p", DataType::Float64, true)).unwrap(),
+            "Nullable(Float64)"
+        );
+        let symbol = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+        assert_eq!(
+            clickhouse_type(&Field::new("s", symbol, false)).unwrap(),
+            "String"
+        );
+        let arr = DataType::List(Arc::new(Field::new("item", DataType::UInt64, false)));
+        assert_eq!(
+            clickhouse_type(&Field::new("a", arr, true)).unwrap(),
+            "Array(UInt64)",
+            "arrays are never Nullable"
+        );
+        let seconds = DataType::Timestamp(TimeUnit::Second, None);
+        assert_eq!(
+            clickhouse_type(&Field::new("d", seconds, false)).unwrap(),
+            "DateTime('UTC')"
+        );
+        assert!(clickhouse_type(&Field::new("x", DataType::Float16, false)).is_none());
+    }
+}
