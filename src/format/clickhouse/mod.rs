@@ -5,7 +5,9 @@
 //! - [`text`]: one value in the text formats' rules.
 //! - [`TextFormat`] and [`encode_text`]: the row-oriented text formats (TabSeparated family,
 //!   CSV, JSONEachRow, JSONCompactEachRow), byte-exact with ClickHouse's own output.
+//! - [`json`]: the `JSON` and `JSONCompact` envelopes.
 
+pub mod json;
 pub mod text;
 pub mod types;
 
@@ -139,19 +141,7 @@ pub fn encode_text(
         _ => {}
     }
     for batch in batches {
-        // Dictionary-encoded columns (SYMBOL) print as their values.
-        let columns = batch
-            .columns()
-            .iter()
-            .zip(names.iter())
-            .map(|(c, name)| match c.data_type() {
-                DataType::Dictionary(_, value) => cast(c, value).map_err(|e| Unprintable {
-                    column: (*name).to_string(),
-                    reason: e.to_string(),
-                }),
-                _ => Ok(std::sync::Arc::clone(c)),
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let columns = printable_columns(batch, &names)?;
         for row in 0..batch.num_rows() {
             match format {
                 TextFormat::JsonEachRow => out.push('{'),
@@ -185,6 +175,26 @@ pub fn encode_text(
         }
     }
     Ok(out.into_bytes())
+}
+
+/// A batch's columns as the printers take them: dictionary-encoded ones (SYMBOL) decoded to
+/// their values.
+fn printable_columns(
+    batch: &RecordBatch,
+    names: &[&str],
+) -> Result<Vec<arrow::array::ArrayRef>, Unprintable> {
+    batch
+        .columns()
+        .iter()
+        .zip(names.iter())
+        .map(|(c, name)| match c.data_type() {
+            DataType::Dictionary(_, value) => cast(c, value).map_err(|e| Unprintable {
+                column: (*name).to_string(),
+                reason: e.to_string(),
+            }),
+            _ => Ok(std::sync::Arc::clone(c)),
+        })
+        .collect()
 }
 
 #[cfg(test)]

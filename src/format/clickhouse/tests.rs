@@ -150,3 +150,49 @@ fn json_strings_escape_as_clickhouse_does() {
     text::write_value(&mut tsv, &strings, 0, text::Dialect::Tsv).unwrap();
     assert_eq!(tsv, "a\\\\b\\'c\\n\\0");
 }
+
+/// The body up to `statistics`, as captured (`elapsed` differs run to run); 18.16's type
+/// names replaced by a modern server's (`Date32` for Arrow's dates, zoned `DateTime`).
+const JSON_GOLDEN: &str = "{\n\t\"meta\":\n\t[\n\t\t{\n\t\t\t\"name\": \"n\",\n\t\t\t\"type\": \"UInt64\"\n\t\t},\n\t\t{\n\t\t\t\"name\": \"i32\",\n\t\t\t\"type\": \"Int64\"\n\t\t},\n\t\t{\n\t\t\t\"name\": \"s\",\n\t\t\t\"type\": \"String\"\n\t\t},\n\t\t{\n\t\t\t\"name\": \"nf\",\n\t\t\t\"type\": \"Nullable(Float64)\"\n\t\t},\n\t\t{\n\t\t\t\"name\": \"arr\",\n\t\t\t\"type\": \"Array(UInt64)\"\n\t\t},\n\t\t{\n\t\t\t\"name\": \"d\",\n\t\t\t\"type\": \"Date\"\n\t\t},\n\t\t{\n\t\t\t\"name\": \"dt\",\n\t\t\t\"type\": \"DateTime\"\n\t\t},\n\t\t{\n\t\t\t\"name\": \"esc\",\n\t\t\t\"type\": \"String\"\n\t\t}\n\t],\n\n\t\"data\":\n\t[\n\t\t{\n\t\t\t\"n\": \"0\",\n\t\t\t\"i32\": \"-1\",\n\t\t\t\"s\": \"0\",\n\t\t\t\"nf\": 0,\n\t\t\t\"arr\": [\"0\",\"1\"],\n\t\t\t\"d\": \"2024-01-02\",\n\t\t\t\"dt\": \"2024-01-02 03:04:05\",\n\t\t\t\"esc\": \"q\\\"t\\\\b\\tx\"\n\t\t},\n\t\t{\n\t\t\t\"n\": \"1\",\n\t\t\t\"i32\": \"0\",\n\t\t\t\"s\": \"1\",\n\t\t\t\"nf\": null,\n\t\t\t\"arr\": [\"1\",\"2\"],\n\t\t\t\"d\": \"2024-01-03\",\n\t\t\t\"dt\": \"2024-01-02 03:04:06\",\n\t\t\t\"esc\": \"q\\\"t\\\\b\\tx\"\n\t\t}\n\t],\n\n\t\"rows\": 2,\n\n\t\"rows_before_limit_at_least\": 2,\n\n";
+
+/// `JSONCompact` from `data` up to `statistics`.
+const JSON_COMPACT_GOLDEN: &str = "\t\"data\":\n\t[\n\t\t[\"0\", \"-1\", \"0\", 0, [\"0\",\"1\"], \"2024-01-02\", \"2024-01-02 03:04:05\", \"q\\\"t\\\\b\\tx\"],\n\t\t[\"1\", \"0\", \"1\", null, [\"1\",\"2\"], \"2024-01-03\", \"2024-01-02 03:04:06\", \"q\\\"t\\\\b\\tx\"]\n\t],\n\n\t\"rows\": 2,\n\n\t\"rows_before_limit_at_least\": 2,\n\n";
+
+#[test]
+fn json_envelopes_are_byte_exact() {
+    let batch = golden_batch();
+    let stats = json::Statistics {
+        elapsed_secs: 0.5,
+        rows_read: 2,
+        bytes_read: 16,
+    };
+    let full = json::encode_json(
+        false,
+        &batch.schema(),
+        std::slice::from_ref(&batch),
+        Some(2),
+        stats,
+    )
+    .unwrap();
+    let full = String::from_utf8(full).unwrap();
+    let want = JSON_GOLDEN
+        .replace("\"type\": \"Date\"", "\"type\": \"Date32\"")
+        .replace("\"type\": \"DateTime\"", "\"type\": \"DateTime('UTC')\"");
+    assert_eq!(
+        full,
+        format!(
+            "{want}\t\"statistics\":\n\t{{\n\t\t\"elapsed\": 0.5,\n\t\t\"rows_read\": 2,\n\t\t\"bytes_read\": 16\n\t}}\n}}\n"
+        )
+    );
+    let compact = json::encode_json(true, &batch.schema(), &[batch], Some(2), stats).unwrap();
+    let compact = String::from_utf8(compact).unwrap();
+    assert!(compact.contains(JSON_COMPACT_GOLDEN), "{compact}");
+    // No LIMIT, no rows: the envelope stays, `data` is empty.
+    let empty = RecordBatch::new_empty(golden_batch().schema());
+    let none = json::encode_json(false, &empty.schema(), &[empty], None, stats).unwrap();
+    let none = String::from_utf8(none).unwrap();
+    assert!(
+        none.contains("\"data\":\n\t[\n\n\t],\n\n\t\"rows\": 0,\n\n\t\"statistics\""),
+        "{none}"
+    );
+}

@@ -1,0 +1,92 @@
+//! `JSON` and `JSONCompact`: the envelope ClickHouse prints (`meta` with each column's
+//! ClickHouse type, `data`, `rows`, `rows_before_limit_at_least` when the query had a LIMIT,
+//! `statistics`), tab-indented exactly as ClickHouse does. The Altinity Grafana plugin and
+//! `@clickhouse/client` read it.
+
+use std::fmt::Write as _;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::Schema;
+
+use super::text::{Dialect, json_string, write_value};
+use super::{Unprintable, printable_columns, types};
+
+/// The figures of the `statistics` block.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Statistics {
+    /// Seconds the statement took.
+    pub elapsed_secs: f64,
+    /// Rows the scans read.
+    pub rows_read: u64,
+    /// Bytes the scans read.
+    pub bytes_read: u64,
+}
+
+/// The whole `JSON` (`compact`: `JSONCompact`) body of `batches`.
+pub fn encode_json(
+    compact: bool,
+    schema: &Schema,
+    batches: &[RecordBatch],
+    rows_before_limit: Option<u64>,
+    statistics: Statistics,
+) -> Result<Vec<u8>, Unprintable> {
+    let mut out = String::from("{\n\t\"meta\":\n\t[\n");
+    for (i, field) in schema.fields().iter().enumerate() {
+        let ty = types::clickhouse_type(field).ok_or_else(|| Unprintable {
+            column: field.name().clone(),
+            reason: format!("Arrow type {} has no ClickHouse name", field.data_type()),
+        })?;
+        if i > 0 {
+            out.push_str(",\n");
+        }
+        out.push_str("\t\t{\n\t\t\t\"name\": ");
+        json_string(&mut out, field.name());
+        out.push_str(",\n\t\t\t\"type\": ");
+        json_string(&mut out, &ty);
+        out.push_str("\n\t\t}");
+    }
+    out.push_str("\n\t],\n\n\t\"data\":\n\t[\n");
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    let mut rows: u64 = 0;
+    for batch in batches {
+        let columns = printable_columns(batch, &names)?;
+        for row in 0..batch.num_rows() {
+            if rows > 0 {
+                out.push_str(",\n");
+            }
+            rows += 1;
+            out.push_str(if compact { "\t\t[" } else { "\t\t{\n" });
+            for (i, column) in columns.iter().enumerate() {
+                if compact {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                } else {
+                    if i > 0 {
+                        out.push_str(",\n");
+                    }
+                    out.push_str("\t\t\t");
+                    json_string(&mut out, names[i]);
+                    out.push_str(": ");
+                }
+                write_value(&mut out, column.as_ref(), row, Dialect::Json).map_err(|reason| {
+                    Unprintable {
+                        column: names[i].to_string(),
+                        reason,
+                    }
+                })?;
+            }
+            out.push_str(if compact { "]" } else { "\n\t\t}" });
+        }
+    }
+    let _ = write!(out, "\n\t],\n\n\t\"rows\": {rows},\n\n");
+    if let Some(n) = rows_before_limit {
+        let _ = write!(out, "\t\"rows_before_limit_at_least\": {n},\n\n");
+    }
+    let _ = write!(
+        out,
+        "\t\"statistics\":\n\t{{\n\t\t\"elapsed\": {},\n\t\t\"rows_read\": {},\n\t\t\"bytes_read\": {}\n\t}}\n}}\n",
+        statistics.elapsed_secs, statistics.rows_read, statistics.bytes_read
+    );
+    Ok(out.into_bytes())
+}
