@@ -6,7 +6,9 @@
 //! - [`TextFormat`] and [`encode_text`]: the row-oriented text formats (TabSeparated family,
 //!   CSV, JSONEachRow, JSONCompactEachRow), byte-exact with ClickHouse's own output.
 //! - [`json`]: the `JSON` and `JSONCompact` envelopes.
+//! - [`binary`]: `RowBinary` and `RowBinaryWithNamesAndTypes`.
 
+pub mod binary;
 pub mod json;
 pub mod text;
 pub mod types;

@@ -196,3 +196,36 @@ fn json_envelopes_are_byte_exact() {
         "{none}"
     );
 }
+
+/// `RowBinary` as captured, with 18.16's 2-byte `Date` widened to the 4-byte `Date32` Arrow's
+/// dates are.
+const ROW_BINARY_GOLDEN: &str = "0000000000000000ffffffffffffffff013000000000000000000002000000000000000001000000000000000c4d257d9365077122745c6209780100000000000000000000000000000001310102010000000000000002000000000000000d4d267d9365077122745c620978";
+
+#[test]
+fn row_binary_is_byte_exact() {
+    let batch = golden_batch();
+    let want = ROW_BINARY_GOLDEN
+        .replace("0c4d257d9365", "0c4d0000257d9365")
+        .replace("0d4d267d9365", "0d4d0000267d9365");
+    let got = binary::encode_row_binary(false, &batch.schema(), &[batch]).unwrap();
+    assert_eq!(hex::encode(got), want);
+
+    // The documented header: `SELECT toUInt8(5) AS a, 'z' AS b`.
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("a", DataType::UInt8, false),
+        Field::new("b", DataType::Utf8, false),
+    ]));
+    let batch = RecordBatch::try_new(
+        Arc::clone(&schema),
+        vec![
+            Arc::new(arrow::array::UInt8Array::from(vec![5])),
+            Arc::new(StringArray::from(vec!["z"])),
+        ],
+    )
+    .unwrap();
+    let got = binary::encode_row_binary(true, &schema, &[batch]).unwrap();
+    assert_eq!(got, b"\x02\x01a\x01b\x05UInt8\x06String\x05\x01z");
+    let mut big = Vec::new();
+    binary::write_varuint(&mut big, 300);
+    assert_eq!(big, [0xac, 0x02]);
+}
