@@ -24,13 +24,13 @@ pub fn write_varuint(out: &mut Vec<u8>, mut n: u64) {
     }
 }
 
-fn write_string(out: &mut Vec<u8>, bytes: &[u8]) {
+pub(super) fn write_string(out: &mut Vec<u8>, bytes: &[u8]) {
     write_varuint(out, bytes.len() as u64);
     out.extend_from_slice(bytes);
 }
 
 /// Whether ClickHouse sees `field` as `Nullable(T)` (the flag byte is then written).
-fn is_nullable(field: &Field) -> bool {
+pub(super) fn is_nullable(field: &Field) -> bool {
     field.is_nullable()
         && !matches!(
             field.data_type(),
@@ -91,6 +91,43 @@ fn write_value(
     } else if array.is_null(row) {
         return Err("a NULL in a column ClickHouse sees as not Nullable".into());
     }
+    if let DataType::List(item) = array.data_type() {
+        let values = array.as_list::<i32>().value(row);
+        write_varuint(out, values.len() as u64);
+        let nullable = item.is_nullable();
+        for i in 0..values.len() {
+            write_value(out, values.as_ref(), i, nullable)?;
+        }
+        return Ok(());
+    }
+    write_plain(out, array, row)
+}
+
+/// The bytes of a NULL slot's stand-in value (Native writes a value under every NULL).
+pub(super) fn write_default(out: &mut Vec<u8>, data_type: &DataType) -> Result<(), String> {
+    let width = match data_type {
+        DataType::Int8 | DataType::UInt8 | DataType::Boolean => 1,
+        DataType::Int16 | DataType::UInt16 => 2,
+        DataType::Int32 | DataType::UInt32 | DataType::Float32 | DataType::Date32 => 4,
+        DataType::Timestamp(TimeUnit::Second, _) => 4,
+        DataType::Int64 | DataType::UInt64 | DataType::Float64 | DataType::Timestamp(..) => 8,
+        DataType::Decimal128(0..=9, _) => 4,
+        DataType::Decimal128(10..=18, _) => 8,
+        DataType::Decimal128(..) => 16,
+        DataType::FixedSizeBinary(n) => usize::try_from(*n).unwrap_or(0),
+        DataType::Utf8
+        | DataType::LargeUtf8
+        | DataType::Utf8View
+        | DataType::Binary
+        | DataType::LargeBinary => 1,
+        other => return Err(format!("Arrow type {other}")),
+    };
+    out.extend(std::iter::repeat_n(0u8, width));
+    Ok(())
+}
+
+/// A non-NULL scalar value, as RowBinary and Native's columns both store it.
+pub(super) fn write_plain(out: &mut Vec<u8>, array: &dyn Array, row: usize) -> Result<(), String> {
     macro_rules! le {
         ($t:ty) => {
             out.extend_from_slice(&array.as_primitive::<$t>().value(row).to_le_bytes())
@@ -134,14 +171,6 @@ fn write_value(
                 0..=9 => out.extend_from_slice(&(v as i32).to_le_bytes()),
                 10..=18 => out.extend_from_slice(&(v as i64).to_le_bytes()),
                 _ => out.extend_from_slice(&v.to_le_bytes()),
-            }
-        }
-        DataType::List(item) => {
-            let values = array.as_list::<i32>().value(row);
-            write_varuint(out, values.len() as u64);
-            let nullable = item.is_nullable();
-            for i in 0..values.len() {
-                write_value(out, values.as_ref(), i, nullable)?;
             }
         }
         other => return Err(format!("Arrow type {other}")),

@@ -7,9 +7,11 @@
 //!   CSV, JSONEachRow, JSONCompactEachRow), byte-exact with ClickHouse's own output.
 //! - [`json`]: the `JSON` and `JSONCompact` envelopes.
 //! - [`binary`]: `RowBinary` and `RowBinaryWithNamesAndTypes`.
+//! - [`native`]: `Native` blocks, with BlockInfo and `has_custom` by protocol revision.
 
 pub mod binary;
 pub mod json;
+pub mod native;
 pub mod text;
 pub mod types;
 

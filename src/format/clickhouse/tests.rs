@@ -229,3 +229,69 @@ fn row_binary_is_byte_exact() {
     binary::write_varuint(&mut big, 300);
     assert_eq!(big, [0xac, 0x02]);
 }
+
+/// `Native` as captured (no `client_protocol_version`), with 18.16's `Date`/`DateTime` columns
+/// as Strata's `Date32`/`DateTime('UTC')`, and zeros under the NULL (18.16 left 1.5 there;
+/// the value under a NULL is arbitrary).
+const NATIVE_GOLDEN: &str = "0802016e0655496e743634000000000000000001000000000000000369333205496e743634ffffffffffffffff0000000000000000017306537472696e6701300131026e66114e756c6c61626c6528466c6f617436342900010000000000000000000000000000f83f036172720d41727261792855496e74363429020000000000000004000000000000000000000000000000010000000000000001000000000000000200000000000000016404446174650c4d0d4d026474084461746554696d65257d9365267d93650365736306537472696e67077122745c620978077122745c620978";
+
+#[test]
+fn native_is_byte_exact() {
+    let batch = golden_batch();
+    let date32 = hex::encode("Date32");
+    let datetime = hex::encode("DateTime('UTC')");
+    let want = NATIVE_GOLDEN
+        .replace(
+            "00010000000000000000000000000000f83f",
+            "000100000000000000000000000000000000",
+        )
+        .replace(
+            "016404446174650c4d0d4d",
+            &format!("016406{date32}0c4d00000d4d0000"),
+        )
+        .replace("026474084461746554696d65", &format!("0264740f{datetime}"));
+    let got = native::encode_native(0, &batch.schema(), &[batch]).unwrap();
+    assert_eq!(hex::encode(got), want);
+}
+
+#[test]
+fn native_follows_the_protocol_revision() {
+    let check = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![Field::new(
+            "check",
+            DataType::UInt8,
+            false,
+        )])),
+        vec![Arc::new(arrow::array::UInt8Array::from(vec![1]))],
+    )
+    .unwrap();
+    // clickhouse-connect's probe (54405): BlockInfo, no has_custom byte.
+    let probe =
+        native::encode_native(54405, &check.schema(), std::slice::from_ref(&check)).unwrap();
+    assert_eq!(
+        probe,
+        b"\x01\x00\x02\xff\xff\xff\xff\x00\x01\x01\x05check\x05UInt8\x01"
+    );
+    // clickhouse-go (54460): BlockInfo and has_custom = 0 before the values.
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("revision()", DataType::UInt32, false),
+        Field::new("timezone()", DataType::Utf8, false),
+    ]));
+    let handshake = RecordBatch::try_new(
+        Arc::clone(&schema),
+        vec![
+            Arc::new(arrow::array::UInt32Array::from(vec![54460])),
+            Arc::new(StringArray::from(vec!["UTC"])),
+        ],
+    )
+    .unwrap();
+    let got = native::encode_native(54460, &schema, &[handshake]).unwrap();
+    let mut want = b"\x01\x00\x02\xff\xff\xff\xff\x00\x02\x01".to_vec();
+    want.extend_from_slice(b"\x0arevision()\x06UInt32\x00\xbc\xd4\x00\x00");
+    want.extend_from_slice(b"\x0atimezone()\x06String\x00\x03UTC");
+    assert_eq!(got, want);
+    // No rows: one block of headers, so the client still learns the columns.
+    let empty = RecordBatch::new_empty(check.schema());
+    let got = native::encode_native(0, &empty.schema(), &[empty]).unwrap();
+    assert_eq!(got, b"\x01\x00\x05check\x05UInt8");
+}
