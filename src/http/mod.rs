@@ -9,6 +9,7 @@
 pub mod access;
 pub mod admin;
 pub mod auth;
+pub mod clickhouse;
 pub mod error;
 pub mod extract;
 pub mod health;
