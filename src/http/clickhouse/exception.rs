@@ -80,6 +80,8 @@ fn code_of(error: &ApiError) -> (u32, &'static str) {
 fn auth_code(e: &crate::auth::Error) -> (u32, &'static str) {
     match (e, e.kind()) {
         (crate::auth::Error::RateLimited { .. }, _) => (201, "QUOTA_EXCEEDED"),
+        // Credentials sent two ways at once: ClickHouse refuses them as a failed login.
+        (crate::auth::Error::DuplicateCredentials, _) => (516, "AUTHENTICATION_FAILED"),
         (_, ErrorKind::Unauthenticated) => (516, "AUTHENTICATION_FAILED"),
         (_, ErrorKind::Forbidden) => (497, "ACCESS_DENIED"),
         (_, kind) => by_kind(kind),
@@ -174,6 +176,8 @@ mod tests {
                 .body()
                 .contains("Access denied: table 'secret' not in allowed list")
         );
+        let twice = exception(ApiError::Auth(crate::auth::Error::DuplicateCredentials));
+        assert_eq!((twice.code, twice.status()), (516, StatusCode::FORBIDDEN));
         let cancelled = exception(ApiError::Sql(crate::sql::Error::Cancelled));
         assert_eq!(cancelled.code, 394);
     }
