@@ -23,7 +23,7 @@ use url::Url;
 
 /// Fewest seconds between two fetches caused by unknown `kid`s.
 pub const UNKNOWN_KID_COOLDOWN: Duration = Duration::from_secs(30);
-/// How long one fetch may take.
+/// How long one call to the provider may take.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest key set document read.
 const MAX_DOCUMENT: usize = 1 << 20;
@@ -97,14 +97,20 @@ pub fn check_url(flag: &str, text: &str) -> Result<Url, String> {
     }
 }
 
+/// The client for calls to an identity provider: bounded in time, and never following a
+/// redirect (a provider's URLs are configured, not discovered through redirects).
+pub(super) fn provider_client(flag: &str) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .timeout(FETCH_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| format!("{flag}: cannot build an HTTP client: {e}"))
+}
+
 impl Jwks {
     /// An empty set for `url`; [`Jwks::reload`] fills it.
     pub fn new(url: Url) -> Result<Self, String> {
-        let http = reqwest::Client::builder()
-            .timeout(FETCH_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| format!("--jwks-url: cannot build an HTTP client: {e}"))?;
+        let http = provider_client("--jwks-url")?;
         Ok(Jwks {
             url,
             http,

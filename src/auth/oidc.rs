@@ -31,8 +31,6 @@ use super::sessions::OidcTokens;
 const LOGIN_WINDOW: Duration = Duration::from_secs(600);
 /// Most logins in flight.
 const MAX_PENDING: usize = 10_000;
-/// How long one call to the provider may take.
-const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The `--oidc-*` flags.
 #[derive(Clone)]
@@ -112,11 +110,7 @@ fn provider_error(what: &str, e: impl std::fmt::Display) -> Error {
 impl Oidc {
     /// A client for `settings`; nothing is fetched until the first login.
     pub fn new(settings: OidcSettings) -> std::result::Result<Self, String> {
-        let http = reqwest::Client::builder()
-            .timeout(PROVIDER_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| format!("--oidc-issuer: cannot build an HTTP client: {e}"))?;
+        let http = super::jwks::provider_client("--oidc-issuer")?;
         Ok(Oidc {
             settings,
             http,

@@ -73,11 +73,6 @@ impl Sessions {
         }
     }
 
-    /// How long a new session lives.
-    pub fn ttl(&self) -> Duration {
-        self.ttl
-    }
-
     /// Starts a session for `identity`, ending with its credential if that is sooner than the
     /// time to live; returns its id (the cookie value) and how long it lives.
     pub fn create(
@@ -166,21 +161,6 @@ impl Sessions {
     /// Ends the session `id`; whether there was one.
     pub fn remove(&self, id: &str) -> bool {
         self.by_hash.lock().remove(&hash(id)).is_some()
-    }
-
-    /// How many sessions are live.
-    pub fn len(&self) -> usize {
-        let now = SystemTime::now();
-        self.by_hash
-            .lock()
-            .values()
-            .filter(|s| s.expires_at > now)
-            .count()
-    }
-
-    /// Whether none is.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 

@@ -145,9 +145,14 @@ pub fn credential(headers: &HeaderMap) -> Result<Credential<'_>, Error> {
     Ok(session_cookie(headers)?.map_or(Credential::None, Credential::Session))
 }
 
-/// The `zepto_sid` value of the request's `Cookie` header. Named twice is ambiguous, and
-/// refused like two `Authorization` headers.
+/// The `zepto_sid` value of the request's `Cookie` header.
 pub fn session_cookie(headers: &HeaderMap) -> Result<Option<&str>, Error> {
+    cookie(headers, crate::auth::sessions::COOKIE)
+}
+
+/// The value of cookie `wanted` in the request's `Cookie` header. Named twice is ambiguous,
+/// and refused like two `Authorization` headers.
+pub fn cookie<'a>(headers: &'a HeaderMap, wanted: &str) -> Result<Option<&'a str>, Error> {
     let Some(cookies) = headers.get(COOKIE).and_then(|v| v.to_str().ok()) else {
         return Ok(None);
     };
@@ -157,7 +162,7 @@ pub fn session_cookie(headers: &HeaderMap) -> Result<Option<&str>, Error> {
         let Some((name, value)) = pair.trim_start().split_once('=') else {
             continue;
         };
-        if name == crate::auth::sessions::COOKIE {
+        if name == wanted {
             if found.is_some() {
                 return Err(Error::DuplicateCredentials);
             }

@@ -20,7 +20,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::auth::session_cookie;
+use super::auth::{cookie as cookie_value, session_cookie};
 use super::error::{ApiError, ApiResult};
 use super::paths;
 use super::response::private_json;
@@ -177,7 +177,7 @@ async fn callback(
         ));
     };
     // The state must be the one this browser was given by /auth/login.
-    if state_cookie(&headers) != Some(state.as_str()) {
+    if cookie_value(&headers, STATE_COOKIE)? != Some(state.as_str()) {
         return Err(Error::LoginState.into());
     }
     let login = oidc.callback(&code, &state).await?;
@@ -200,15 +200,6 @@ async fn callback(
         ),
     );
     Ok(response)
-}
-
-fn state_cookie(headers: &HeaderMap) -> Option<&str> {
-    let cookies = headers.get(axum::http::header::COOKIE)?.to_str().ok()?;
-    cookies
-        .split(';')
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == STATE_COOKIE)
-        .map(|(_, value)| value)
 }
 
 /// `POST /auth/refresh`: new tokens from the provider for the cookie's OIDC session.

@@ -9,7 +9,7 @@ use arrow::datatypes::{
     TimestampNanosecondType, TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
 
-use super::{Unprintable, printable_columns, types};
+use super::{Unprintable, printable_columns, type_names};
 
 /// Appends `n` as ClickHouse's varuint (unsigned LEB128).
 pub fn write_varuint(out: &mut Vec<u8>, mut n: u64) {
@@ -51,11 +51,7 @@ pub fn encode_row_binary(
         for name in &names {
             write_string(&mut out, name.as_bytes());
         }
-        for field in schema.fields() {
-            let ty = types::clickhouse_type(field).ok_or_else(|| Unprintable {
-                column: field.name().clone(),
-                reason: format!("Arrow type {} has no ClickHouse name", field.data_type()),
-            })?;
+        for ty in type_names(schema)? {
             write_string(&mut out, ty.as_bytes());
         }
     }

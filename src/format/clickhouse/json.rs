@@ -9,7 +9,7 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::Schema;
 
 use super::text::{Dialect, json_string, write_value};
-use super::{Unprintable, printable_columns, types};
+use super::{Unprintable, printable_columns, type_names};
 
 /// The figures of the `statistics` block.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -31,11 +31,7 @@ pub fn encode_json(
     statistics: Statistics,
 ) -> Result<Vec<u8>, Unprintable> {
     let mut out = String::from("{\n\t\"meta\":\n\t[\n");
-    for (i, field) in schema.fields().iter().enumerate() {
-        let ty = types::clickhouse_type(field).ok_or_else(|| Unprintable {
-            column: field.name().clone(),
-            reason: format!("Arrow type {} has no ClickHouse name", field.data_type()),
-        })?;
+    for (i, (field, ty)) in schema.fields().iter().zip(type_names(schema)?).enumerate() {
         if i > 0 {
             out.push_str(",\n");
         }

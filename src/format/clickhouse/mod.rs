@@ -116,10 +116,7 @@ pub fn encode_text(
                 out.push_str(&cell.replace('"', "\"\""));
                 out.push('"');
             } else {
-                let mut escaped = String::new();
-                let array = arrow::array::StringArray::from(vec![cell.as_str()]);
-                let _ = write_value(&mut escaped, &array, 0, Dialect::Tsv);
-                out.push_str(&escaped);
+                text::tsv_escaped(out, cell);
             }
         }
         out.push('\n');
@@ -130,17 +127,7 @@ pub fn encode_text(
         TextFormat::CsvWithNames => header(&mut out, &owned, true),
         TextFormat::TabSeparatedWithNamesAndTypes => {
             header(&mut out, &owned, false);
-            let types = schema
-                .fields()
-                .iter()
-                .map(|f| {
-                    types::clickhouse_type(f).ok_or_else(|| Unprintable {
-                        column: f.name().clone(),
-                        reason: format!("Arrow type {} has no ClickHouse name", f.data_type()),
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            header(&mut out, &types, false);
+            header(&mut out, &type_names(schema)?, false);
         }
         _ => {}
     }
@@ -179,6 +166,20 @@ pub fn encode_text(
         }
     }
     Ok(out.into_bytes())
+}
+
+/// Every column's ClickHouse type name, or the column that has none.
+fn type_names(schema: &Schema) -> Result<Vec<String>, Unprintable> {
+    schema
+        .fields()
+        .iter()
+        .map(|f| {
+            types::clickhouse_type(f).ok_or_else(|| Unprintable {
+                column: f.name().clone(),
+                reason: format!("Arrow type {} has no ClickHouse name", f.data_type()),
+            })
+        })
+        .collect()
 }
 
 /// A batch's columns as the printers take them: dictionary-encoded ones (SYMBOL) decoded to

@@ -12,7 +12,7 @@ use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema};
 
 use super::binary::{is_nullable, write_default, write_plain, write_string, write_varuint};
-use super::{Unprintable, printable_columns, types};
+use super::{Unprintable, printable_columns, type_names};
 
 /// The protocol revision Strata reports (`revision()`) and encodes at most.
 pub const REVISION: u64 = 54460;
@@ -30,16 +30,7 @@ pub fn encode_native(
 ) -> Result<Vec<u8>, Unprintable> {
     let revision = revision.min(REVISION);
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-    let type_names = schema
-        .fields()
-        .iter()
-        .map(|f| {
-            types::clickhouse_type(f).ok_or_else(|| Unprintable {
-                column: f.name().clone(),
-                reason: format!("Arrow type {} has no ClickHouse name", f.data_type()),
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let type_names = type_names(schema)?;
     let mut out = Vec::new();
     let mut blocks = 0;
     for batch in batches.iter().filter(|b| b.num_rows() > 0) {

@@ -222,7 +222,8 @@ fn string(out: &mut String, s: &str, dialect: Dialect, nested: bool) {
     }
 }
 
-fn tsv_escaped(out: &mut String, s: &str) {
+/// `s` with TabSeparated's escapes.
+pub(super) fn tsv_escaped(out: &mut String, s: &str) {
     for c in s.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
