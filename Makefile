@@ -9,6 +9,8 @@ SHELL := /bin/bash
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/strata/target
 VENV ?= $(HOME)/.cache/strata/venv
 PYTHON := $(VENV)/bin/python
+# The JS ClickHouse client the conformance script runs with (npm, into a private folder).
+NODE_DIR ?= $(HOME)/.cache/strata/node
 # One build serves every target: run, test, conformance, bench, clippy and doc all use the
 # release profile and the same RUSTFLAGS, so the data stack (Arrow, DataFusion, delta-rs, Lance)
 # is compiled once and every later target reuses it. A second profile or other flags would
@@ -60,6 +62,8 @@ conformance: deps-python ## Run shared/conformance/zepto_api.py against fresh se
 		--agent-memory-flush-every 1 --agent-memory-ann on
 	@echo "security: keys, JWT, roles, scope, tenants, rate limits, audit, query kill, TLS (its own servers):"
 	ONLY=auth PYTHON=$(PYTHON) SHARED=$(SHARED) tests/conformance/run.sh $(BIN)
+	@echo "ClickHouse HTTP protocol (clickhouse-connect and raw HTTP), unmarked requests answered as ClickHouse:"
+	ONLY=clickhouse PYTHON=$(PYTHON) SHARED=$(SHARED) tests/conformance/run.sh $(BIN) --default-protocol clickhouse
 
 .PHONY: fmt
 fmt: ## Format the code
@@ -117,8 +121,14 @@ $(PYTHON):
 
 .PHONY: deps-python
 deps-python: $(PYTHON) ## Python packages the tests use (pyarrow; deltalake and DuckDB read the HDB)
-	@$(PYTHON) -c "import pyarrow, deltalake, duckdb, duckdb_extension_delta, duckdb_extension_httpfs, pytz, lance" 2>/dev/null \
+	@$(PYTHON) -c "import pyarrow, deltalake, duckdb, duckdb_extension_delta, duckdb_extension_httpfs, pytz, lance, clickhouse_connect, lz4, pandas" 2>/dev/null \
 		|| $(PYTHON) -m pip install -q -r tests/requirements.txt
+
+.PHONY: deps-node
+deps-node: ## Node.js and @clickhouse/client (the ClickHouse conformance script's JS client)
+	@command -v node >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs npm >/dev/null; }
+	@test -d $(NODE_DIR)/node_modules/@clickhouse/client || \
+		{ mkdir -p $(NODE_DIR) && npm install --no-audit --no-fund --silent --prefix $(NODE_DIR) @clickhouse/client@1.23.1; }
 
 .PHONY: deps-bench
 deps-bench: deps-python ## Python packages the benchmark uses (DuckDB, NumPy)

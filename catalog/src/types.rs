@@ -91,7 +91,7 @@ impl FromStr for ColumnType {
     /// Parses a declared type name, case-insensitively. A length or precision suffix such as
     /// `VARCHAR(32)` is accepted and ignored: strings are variable length.
     fn from_str(s: &str) -> Result<Self> {
-        let base = s.split('(').next().unwrap_or(s).trim().to_ascii_uppercase();
+        let base = clickhouse_base(s).to_ascii_uppercase();
         let ty = match base.as_str() {
             "INT64" | "BIGINT" | "LONG" => ColumnType::Int64,
             "INT32" | "INT" | "INTEGER" => ColumnType::Int32,
@@ -101,15 +101,53 @@ impl FromStr for ColumnType {
             "SYMBOL" => ColumnType::Symbol,
             "STRING" | "VARCHAR" | "TEXT" | "CHARACTER VARYING" => ColumnType::String,
             "BOOL" | "BOOLEAN" => ColumnType::Bool,
+            // ClickHouse's names, held in the nearest Strata type for now (UInt64 values above
+            // Int64's range do not fit; dates and times are nanosecond timestamps).
+            "INT8" | "INT16" | "UINT8" | "UINT16" => ColumnType::Int32,
+            "UINT32" | "UINT64" => ColumnType::Int64,
+            "FIXEDSTRING" | "UUID" => ColumnType::String,
+            "DATE" | "DATE32" | "DATETIME" | "DATETIME64" => ColumnType::TimestampNs,
             _ => return Err(Error::UnsupportedType(s.trim().to_string())),
         };
         Ok(ty)
     }
 }
 
+/// The type name inside ClickHouse's `Nullable(…)` and `LowCardinality(…)`, without its
+/// arguments: `Nullable(DateTime64(3))` → `DateTime64`.
+fn clickhouse_base(s: &str) -> &str {
+    let mut t = s.trim();
+    loop {
+        let lower = t.to_ascii_lowercase();
+        let inner = ["nullable(", "lowcardinality("]
+            .iter()
+            .find(|p| lower.starts_with(**p))
+            .and_then(|p| t.get(p.len()..t.len().saturating_sub(1)))
+            .filter(|_| t.ends_with(')'));
+        match inner {
+            Some(inner) => t = inner.trim(),
+            None => return t.split('(').next().unwrap_or(t).trim(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clickhouse_names_take_the_nearest_type() {
+        for (text, want) in [
+            ("UInt32", ColumnType::Int64),
+            ("Nullable(UInt8)", ColumnType::Int32),
+            ("LowCardinality(String)", ColumnType::String),
+            ("DateTime('UTC')", ColumnType::TimestampNs),
+            ("Nullable(DateTime64(3, 'UTC'))", ColumnType::TimestampNs),
+            ("Float64", ColumnType::Float64),
+        ] {
+            assert_eq!(text.parse::<ColumnType>().unwrap(), want, "{text}");
+        }
+    }
 
     #[test]
     fn aliases_parse_to_canonical_types() {

@@ -26,6 +26,21 @@ pub struct ServerArgs {
     /// Most rows a JSON result may have (413 beyond; Arrow results are not limited). 0 = no limit.
     #[arg(long, env = "STRATA_MAX_RESULT_ROWS", default_value_t = 1_000_000)]
     pub max_result_rows: usize,
+
+    /// The protocol of a SQL request that carries neither protocol's markers (a bare `POST /`
+    /// with SQL): `zeptodb` (the ZeptoDB JSON) or `clickhouse` (TabSeparated, ClickHouse's
+    /// errors), for a server that ClickHouse tools talk to.
+    #[arg(long, env = "STRATA_DEFAULT_PROTOCOL", value_enum, default_value_t = Protocol::Zeptodb)]
+    pub default_protocol: Protocol,
+}
+
+/// A protocol spoken on the HTTP port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Protocol {
+    /// The ZeptoDB HTTP API.
+    Zeptodb,
+    /// ClickHouse's HTTP protocol.
+    Clickhouse,
 }
 
 impl ServerArgs {
@@ -39,17 +54,20 @@ impl ServerArgs {
         HttpLimits {
             max_request_bytes: self.max_request_bytes,
             max_result_rows: self.max_result_rows,
+            default_protocol: self.default_protocol,
         }
     }
 }
 
-/// Request and result limits every front door applies.
+/// Request and result limits every front door applies, and the protocol of unmarked requests.
 #[derive(Debug, Clone, Copy)]
 pub struct HttpLimits {
     /// Largest request body accepted, in bytes.
     pub max_request_bytes: usize,
     /// Most rows of a result rendered row by row (0: no limit).
     pub max_result_rows: usize,
+    /// The protocol of a SQL request with neither protocol's markers.
+    pub default_protocol: Protocol,
 }
 
 /// How queries run.

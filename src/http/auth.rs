@@ -20,7 +20,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
-use super::paths;
+use super::{clickhouse, paths};
 use crate::auth::{Auth, Caller, Credential, Error, Mode, Permission};
 
 /// The header that names the tenant in open mode.
@@ -66,24 +66,61 @@ pub fn need(method: &Method, route: Option<&str>, public_metrics: bool) -> Need 
     }
 }
 
-/// The middleware. Runs inside routing, so the matched route is known.
-pub async fn authenticate(
-    State(auth): State<Arc<Auth>>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    match admit(&auth, &mut request).await {
+/// What the middleware needs: the authentication service, and which protocol a request with
+/// neither protocol's markers speaks (to know whose credentials it carries).
+#[derive(Debug, Clone)]
+pub struct Gate {
+    /// Authentication.
+    pub auth: Arc<Auth>,
+    /// `--default-protocol`.
+    pub default_protocol: clickhouse::request::Protocol,
+}
+
+/// The middleware. Runs inside routing, so the matched route is known. A ClickHouse client
+/// (`super::clickhouse::request`) on the SQL route authenticates ClickHouse's ways and is
+/// refused in ClickHouse's shape.
+pub async fn authenticate(State(gate): State<Gate>, mut request: Request, next: Next) -> Response {
+    let auth = gate.auth;
+    let pairs = clickhouse::request::pairs(request.uri().query());
+    let clickhouse = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str)
+        == Some(paths::ROOT)
+        && clickhouse::request::is_clickhouse(request.headers(), &pairs, gate.default_protocol);
+    let login = if clickhouse {
+        let param = |name: &str| {
+            pairs
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+        };
+        match clickhouse::credentials::login(request.headers(), param("user"), param("password")) {
+            Ok(login) => Some(login),
+            Err(e) => return clickhouse::exception::Exception::from(ApiError::Auth(e)).response(),
+        }
+    } else {
+        None
+    };
+    match admit(&auth, &mut request, login.as_ref()).await {
         Ok(caller) => {
             if let Some(caller) = caller {
                 request.extensions_mut().insert(caller);
             }
             next.run(request).await
         }
+        Err(e) if clickhouse => {
+            clickhouse::exception::Exception::from(ApiError::Auth(e)).response()
+        }
         Err(e) => ApiError::Auth(e).into_response(),
     }
 }
 
-async fn admit(auth: &Auth, request: &mut Request) -> Result<Option<Caller>, Error> {
+async fn admit(
+    auth: &Auth,
+    request: &mut Request,
+    login: Option<&clickhouse::credentials::Login>,
+) -> Result<Option<Caller>, Error> {
     let headers = request.headers();
     if headers.get_all(AUTHORIZATION).iter().count() > 1
         || headers.get_all(COOKIE).iter().count() > 1
@@ -110,12 +147,22 @@ async fn admit(auth: &Auth, request: &mut Request) -> Result<Option<Caller>, Err
         strip_identity_headers(request.headers_mut());
         return Ok(None);
     }
-    let caller = match auth.mode() {
-        Mode::Open => {
+    let caller = match (auth.mode(), login) {
+        // Open mode's ClickHouse user is `default` with no password; a password sent anyway
+        // must be a valid key (ClickHouse refuses a wrong password).
+        (Mode::Open, Some(login)) if !login.password.is_empty() => {
+            auth.admit_address(from, &action)?;
+            auth.authenticate(login.credential(), from, action).await?
+        }
+        (Mode::Open, _) => {
             let tenant = open_mode_tenant(request.headers())?;
             auth.anonymous(tenant, from, action)
         }
-        Mode::Enforced => enforced(auth, request.headers(), need, from, action).await?,
+        (Mode::Enforced, Some(login)) => {
+            auth.admit_address(from, &action)?;
+            auth.authenticate(login.credential(), from, action).await?
+        }
+        (Mode::Enforced, None) => enforced(auth, request.headers(), need, from, action).await?,
     };
     strip_identity_headers(request.headers_mut());
     Ok(Some(caller))

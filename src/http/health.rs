@@ -24,7 +24,7 @@ pub fn router(state: &AppState) -> Router {
 }
 
 async fn ping() -> Response {
-    ([(CONTENT_TYPE, "text/plain; charset=UTF-8")], "Ok\n").into_response()
+    ([(CONTENT_TYPE, "text/plain; charset=UTF-8")], "Ok.\n").into_response()
 }
 
 /// Liveness. A failing flush makes the server `degraded` (still 200: it serves every query and

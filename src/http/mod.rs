@@ -70,7 +70,10 @@ pub fn router(state: AppState) -> Router {
         // Innermost first: each layer below wraps the ones above it. Layers of a router wrap
         // each route, so the span and the route table of `auth` see the matched route.
         .layer(axum::middleware::from_fn_with_state(
-            Arc::clone(&state.auth),
+            auth::Gate {
+                auth: Arc::clone(&state.auth),
+                default_protocol: state.limits.default_protocol,
+            },
             auth::authenticate,
         ))
         .layer(axum::middleware::from_fn(middleware::log_errors))

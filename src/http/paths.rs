@@ -2,7 +2,7 @@
 
 /// SQL: `POST /` with the statement as body, `GET /?query=` for reads.
 pub const ROOT: &str = "/";
-/// Liveness in ClickHouse style: `Ok\n`.
+/// Liveness in ClickHouse style: `Ok.\n`.
 pub const PING: &str = "/ping";
 /// Kubernetes liveness probe.
 pub const HEALTH: &str = "/health";

@@ -1,24 +1,32 @@
 //! SQL over HTTP: `POST /` (statement in the body) and `GET /?query=` (reads only), answered in
-//! the ZeptoDB JSON shape or as an Arrow IPC stream.
+//! the ZeptoDB JSON shape or as an Arrow IPC stream; a request with ClickHouse's markers
+//! (`super::clickhouse::request`, or a `FORMAT` clause the front end finds) is handed to the
+//! ClickHouse edge instead. Request bodies may be compressed (`Content-Encoding`).
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::header::{ACCEPT, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderName};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+use super::clickhouse::compression;
+use super::clickhouse::exception::Exception;
+use super::clickhouse::handler::{self as clickhouse, Call};
+use super::clickhouse::request::{self as marks, Pairs};
 use super::error::{ApiError, SqlError};
-use super::extract::{LimitedBody, Params};
+use super::extract::LimitedBody;
 use super::paths;
 use super::response::ok_json;
 use crate::auth::Caller;
 use crate::format::{self, ARROW_STREAM_MEDIA_TYPE, ResultFormat};
 use crate::http::state::{AppState, HttpLimits};
+use crate::ingest::MAX_EXPANSION;
+use crate::sql::parser::clickhouse::has_format_clause;
 use crate::sql::{Access, QueryService};
 
 /// Debug aid the reference sets on Arrow responses and Arrow ingest replies (`arrow-stream`).
@@ -48,7 +56,7 @@ impl axum::extract::FromRef<SqlState> for HttpLimits {
 }
 
 /// URL parameters of the SQL endpoints.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default)]
 struct SqlParams {
     /// The statement (`GET`), or the statement when the `POST` body is empty.
     query: Option<String>,
@@ -56,6 +64,22 @@ struct SqlParams {
     default_format: Option<String>,
     /// `arrow` selects Arrow output.
     format: Option<String>,
+}
+
+impl SqlParams {
+    fn from_pairs(pairs: &Pairs) -> Self {
+        let get = |name: &str| {
+            pairs
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+        };
+        SqlParams {
+            query: get("query"),
+            default_format: get("default_format"),
+            format: get("format"),
+        }
+    }
 }
 
 /// `GET /` without a query: a liveness answer.
@@ -68,14 +92,42 @@ struct Banner {
 async fn post_sql(
     State(state): State<SqlState>,
     caller: Caller,
-    params: Result<Params<SqlParams>, ApiError>,
+    RawQuery(raw): RawQuery,
     headers: HeaderMap,
     body: Result<LimitedBody, ApiError>,
 ) -> Result<Response, SqlError> {
     let started = Instant::now();
-    let Params(params) = params?;
-    let body = body?;
-    let text = body.text()?;
+    let pairs = marks::pairs(raw.as_deref());
+    let marked = marks::is_clickhouse(&headers, &pairs, state.limits.default_protocol);
+    let body = match body {
+        Ok(LimitedBody(body)) => body,
+        Err(e) if marked => return Ok(Exception::from(e).response()),
+        Err(e) => return Err(e.into()),
+    };
+    let limit = (state.limits.max_request_bytes as u64).saturating_mul(MAX_EXPANSION);
+    let body = match compression::decode_body(&headers, body, limit) {
+        Ok(body) => body,
+        // Compressed bodies are ClickHouse's: answer in its terms.
+        Err(e) => return Ok(compression_exception(&e).response()),
+    };
+    let params = SqlParams::from_pairs(&pairs);
+    let format_clause = has_format_clause(&body)
+        || params
+            .query
+            .as_deref()
+            .is_some_and(|q| has_format_clause(q.as_bytes()));
+    if marked || format_clause {
+        let call = Call {
+            caller: &caller,
+            read_only: false,
+            params: marks::Params::from_pairs(&pairs),
+            headers: &headers,
+            body,
+        };
+        return Ok(clickhouse::answer(&state.queries, call).await);
+    }
+    let text = LimitedBody(body);
+    let text = text.text()?;
     let sql = if text.trim().is_empty() {
         params.query.as_deref().unwrap_or_default()
     } else {
@@ -88,11 +140,26 @@ async fn post_sql(
 async fn get_sql(
     State(state): State<SqlState>,
     caller: Caller,
-    params: Result<Params<SqlParams>, ApiError>,
+    RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, SqlError> {
     let started = Instant::now();
-    let Params(params) = params?;
+    let pairs = marks::pairs(raw.as_deref());
+    let params = SqlParams::from_pairs(&pairs);
+    let format_clause = params
+        .query
+        .as_deref()
+        .is_some_and(|q| has_format_clause(q.as_bytes()));
+    if marks::is_clickhouse(&headers, &pairs, state.limits.default_protocol) || format_clause {
+        let call = Call {
+            caller: &caller,
+            read_only: true,
+            params: marks::Params::from_pairs(&pairs),
+            headers: &headers,
+            body: bytes::Bytes::new(),
+        };
+        return Ok(clickhouse::answer(&state.queries, call).await);
+    }
     let Some(sql) = params.query.as_deref().filter(|q| !q.trim().is_empty()) else {
         return Ok(ok_json(Banner {
             status: "ok",
@@ -101,6 +168,16 @@ async fn get_sql(
     };
     let format = negotiate(&headers, &params);
     run(&state, sql, &caller, Access::ReadOnly, format, started).await
+}
+
+/// A body that could not be decompressed, as ClickHouse reports it.
+fn compression_exception(e: &compression::Error) -> Exception {
+    let (code, name) = match e {
+        compression::Error::Unknown(_) => (89, "UNKNOWN_COMPRESSION_METHOD"),
+        compression::Error::Corrupt { .. } => (271, "CANNOT_DECOMPRESS"),
+        compression::Error::TooLarge { .. } => (307, "TOO_MANY_BYTES"),
+    };
+    Exception::new(code, name, e.to_string())
 }
 
 async fn run(

@@ -1,11 +1,13 @@
-//! Catalog statements: CREATE TABLE, DROP TABLE, ALTER TABLE, SHOW TABLES, DESCRIBE.
+//! Catalog statements: CREATE TABLE, DROP TABLE, ALTER TABLE, SHOW TABLES, DESCRIBE, and
+//! ClickHouse's SHOW DATABASES, SHOW CREATE TABLE, EXISTS and its DESCRIBE.
 //!
 //! These bypass DataFusion: the column types are Strata's (`SYMBOL`, `TIMESTAMP_NS`, …) and the
-//! results follow the ZeptoDB reference (`result` messages, `name, rows`, `column, type`).
+//! results follow the ZeptoDB reference (`result` messages, `name, rows`, `column, type`); the
+//! ClickHouse statements answer in ClickHouse's columns and type names.
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Int64Array, StringArray};
+use arrow::array::{ArrayRef, Int64Array, StringArray, UInt8Array};
 use arrow::datatypes::{DataType, Field, Schema};
 use datafusion::sql::sqlparser::ast::{
     AlterTableOperation, ColumnDef as SqlColumnDef, CreateTable,
@@ -16,6 +18,8 @@ use strata_tiers::Tiers;
 use super::QueryOutput;
 use super::error::{Error, Result};
 use super::parser::{ident_name, table_name};
+use super::system::{self, DATABASE, DEFAULT_DATABASE};
+use crate::format::clickhouse::types::clickhouse_type;
 
 pub(super) async fn create_table(tiers: &Tiers, create: &CreateTable) -> Result<QueryOutput> {
     let name = table_name(&create.name)?;
@@ -145,9 +149,122 @@ pub(super) fn describe(tiers: &Tiers, name: &str) -> Result<QueryOutput> {
     output(schema, vec![Arc::new(cols), Arc::new(types)])
 }
 
-/// Fails with the first of `names` that is not a table.
+/// ClickHouse's `SHOW DATABASES`.
+pub(super) fn show_databases() -> Result<QueryOutput> {
+    text_output(
+        "name",
+        vec![DEFAULT_DATABASE.to_string(), DATABASE.to_string()],
+    )
+}
+
+/// ClickHouse's `SHOW TABLES [FROM database]`: the names `visible` admits, sorted.
+pub(super) fn show_table_names(
+    tiers: &Tiers,
+    database: &str,
+    visible: impl Fn(&str) -> bool,
+) -> Result<QueryOutput> {
+    let mut names: Vec<String> = match database {
+        DEFAULT_DATABASE => tiers
+            .catalog()
+            .list()
+            .iter()
+            .map(|t| t.name().to_string())
+            .filter(|n| visible(n))
+            .collect(),
+        DATABASE => system::TABLES.iter().map(|t| (*t).to_string()).collect(),
+        other => {
+            return Err(Error::UnknownDatabase {
+                name: other.to_string(),
+            });
+        }
+    };
+    names.sort();
+    text_output("name", names)
+}
+
+/// ClickHouse's `DESCRIBE TABLE`: the seven String columns its clients read, types as
+/// ClickHouse names them.
+pub(super) fn describe_columns(tiers: &Tiers, name: &str) -> Result<QueryOutput> {
+    let def = tiers.catalog().get(name)?;
+    let schema = def.arrow_schema();
+    let types: Vec<String> = schema
+        .fields()
+        .iter()
+        .map(|f| clickhouse_type(f).unwrap_or_else(|| "String".into()))
+        .collect();
+    let names = [
+        "name",
+        "type",
+        "default_type",
+        "default_expression",
+        "comment",
+        "codec_expression",
+        "ttl_expression",
+    ];
+    let out_schema = Arc::new(Schema::new(
+        names
+            .iter()
+            .map(|n| Field::new(*n, DataType::Utf8, false))
+            .collect::<Vec<_>>(),
+    ));
+    let n = schema.fields().len();
+    let mut columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(
+            schema.fields().iter().map(|f| f.name().as_str()),
+        )),
+        Arc::new(StringArray::from(types)),
+    ];
+    columns.extend((2..names.len()).map(|_| Arc::new(StringArray::from(vec![""; n])) as ArrayRef));
+    output(out_schema, columns)
+}
+
+/// ClickHouse's `SHOW CREATE TABLE`: the definition as a ClickHouse statement.
+pub(super) fn show_create_table(tiers: &Tiers, name: &str) -> Result<QueryOutput> {
+    let def = tiers.catalog().get(name)?;
+    let schema = def.arrow_schema();
+    let columns: Vec<String> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            format!(
+                "    `{}` {}",
+                f.name().replace('`', "\\`"),
+                clickhouse_type(f).unwrap_or_else(|| "String".into())
+            )
+        })
+        .collect();
+    let order = def.time_column().map_or_else(
+        || "tuple()".to_string(),
+        |i| format!("`{}`", def.columns()[i].name),
+    );
+    text_output(
+        "statement",
+        vec![format!(
+            "CREATE TABLE {DEFAULT_DATABASE}.`{name}`\n(\n{}\n)\nENGINE = MergeTree\nORDER BY {order}",
+            columns.join(",\n")
+        )],
+    )
+}
+
+/// ClickHouse's `EXISTS TABLE`: 1 or 0, as `result` (UInt8).
+pub(super) fn exists_table(tiers: &Tiers, name: &str) -> Result<QueryOutput> {
+    let schema = Arc::new(Schema::new(vec![Field::new(
+        "result",
+        DataType::UInt8,
+        false,
+    )]));
+    let exists = u8::from(tiers.catalog().contains(name));
+    output(schema, vec![Arc::new(UInt8Array::from(vec![exists]))])
+}
+
+/// Fails with the first of `names` that is not a table (a `system.` name must be one of the
+/// system tables).
 pub(super) fn require_tables(tiers: &Tiers, names: &[String]) -> Result<()> {
-    match names.iter().find(|n| !tiers.catalog().contains(n)) {
+    let known = |n: &String| match n.strip_prefix("system.") {
+        Some(system_table) => system::TABLES.contains(&system_table),
+        None => tiers.catalog().contains(n),
+    };
+    match names.iter().find(|n| !known(n)) {
         Some(missing) => Err(Error::UnknownTable {
             name: missing.clone(),
         }),

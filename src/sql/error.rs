@@ -45,6 +45,13 @@ pub enum Error {
         name: String,
     },
 
+    /// A database other than `default` and `system` (ClickHouse's `SHOW TABLES FROM db`).
+    #[error("Unknown database: {name} (Strata's tables are in 'default'; 'system' describes them)")]
+    UnknownDatabase {
+        /// The name.
+        name: String,
+    },
+
     /// A statement that changes something, sent on a read-only request.
     #[error("This request is read-only; a {} statement needs a read-write request", .class.as_str())]
     ReadOnlyRequest {
@@ -103,7 +110,8 @@ impl Error {
             | Error::MultipleStatements(_)
             | Error::Unsupported { .. }
             | Error::Invalid(_)
-            | Error::UnknownTable { .. } => ErrorKind::InvalidInput,
+            | Error::UnknownTable { .. }
+            | Error::UnknownDatabase { .. } => ErrorKind::InvalidInput,
             Error::ReadOnlyRequest { .. } => ErrorKind::NotAllowed,
             Error::Timeout { .. } | Error::Cancelled => ErrorKind::Timeout,
             Error::Denied(e) => e.kind(),

@@ -21,6 +21,7 @@ pub mod running;
 pub mod session;
 pub mod statement;
 mod storage;
+pub mod system;
 pub mod udf;
 
 use std::sync::Arc;
@@ -157,26 +158,10 @@ impl QueryService {
         access: Access,
         max_rows: Option<usize>,
     ) -> Result<QueryOutput> {
-        let class = statement.class();
-        caller.require(permission(class), "SQL statement")?;
-        if access == Access::ReadOnly && class != Class::Read {
-            caller.audit("sql-get-mutation-forbidden");
-            return Err(Error::ReadOnlyRequest { class });
-        }
-        let tables = statement.tables();
-        caller.check_tables(tables.iter().map(String::as_str))?;
-        if class != Class::Read {
-            caller.require_unscoped_write()?;
-        } else if caller.symbols().is_some()
-            && matches!(statement, Statement::DescribeHistory { .. })
-        {
-            // Commit metrics count every symbol's rows.
-            return Err(caller
-                .refuse(crate::auth::Error::SymbolScopeUnavailable)
-                .into());
-        }
-        let _slot = caller.tenant_slot()?;
+        let _slot = authorize(&statement, caller, access)?;
         self.executed.fetch_add(1, Ordering::Relaxed);
+        let statement_class = statement.class();
+        let tables = statement.tables();
         let name = statement.name();
         // Storage maintenance runs to completion: a timeout or a kill must not abandon a
         // rewrite of HDB files half-way.
@@ -201,10 +186,54 @@ impl QueryService {
         } else {
             work.await
         };
-        if class == Class::Admin && output.is_ok() {
+        if statement_class == Class::Admin && output.is_ok() {
             caller.audit(format!("ddl: {name} {}", tables.join(", ")));
         }
         output
+    }
+
+    /// Authorizes an `INSERT … FORMAT` statement ([`Statement::InsertRows`]) as any other
+    /// write, then appends the rows `decode` makes for the table's schema, all or none. The
+    /// decoding runs off the I/O threads: it is CPU work proportional to the body.
+    pub async fn insert_rows<F>(
+        &self,
+        statement: Statement,
+        caller: &Caller,
+        access: Access,
+        decode: F,
+    ) -> Result<u64>
+    where
+        F: FnOnce(&arrow::datatypes::SchemaRef, Option<&[String]>) -> Result<Vec<RecordBatch>>
+            + Send
+            + 'static,
+    {
+        let _slot = authorize(&statement, caller, access)?;
+        let Statement::InsertRows { table, columns } = statement else {
+            return Err(Error::Invalid("Not an INSERT … FORMAT statement".into()));
+        };
+        self.executed.fetch_add(1, Ordering::Relaxed);
+        let handle = self.tiers.table(&table).map_err(Error::Tiers)?;
+        self.tiers.reserve(0).await.map_err(Error::Tiers)?;
+        let work = tokio::task::spawn_blocking(move || -> Result<u64> {
+            let schema = handle.schema();
+            if let Some(columns) = &columns
+                && let Some(unknown) = columns.iter().find(|c| schema.index_of(c).is_err())
+            {
+                return Err(Error::Invalid(format!(
+                    "Unknown column '{unknown}' in table '{table}'"
+                )));
+            }
+            let batches = decode(&schema, columns.as_deref())?
+                .iter()
+                .map(|b| strata_tiers::conform::conform_batch(&table, &schema, b))
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(Error::Tiers)?;
+            handle.append(&schema, batches).map_err(Error::Tiers)
+        });
+        let inserted = work
+            .await
+            .map_err(|e| Error::Invalid(format!("The insert did not finish: {e}")))??;
+        Ok(inserted)
     }
 
     async fn dispatch(
@@ -231,7 +260,17 @@ impl QueryService {
                 operations,
             } => ddl::alter_table(tiers, &name, if_exists, &operations).await,
             Statement::ShowTables => ddl::show_tables(tiers, |t| caller.may_see(t)),
+            Statement::ShowDatabases => ddl::show_databases(),
+            Statement::ShowTableNames { database } => {
+                ddl::show_table_names(tiers, &database, |t| caller.may_see(t))
+            }
+            Statement::ShowCreateTable { table } => ddl::show_create_table(tiers, &table),
+            Statement::ExistsTable { table } => ddl::exists_table(tiers, &table),
             Statement::Describe { table } => ddl::describe(tiers, &table),
+            Statement::DescribeColumns { table } => ddl::describe_columns(tiers, &table),
+            Statement::InsertRows { .. } => Err(Error::Invalid(
+                "INSERT … FORMAT takes its rows after the statement, in the request body".into(),
+            )),
             Statement::Flush { tables } => storage::flush(tiers, &tables).await,
             Statement::Optimize { table } => storage::optimize(tiers, &table).await,
             Statement::Vacuum {
@@ -262,15 +301,23 @@ impl QueryService {
         let mut ast = *planned.ast;
         parser::history::fold(&mut ast)?;
         rewrite::apply(&mut ast);
-        // A symbol-scoped caller plans against tables under its row policy.
-        let state = match caller.symbols() {
-            None => self.ctx.state(),
-            Some(symbols) => session::scoped_state(
-                &self.ctx,
-                Arc::clone(&self.tiers),
-                Arc::new(symbols.clone()),
-            ),
+        // A symbol-scoped caller plans against tables under its row policy; one reading the
+        // `system` database sees it as its scope allows.
+        let system = if planned.tables.iter().any(|t| t.starts_with("system.")) {
+            Some(system::schema(
+                &self.tiers,
+                |t| caller.may_see(t),
+                session::function_names(&self.ctx),
+            )?)
+        } else {
+            None
         };
+        let state = session::state_for(
+            &self.ctx,
+            Arc::clone(&self.tiers),
+            caller.symbols().map(|s| Arc::new(s.clone())),
+            system,
+        );
         let plan = state
             .statement_to_plan(DfStatement::Statement(Box::new(ast)))
             .await?;
@@ -293,6 +340,33 @@ impl QueryService {
             None => Ok(output),
         }
     }
+}
+
+/// Checks `statement` for `caller`, in the reference's order: the statement class against the
+/// role, then read-only requests, then every touched table against the caller's scope, all
+/// before any table is looked up. Returns the tenant's concurrency slot, held while it runs.
+fn authorize(
+    statement: &Statement,
+    caller: &Caller,
+    access: Access,
+) -> Result<Option<crate::auth::tenants::TenantSlot>> {
+    let class = statement.class();
+    caller.require(permission(class), "SQL statement")?;
+    if access == Access::ReadOnly && class != Class::Read {
+        caller.audit("sql-get-mutation-forbidden");
+        return Err(Error::ReadOnlyRequest { class });
+    }
+    let tables = statement.tables();
+    caller.check_tables(tables.iter().map(String::as_str))?;
+    if class != Class::Read {
+        caller.require_unscoped_write()?;
+    } else if caller.symbols().is_some() && matches!(statement, Statement::DescribeHistory { .. }) {
+        // Commit metrics count every symbol's rows.
+        return Err(caller
+            .refuse(crate::auth::Error::SymbolScopeUnavailable)
+            .into());
+    }
+    Ok(caller.tenant_slot()?)
 }
 
 /// The permission a statement class needs.

@@ -46,7 +46,7 @@ pub fn apply(stmt: &mut Statement) {
 
 /// Names the outermost SELECT's unaliased expressions with `name(expr, position)`. Plain column
 /// references and wildcards keep their names. In `UNION`s the first branch names the columns.
-fn name_columns(query: &mut Query, name: impl Fn(&Expr, usize) -> String) {
+pub(crate) fn name_columns(query: &mut Query, name: impl Fn(&Expr, usize) -> String) {
     let mut body = query.body.as_mut();
     loop {
         match body {

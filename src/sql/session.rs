@@ -37,33 +37,68 @@ pub fn context(tiers: Arc<Tiers>, parallelism: usize) -> SessionContext {
         .with_analyzer_rules(analyzer::rules())
         .build();
     let ctx = SessionContext::new_with_state(state);
-    ctx.register_catalog(CATALOG, strata_catalog(tiers, None));
+    ctx.register_catalog(CATALOG, strata_catalog(tiers, None, None));
     udf::register(&ctx);
     ctx
 }
 
-/// The state a symbol-scoped caller's statement is planned in: the session's, with every
-/// table it resolves wrapped in the row policy of `symbols` (`super::policy`).
-pub fn scoped_state(ctx: &SessionContext, tiers: Arc<Tiers>, symbols: Symbols) -> SessionState {
+/// The state a statement is planned in: the session's, with every table it resolves wrapped
+/// in the row policy of `symbols` for a symbol-scoped caller (`super::policy`), and with the
+/// caller's view of ClickHouse's `system` database when the statement reads it.
+pub fn state_for(
+    ctx: &SessionContext,
+    tiers: Arc<Tiers>,
+    symbols: Option<Symbols>,
+    system: Option<Arc<dyn SchemaProvider>>,
+) -> SessionState {
+    if symbols.is_none() && system.is_none() {
+        return ctx.state();
+    }
     let list = MemoryCatalogProviderList::new();
-    list.register_catalog(CATALOG.to_string(), strata_catalog(tiers, Some(symbols)));
+    list.register_catalog(CATALOG.to_string(), strata_catalog(tiers, symbols, system));
     SessionStateBuilder::new_from_existing(ctx.state())
         .with_catalog_list(Arc::new(list))
         .build()
 }
 
-/// Strata's catalog: one schema holding every table.
+/// Every function a statement can call, and whether it aggregates (`system.functions`).
+pub fn function_names(ctx: &SessionContext) -> Vec<(String, bool)> {
+    let state = ctx.state();
+    let scalar = state.scalar_functions().keys().map(|n| (n.clone(), false));
+    let aggregate = state
+        .aggregate_functions()
+        .keys()
+        .map(|n| (n.clone(), true));
+    scalar.chain(aggregate).collect()
+}
+
+/// Strata's catalog: one schema holding every table, also reachable as ClickHouse's database
+/// `default`; and `system` when given.
 fn strata_catalog(
     tiers: Arc<Tiers>,
     policy: Option<Symbols>,
+    system: Option<Arc<dyn SchemaProvider>>,
 ) -> Arc<dyn datafusion::catalog::CatalogProvider> {
     let catalog = MemoryCatalogProvider::new();
-    // A fresh memory catalog has no schemas, so this cannot collide with an existing one.
+    let tables: Arc<dyn SchemaProvider> = Arc::new(StrataSchema { tiers, policy });
+    // A fresh memory catalog has no schemas, so these cannot collide with existing ones.
     let _ = datafusion::catalog::CatalogProvider::register_schema(
         &catalog,
         SCHEMA,
-        Arc::new(StrataSchema { tiers, policy }),
+        Arc::clone(&tables),
     );
+    let _ = datafusion::catalog::CatalogProvider::register_schema(
+        &catalog,
+        super::system::DEFAULT_DATABASE,
+        tables,
+    );
+    if let Some(system) = system {
+        let _ = datafusion::catalog::CatalogProvider::register_schema(
+            &catalog,
+            super::system::DATABASE,
+            system,
+        );
+    }
     Arc::new(catalog)
 }
 

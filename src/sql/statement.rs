@@ -112,6 +112,36 @@ pub enum Statement {
         /// The table.
         table: String,
     },
+    /// `SHOW DATABASES` (ClickHouse): `default` and `system`.
+    ShowDatabases,
+    /// `SHOW TABLES [FROM db]` as ClickHouse answers it: the names in one database.
+    ShowTableNames {
+        /// The database (`default`, or `system`).
+        database: String,
+    },
+    /// `SHOW CREATE TABLE name` (ClickHouse): the table's definition as a statement.
+    ShowCreateTable {
+        /// The table.
+        table: String,
+    },
+    /// `EXISTS [TABLE] name` (ClickHouse): 1 or 0.
+    ExistsTable {
+        /// The table.
+        table: String,
+    },
+    /// `DESCRIBE [TABLE] name` as ClickHouse answers it: name, ClickHouse type and the five
+    /// further columns its clients read.
+    DescribeColumns {
+        /// The table.
+        table: String,
+    },
+    /// `INSERT INTO name [(columns)] FORMAT X` followed by rows in format X (ClickHouse).
+    InsertRows {
+        /// The table.
+        table: String,
+        /// The columns the rows hold, in order (all the table's when absent).
+        columns: Option<Vec<String>>,
+    },
     /// `DESCRIBE HISTORY name`: the table's Delta commits.
     DescribeHistory {
         /// The table.
@@ -152,7 +182,12 @@ impl Statement {
         match self {
             Statement::Query(_)
             | Statement::ShowTables
+            | Statement::ShowDatabases
+            | Statement::ShowTableNames { .. }
+            | Statement::ShowCreateTable { .. }
+            | Statement::ExistsTable { .. }
             | Statement::Describe { .. }
+            | Statement::DescribeColumns { .. }
             | Statement::DescribeHistory { .. } => Class::Read,
             // EXPLAIN ANALYZE runs its statement; plain EXPLAIN only plans it.
             Statement::Explain { analyze, inner, .. } => {
@@ -162,7 +197,7 @@ impl Statement {
                     Class::Read
                 }
             }
-            Statement::Dml { .. } => Class::Write,
+            Statement::Dml { .. } | Statement::InsertRows { .. } => Class::Write,
             Statement::CreateTable(_)
             | Statement::DropTables { .. }
             | Statement::AlterTable { .. }
@@ -174,7 +209,7 @@ impl Statement {
     }
 
     /// Every table the statement touches, sorted, each once. `SHOW TABLES` touches none (it
-    /// lists the tables the caller may see).
+    /// lists the tables the caller may see), nor `SHOW DATABASES`.
     pub fn tables(&self) -> Vec<String> {
         let mut tables = match self {
             Statement::Query(p) | Statement::Dml { planned: p, .. } => p.tables.clone(),
@@ -188,10 +223,16 @@ impl Statement {
             }
             Statement::DropTables { names, .. } => names.clone(),
             Statement::Flush { tables } => tables.clone(),
-            Statement::ShowTables => Vec::new(),
+            Statement::ShowTables | Statement::ShowDatabases | Statement::ShowTableNames { .. } => {
+                Vec::new()
+            }
             Statement::AlterTable { name: table, .. }
             | Statement::SetTtl { table, .. }
             | Statement::Describe { table }
+            | Statement::DescribeColumns { table }
+            | Statement::ShowCreateTable { table }
+            | Statement::ExistsTable { table }
+            | Statement::InsertRows { table, .. }
             | Statement::DescribeHistory { table }
             | Statement::Optimize { table }
             | Statement::Vacuum { table, .. } => vec![table.clone()],
@@ -222,7 +263,12 @@ impl Statement {
             Statement::DropTables { .. } => "DROP TABLE",
             Statement::AlterTable { .. } => "ALTER TABLE",
             Statement::SetTtl { .. } => "ALTER TABLE … SET TTL",
-            Statement::ShowTables => "SHOW TABLES",
+            Statement::ShowTables | Statement::ShowTableNames { .. } => "SHOW TABLES",
+            Statement::ShowDatabases => "SHOW DATABASES",
+            Statement::ShowCreateTable { .. } => "SHOW CREATE TABLE",
+            Statement::ExistsTable { .. } => "EXISTS",
+            Statement::DescribeColumns { .. } => "DESCRIBE",
+            Statement::InsertRows { .. } => "INSERT",
             Statement::Describe { .. } => "DESCRIBE",
             Statement::DescribeHistory { .. } => "DESCRIBE HISTORY",
             Statement::Flush { .. } => "FLUSH",

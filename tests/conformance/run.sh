@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts a fresh Strata on a free port, runs the shared ZeptoDB conformance script against it
 # (`--only $ONLY`: `sql`, the default, or `memory`), and stops the server whatever happens.
-# `ONLY=auth` runs the security script instead (zepto_auth.py), which starts its own servers.
+# `ONLY=auth` runs the security script instead (zepto_auth.py), which starts its own servers;
+# `ONLY=clickhouse` runs clickhouse_http.py.
 #
 #   tests/conformance/run.sh path/to/strata [server flags...]
 #
@@ -44,6 +45,9 @@ if [[ "${ONLY:-}" == "auth" ]]; then
     exec "$python" "$shared/conformance/zepto_auth.py" "$binary"
 fi
 script="$shared/conformance/zepto_api.py"
+if [[ "${ONLY:-}" == "clickhouse" ]]; then
+    script="$shared/conformance/clickhouse_http.py"
+fi
 if [[ ! -f "$script" ]]; then
     echo "conformance: $script not found; SHARED must name the shared/ folder" >&2
     exit 1
@@ -63,4 +67,8 @@ for _ in $(seq 1 300); do
 done
 [[ -n "$port" ]] || { echo "conformance: server did not start in 30 s"; cat "$log"; exit 1; }
 
+if [[ "${ONLY:-}" == "clickhouse" ]]; then
+    "$python" "$script" "$port"
+    exit 0
+fi
 "$python" "$script" "$port" --only "${ONLY:-sql}"

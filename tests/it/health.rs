@@ -10,7 +10,7 @@ async fn liveness_readiness_and_identity() {
 
     let ping = c.get("/ping").await;
     assert_eq!(ping.status, StatusCode::OK);
-    assert_eq!(ping.body, b"Ok\n");
+    assert_eq!(ping.body, b"Ok.\n");
 
     assert_eq!(c.get("/health").await.json(), json!({"status": "healthy"}));
     assert_eq!(c.get("/ready").await.json(), json!({"status": "ready"}));

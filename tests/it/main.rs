@@ -4,6 +4,8 @@
 
 mod common;
 
+/// The ClickHouse HTTP protocol: formats, inserts, errors, credentials, Grafana, clickhouse-connect.
+mod clickhouse;
 /// DDL: CREATE/DROP/ALTER TABLE, SHOW TABLES, DESCRIBE, the quick-start table.
 mod ddl;
 /// INSERT (VALUES, SELECT), UPDATE, DELETE and their all-or-nothing behaviour.

@@ -16,6 +16,7 @@ fn app() -> Router {
     let limits = HttpLimits {
         max_request_bytes: 1024,
         max_result_rows: 10,
+        default_protocol: strata::config::server::Protocol::Zeptodb,
     };
     strata::http::router(AppState::in_memory(limits, Duration::from_secs(5)).expect("state"))
 }

@@ -79,7 +79,7 @@ fn write_value(
     nullable: bool,
 ) -> Result<(), String> {
     if nullable {
-        if array.is_null(row) {
+        if array.is_null(row) || array.data_type() == &DataType::Null {
             out.push(1);
             return Ok(());
         }
@@ -102,7 +102,7 @@ fn write_value(
 /// The bytes of a NULL slot's stand-in value (Native writes a value under every NULL).
 pub(super) fn write_default(out: &mut Vec<u8>, data_type: &DataType) -> Result<(), String> {
     let width = match data_type {
-        DataType::Int8 | DataType::UInt8 | DataType::Boolean => 1,
+        DataType::Int8 | DataType::UInt8 | DataType::Boolean | DataType::Null => 1,
         DataType::Int16 | DataType::UInt16 => 2,
         DataType::Int32 | DataType::UInt32 | DataType::Float32 | DataType::Date32 => 4,
         DataType::Timestamp(TimeUnit::Second, _) => 4,

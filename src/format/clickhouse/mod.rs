@@ -1,18 +1,22 @@
 //! ClickHouse's result formats, for the ClickHouse HTTP edge (issue 11; the edge that chooses
 //! them is being built, these encoders are its first part).
 //!
-//! - [`types`]: the ClickHouse type name of an Arrow column.
+//! - [`types`]: the ClickHouse type name of an Arrow column; [`type_name`]: such names read back.
 //! - [`text`]: one value in the text formats' rules.
 //! - [`TextFormat`] and [`encode_text`]: the row-oriented text formats (TabSeparated family,
 //!   CSV, JSONEachRow, JSONCompactEachRow), byte-exact with ClickHouse's own output.
 //! - [`json`]: the `JSON` and `JSONCompact` envelopes.
 //! - [`binary`]: `RowBinary` and `RowBinaryWithNamesAndTypes`.
 //! - [`native`]: `Native` blocks, with BlockInfo and `has_custom` by protocol revision.
+//! - [`input`]: the rows of `INSERT … FORMAT X` decoded ([`native_read`] for `Native`).
 
 pub mod binary;
+pub mod input;
 pub mod json;
 pub mod native;
+pub mod native_read;
 pub mod text;
+pub mod type_name;
 pub mod types;
 
 use arrow::array::RecordBatch;

@@ -95,13 +95,14 @@ fn column(out: &mut Vec<u8>, field: &Field, array: &dyn Array) -> Result<(), Str
         return column(out, item, values.as_ref());
     }
     let nullable = is_nullable(field);
+    let all_null = array.data_type() == &DataType::Null;
     if nullable {
-        out.extend((0..array.len()).map(|row| u8::from(array.is_null(row))));
+        out.extend((0..array.len()).map(|row| u8::from(all_null || array.is_null(row))));
     } else if array.null_count() > 0 {
         return Err("a NULL in a column ClickHouse sees as not Nullable".into());
     }
     for row in 0..array.len() {
-        if array.is_null(row) {
+        if all_null || array.is_null(row) {
             write_default(out, array.data_type())?;
         } else {
             write_plain(out, array, row)?;

@@ -50,7 +50,8 @@ fn write(
     dialect: Dialect,
     nested: bool,
 ) -> Result<(), String> {
-    if array.is_null(row) {
+    // A `NullArray` has no validity buffer: its values are NULL all the same.
+    if array.is_null(row) || array.data_type() == &DataType::Null {
         out.push_str(match (dialect, nested) {
             (Dialect::Json, _) => "null",
             (_, true) => "NULL",

@@ -43,15 +43,13 @@ fn base_type(data_type: &DataType) -> Option<String> {
         DataType::FixedSizeBinary(n) => format!("FixedString({n})"),
         DataType::Dictionary(_, value) => return base_type(value),
         DataType::Date32 => "Date32".into(),
-        DataType::Timestamp(unit, tz) => {
-            let tz = tz.as_deref().unwrap_or("UTC");
-            match unit {
-                TimeUnit::Second => format!("DateTime('{tz}')"),
-                TimeUnit::Millisecond => format!("DateTime64(3, '{tz}')"),
-                TimeUnit::Microsecond => format!("DateTime64(6, '{tz}')"),
-                TimeUnit::Nanosecond => format!("DateTime64(9, '{tz}')"),
-            }
-        }
+        // Without a zone the server's (UTC) applies, and ClickHouse prints no zone either.
+        DataType::Timestamp(unit, tz) => match (unit, tz.as_deref()) {
+            (TimeUnit::Second, Some(tz)) => format!("DateTime('{tz}')"),
+            (TimeUnit::Second, None) => "DateTime".into(),
+            (unit, Some(tz)) => format!("DateTime64({}, '{tz}')", fraction_digits(*unit)),
+            (unit, None) => format!("DateTime64({})", fraction_digits(*unit)),
+        },
         DataType::Decimal128(p, s) | DataType::Decimal256(p, s) => format!("Decimal({p}, {s})"),
         DataType::List(item) | DataType::LargeList(item) => {
             format!("Array({})", clickhouse_type(item)?)
@@ -101,7 +99,12 @@ mod tests {
         let seconds = DataType::Timestamp(TimeUnit::Second, None);
         assert_eq!(
             clickhouse_type(&Field::new("d", seconds, false)).unwrap(),
-            "DateTime('UTC')"
+            "DateTime"
+        );
+        let millis = DataType::Timestamp(TimeUnit::Millisecond, Some("Europe/Paris".into()));
+        assert_eq!(
+            clickhouse_type(&Field::new("d", millis, false)).unwrap(),
+            "DateTime64(3, 'Europe/Paris')"
         );
         assert!(clickhouse_type(&Field::new("x", DataType::Float16, false)).is_none());
     }

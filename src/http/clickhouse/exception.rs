@@ -24,6 +24,48 @@ pub struct Exception {
 }
 
 impl Exception {
+    /// An exception of this edge's own (an unknown format, a setting it cannot honour).
+    pub fn new(code: u32, name: &'static str, message: impl Into<String>) -> Self {
+        Exception {
+            code,
+            name,
+            message: message.into(),
+        }
+    }
+
+    /// A fault on our side: logged in full, reported without internals.
+    pub fn internal(error: &dyn std::fmt::Display) -> Self {
+        tracing::error!(%error, "ClickHouse response failed");
+        Exception::new(
+            1002,
+            "UNKNOWN_EXCEPTION",
+            format!(
+                "Internal error: the request could not be completed (request {}; the server log has the details)",
+                crate::http::middleware::current_request_id()
+            ),
+        )
+    }
+
+    /// The whole HTTP answer: status, body, `X-ClickHouse-Exception-Code`.
+    pub fn response(&self) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        (
+            self.status(),
+            [
+                (
+                    axum::http::header::CONTENT_TYPE,
+                    "text/plain; charset=UTF-8".to_string(),
+                ),
+                (
+                    axum::http::HeaderName::from_static("x-clickhouse-exception-code"),
+                    self.code.to_string(),
+                ),
+            ],
+            self.body(),
+        )
+            .into_response()
+    }
+
     /// The exception for `error`.
     pub fn from_error(error: &ApiError) -> Self {
         let (code, name) = code_of(error);
@@ -58,9 +100,25 @@ impl Exception {
     }
 }
 
+impl From<ApiError> for Exception {
+    fn from(error: ApiError) -> Self {
+        if error.kind() == ErrorKind::Internal {
+            return Exception::internal(&error);
+        }
+        Exception::from_error(&error)
+    }
+}
+
+impl From<crate::sql::Error> for Exception {
+    fn from(error: crate::sql::Error) -> Self {
+        ApiError::Sql(error).into()
+    }
+}
+
 fn code_of(error: &ApiError) -> (u32, &'static str) {
     use crate::sql::Error as Sql;
     match error {
+        ApiError::Sql(Sql::UnknownDatabase { .. }) => (81, "UNKNOWN_DATABASE"),
         ApiError::Sql(Sql::Empty | Sql::Parse(_) | Sql::MultipleStatements(_)) => {
             (62, "SYNTAX_ERROR")
         }

@@ -1,10 +1,25 @@
-//! The ClickHouse HTTP edge (issue 11), on the same port as the ZeptoDB one. Being built in
-//! parts: the result encodings are in [`crate::format::clickhouse`]; this module holds what
-//! only this protocol decides: its exceptions ([`exception`]) and where its clients put their
-//! credentials ([`credentials`]). Requests are not routed here yet.
+//! The ClickHouse HTTP edge, on the same port as the ZeptoDB one: `POST /` and `GET /?query=`
+//! requests that carry ClickHouse's markers ([`request`]) are answered here, through the same
+//! front end, query service, tables and authorization as every other request.
+//!
+//! | module | holds |
+//! |---|---|
+//! | [`request`] | recognition, and the URL parameters this edge reads |
+//! | [`credentials`] | where ClickHouse clients put their credentials |
+//! | [`handler`] | one request end to end, and ClickHouse's response headers |
+//! | [`output`] | the result formats by name |
+//! | [`compression`] | request and response compression |
+//! | [`exception`] | every failure as ClickHouse's code, status and body |
+//!
+//! The encodings themselves are in [`crate::format::clickhouse`]; what a ClickHouse statement
+//! means is the front end's (`crate::sql::parser::clickhouse`).
 
+pub mod compression;
 pub mod credentials;
 pub mod exception;
+pub mod handler;
+pub mod output;
+pub mod request;
 
 /// The ClickHouse version Strata reports (`version()`, the exception suffix): a modern release,
 /// so clients enable what they gate on versions (Grafana's ad hoc filters from 22.7).

@@ -1,5 +1,6 @@
 //! The SQL dialect Strata parses: sqlparser's generic dialect plus table versions
-//! (`t VERSION AS OF 3`, `t TIMESTAMP AS OF '…'`, as Databricks spells Delta time travel).
+//! (`t VERSION AS OF 3`, `t TIMESTAMP AS OF '…'`, as Databricks spells Delta time travel); for
+//! ClickHouse clients, also ClickHouse's backslash escapes in string literals (`'a\tb'`).
 //!
 //! The generic dialect is what DataFusion plans, and parser code branches on the dialect's type
 //! (`dialect_of!`), so [`StrataDialect`] reports itself as the generic dialect and forwards every
@@ -11,7 +12,17 @@ use datafusion::sql::sqlparser::dialect::{Dialect, GenericDialect};
 
 /// The generic dialect with table versions turned on.
 #[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct StrataDialect;
+pub(crate) struct StrataDialect {
+    /// Whether string literals take ClickHouse's backslash escapes.
+    clickhouse: bool,
+}
+
+impl StrataDialect {
+    /// The dialect of ClickHouse requests.
+    pub(crate) fn clickhouse() -> Self {
+        Self { clickhouse: true }
+    }
+}
 
 /// Forwards each named setting to the generic dialect.
 macro_rules! generic {
@@ -41,6 +52,10 @@ impl Dialect for StrataDialect {
 
     fn supports_table_versioning(&self) -> bool {
         true
+    }
+
+    fn supports_string_literal_backslash_escape(&self) -> bool {
+        self.clickhouse
     }
 
     generic! {
@@ -117,7 +132,9 @@ mod tests {
 
     #[test]
     fn table_versions_parse_and_the_rest_stays_generic() {
-        let parsed = Parser::parse_sql(&StrataDialect, "SELECT * FROM t VERSION AS OF 3").unwrap();
+        let parsed =
+            Parser::parse_sql(&StrataDialect::default(), "SELECT * FROM t VERSION AS OF 3")
+                .unwrap();
         let Statement::Query(q) = &parsed[0] else {
             panic!("not a query")
         };
@@ -131,7 +148,7 @@ mod tests {
         // Generic-only syntax still parses the same way.
         for sql in ["SELECT * EXCLUDE (a) FROM t", "SELECT a FROM t LIMIT 1, 2"] {
             assert_eq!(
-                Parser::parse_sql(&StrataDialect, sql).unwrap(),
+                Parser::parse_sql(&StrataDialect::default(), sql).unwrap(),
                 Parser::parse_sql(&GenericDialect, sql).unwrap(),
                 "{sql}"
             );

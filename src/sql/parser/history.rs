@@ -126,7 +126,9 @@ mod tests {
     use crate::sql::parser::StrataDialect;
 
     fn folded(sql: &str) -> String {
-        let mut ast = Parser::parse_sql(&StrataDialect, sql).unwrap().remove(0);
+        let mut ast = Parser::parse_sql(&StrataDialect::default(), sql)
+            .unwrap()
+            .remove(0);
         fold(&mut ast).unwrap();
         ast.to_string()
     }
@@ -148,16 +150,19 @@ mod tests {
     #[test]
     fn other_version_forms_are_refused() {
         let ast = Parser::parse_sql(
-            &StrataDialect,
+            &StrataDialect::default(),
             "SELECT * FROM t FOR SYSTEM_TIME AS OF '2024-01-01'",
         )
         .unwrap()
         .remove(0);
         let err = check(&ast).unwrap_err().to_string();
         assert!(err.contains("VERSION AS OF n"), "{err}");
-        let ast = Parser::parse_sql(&StrataDialect, "SELECT * FROM t TIMESTAMP AS OF 5")
-            .unwrap()
-            .remove(0);
+        let ast = Parser::parse_sql(
+            &StrataDialect::default(),
+            "SELECT * FROM t TIMESTAMP AS OF 5",
+        )
+        .unwrap()
+        .remove(0);
         assert!(check(&ast).is_err());
     }
 

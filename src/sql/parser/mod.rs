@@ -13,7 +13,9 @@
 //! | `query` | `SELECT`, `INSERT`, `UPDATE`, `DELETE`, `EXPLAIN`: classification and checks |
 //! | `tables` | the tables a statement touches (CTE scopes, table functions, time travel) |
 //! | `dialect` | the generic dialect plus table versions |
+//! | `clickhouse` | ClickHouse requests: `FORMAT`, `SETTINGS`, `{name:Type}` parameters, inserts with rows, `SHOW DATABASES`, `EXISTS`, … |
 
+pub mod clickhouse;
 pub(crate) mod ddl;
 pub(crate) mod dialect;
 pub(crate) mod history;
@@ -34,10 +36,15 @@ const MAX_NESTING: usize = 128;
 
 /// Parses exactly one statement (a trailing `;` is fine).
 pub fn parse(sql: &str) -> Result<Statement> {
+    parse_with(sql, &StrataDialect::default())
+}
+
+/// [`parse`] in `dialect`.
+pub(crate) fn parse_with(sql: &str, dialect: &StrataDialect) -> Result<Statement> {
     if sql.trim().is_empty() {
         return Err(Error::Empty);
     }
-    let mut parser = Parser::new(&StrataDialect)
+    let mut parser = Parser::new(dialect)
         .with_recursion_limit(MAX_NESTING)
         .try_with_sql(sql)?;
     let mut statements = Vec::new();
@@ -128,12 +135,17 @@ pub fn ident_name(ident: &Ident) -> String {
     }
 }
 
-/// The table a name refers to. Strata has one namespace, so only a bare name is accepted.
+/// The table a name refers to. Strata has one namespace, which ClickHouse clients know as the
+/// database `default`: a bare name, or one in `default`.
 pub fn table_name(name: &ObjectName) -> Result<String> {
     match name.0.as_slice() {
         [ObjectNamePart::Identifier(ident)] => Ok(ident_name(ident)),
+        [
+            ObjectNamePart::Identifier(db),
+            ObjectNamePart::Identifier(ident),
+        ] if ident_name(db) == crate::sql::system::DEFAULT_DATABASE => Ok(ident_name(ident)),
         _ => Err(Error::Invalid(format!(
-            "Qualified table names are not supported: {name} (use the bare table name)"
+            "Qualified table names are not supported: {name} (use the bare table name, or default.name)"
         ))),
     }
 }
@@ -152,7 +164,11 @@ pub fn table_name_lossy(name: &ObjectName) -> String {
         .collect();
     match parts.as_slice() {
         [table] => table.clone(),
-        [schema, table] if schema == super::session::SCHEMA => table.clone(),
+        [schema, table]
+            if schema == super::session::SCHEMA || schema == super::system::DEFAULT_DATABASE =>
+        {
+            table.clone()
+        }
         [catalog, schema, table]
             if catalog == super::session::CATALOG && schema == super::session::SCHEMA =>
         {

@@ -6,6 +6,7 @@
 //! [`super::analyzer`]), and `stddev`/`variance` → the *population* statistics, as in kdb+ and the
 //! ZeptoDB reference (`stddev_samp`/`var_samp` stay available).
 
+mod clickhouse_number;
 mod date_trunc;
 mod delta;
 mod ema;
@@ -27,6 +28,8 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udf(ScalarUDF::from(epoch::Epoch::seconds()));
     ctx.register_udf(ScalarUDF::from(epoch::Epoch::millis()));
     ctx.register_udf(ScalarUDF::from(date_trunc::DateTrunc::new()));
+    ctx.register_udf(ScalarUDF::from(clickhouse_number::ClickHouseNumber::new()));
+    ctx.register_udf(ScalarUDF::from(clickhouse_number::CastLike::new()));
 
     ctx.register_udaf(AggregateUDF::from(vwap::Vwap::new()));
     ctx.register_udaf(AggregateUDF::from(percentile::Percentile::at_p()));

@@ -46,17 +46,17 @@ pub(crate) async fn create_bucket(endpoint: &str, prefix: &str) -> String {
 /// What the deltalake package, pyarrow and DuckDB read from the Delta table at `uri`, rows
 /// sorted by `order` (see `tests/readers/read_delta.py`).
 pub(crate) fn third_party_reads(uri: &str, order: &str, env: &[(&str, String)]) -> Value {
-    run_reader("read_delta.py", &[uri, order], env)
+    python_script("read_delta.py", &[uri, order], env)
 }
 
 /// What pylance reads from the Agent Memory datasets under `root` (see
 /// `tests/readers/read_lance.py`).
 pub(crate) fn lance_reads(root: &str, env: &[(&str, String)]) -> Value {
-    run_reader("read_lance.py", &[root], env)
+    python_script("read_lance.py", &[root], env)
 }
 
 /// Runs a reader script of `tests/readers` with the test Python; returns its JSON output.
-fn run_reader(script: &str, args: &[&str], env: &[(&str, String)]) -> Value {
+pub(crate) fn python_script(script: &str, args: &[&str], env: &[(&str, String)]) -> Value {
     let python = std::env::var("STRATA_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
     let script = format!("{}/tests/readers/{script}", env!("CARGO_MANIFEST_DIR"));
     let out = Command::new(&python)

@@ -235,11 +235,22 @@ async fn credentials_are_parsed_strictly() {
             "{value}: the scheme is case-insensitive"
         );
     }
+    // Basic credentials mark a ClickHouse client: a wrong key is ClickHouse's refusal.
+    let r = s
+        .anon
+        .request(
+            Method::POST,
+            "/",
+            &[("authorization", "Basic Zm9vOmJhcg==")],
+            b"SELECT 1".to_vec(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.body.starts_with(b"Code: 516. DB::Exception:"));
     for value in [
         format!("Bearer  {key}"),
         format!("Bearer {key} trailing"),
         format!("Token {key}"),
-        "Basic Zm9vOmJhcg==".to_string(),
         "Bearer".to_string(),
         format!("Bearer {}", "x".repeat(64 * 1024)),
     ] {

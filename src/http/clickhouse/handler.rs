@@ -1,0 +1,304 @@
+//! One ClickHouse request, end to end: the SQL is the `query` parameter followed by the body;
+//! the front end says what it is (its `FORMAT`, `SETTINGS` and, for an insert, where its rows
+//! are); the same query service as every edge authorizes and runs it; the answer is encoded
+//! in the asked format with ClickHouse's headers, or is ClickHouse's exception.
+//!
+//! The whole result is built before the status line is sent, so every failure gets its proper
+//! status (what `wait_end_of_query=1` asks for, and what clickhouse-go needs: only 200 is
+//! success).
+
+use std::time::Instant;
+
+use axum::http::header::{CONTENT_ENCODING, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+
+use super::compression::{self, Method};
+use super::exception::Exception;
+use super::output::{self, OutputFormat};
+use super::request::Params;
+use crate::auth::Caller;
+use crate::format::clickhouse::input;
+use crate::format::clickhouse::json::Statistics;
+use crate::sql::parser::clickhouse as front;
+use crate::sql::statement::{Class, Statement};
+use crate::sql::system::{DATABASE, DEFAULT_DATABASE};
+use crate::sql::{Access, QueryOutput, QueryService};
+
+/// The time zone Strata reports: results are in UTC.
+pub const TIMEZONE: &str = "UTC";
+
+const QUERY_ID: HeaderName = HeaderName::from_static("x-clickhouse-query-id");
+const FORMAT: HeaderName = HeaderName::from_static("x-clickhouse-format");
+const TZ: HeaderName = HeaderName::from_static("x-clickhouse-timezone");
+const SUMMARY: HeaderName = HeaderName::from_static("x-clickhouse-summary");
+const DISPLAY_NAME: HeaderName = HeaderName::from_static("x-clickhouse-server-display-name");
+
+/// What a request is: the parts the handler needs, extracted by the route.
+#[derive(Debug)]
+pub struct Call<'a> {
+    /// The caller the authentication admitted.
+    pub caller: &'a Caller,
+    /// `GET`: read-only.
+    pub read_only: bool,
+    /// The URL parameters.
+    pub params: Params,
+    /// The request headers.
+    pub headers: &'a HeaderMap,
+    /// The body, decompressed.
+    pub body: Bytes,
+}
+
+/// A successful answer.
+struct Answer {
+    body: Vec<u8>,
+    /// Set for statements that return a result set.
+    format: Option<(String, &'static str)>,
+    written_rows: u64,
+    result_rows: u64,
+}
+
+/// Answers `call`.
+pub async fn answer(queries: &QueryService, call: Call<'_>) -> Response {
+    let started = Instant::now();
+    let query_id = call.params.query_id.clone().unwrap_or_else(new_query_id);
+    let compression = compression::response_method(call.headers, call.params.compress_response);
+    let cors = call.params.cors;
+    let result = run(queries, &call, started).await;
+    let mut response = match result {
+        Ok(answer) => ok(answer, compression, started),
+        Err(exception) => exception.response(),
+    };
+    let headers = response.headers_mut();
+    if let Ok(id) = HeaderValue::from_str(&query_id) {
+        headers.insert(QUERY_ID, id);
+    }
+    headers.insert(TZ, HeaderValue::from_static(TIMEZONE));
+    headers.insert(DISPLAY_NAME, HeaderValue::from_static("strata"));
+    headers.insert(
+        HeaderName::from_static("keep-alive"),
+        HeaderValue::from_static("timeout=10"),
+    );
+    if cors {
+        headers.insert(
+            axum::http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
+    }
+    response
+}
+
+async fn run(
+    queries: &QueryService,
+    call: &Call<'_>,
+    started: Instant,
+) -> Result<Answer, Exception> {
+    let text = assemble(call.params.query.as_deref(), &call.body);
+    if text.iter().all(u8::is_ascii_whitespace) {
+        return if call.read_only {
+            Ok(Answer {
+                body: b"Ok.\n".to_vec(),
+                format: None,
+                written_rows: 0,
+                result_rows: 0,
+            })
+        } else {
+            Err(crate::sql::Error::Empty.into())
+        };
+    }
+    if let Some(db) = &call.params.database
+        && db != DEFAULT_DATABASE
+        && db != DATABASE
+    {
+        return Err(crate::sql::Error::UnknownDatabase { name: db.clone() }.into());
+    }
+    let request = match front::parse(&text, &call.params.bound) {
+        Ok(request) => request,
+        // With authentication on, text that does not parse cannot be authorized.
+        Err(e) if call.caller.is_authenticated() => {
+            return Err(crate::sql::Error::Denied(call.caller.refuse(
+                crate::auth::Error::Unclassified {
+                    reason: e.to_string(),
+                },
+            ))
+            .into());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut read_only = call.read_only || call.params.readonly;
+    for (name, value) in &request.settings {
+        match name.as_str() {
+            "readonly" => read_only |= value != "0",
+            "additional_table_filters" if value.trim() != "{}" => {
+                return Err(Exception::new(
+                    48,
+                    "NOT_IMPLEMENTED",
+                    "SETTINGS additional_table_filters (Grafana's ad hoc filters) is not supported yet: write the filter in the WHERE clause",
+                ));
+            }
+            _ => {}
+        }
+    }
+    let access = if read_only {
+        Access::ReadOnly
+    } else {
+        Access::ReadWrite
+    };
+    if let Statement::InsertRows { .. } = &request.statement {
+        let format = request.format.clone().unwrap_or_default();
+        let rows = Bytes::copy_from_slice(request.rows.unwrap_or_default());
+        let written = queries
+            .insert_rows(
+                request.statement,
+                call.caller,
+                access,
+                move |schema, columns| {
+                    input::decode(&format, &rows, schema, columns)
+                        .map_err(|e| crate::sql::Error::Invalid(e.to_string()))
+                },
+            )
+            .await?;
+        return Ok(Answer {
+            body: Vec::new(),
+            format: None,
+            written_rows: written,
+            result_rows: 0,
+        });
+    }
+    let name = request
+        .format
+        .or_else(|| call.params.default_format.clone())
+        .unwrap_or_else(|| "TabSeparated".into());
+    let format = OutputFormat::parse(&name).ok_or_else(|| {
+        Exception::new(
+            73,
+            "UNKNOWN_FORMAT",
+            format!("Unknown output format {name} (supported: TabSeparated and its WithNames, WithNamesAndTypes and Raw variants, CSV, CSVWithNames, JSON, JSONCompact, JSONEachRow, JSONCompactEachRow, RowBinary, RowBinaryWithNamesAndTypes, Native, Arrow, ArrowStream, Parquet, Null)"),
+        )
+    })?;
+    let class = request.statement.class();
+    let is_dml = matches!(request.statement, Statement::Dml { .. });
+    let sql = String::from_utf8_lossy(&text[..text.len().min(4096)]).into_owned();
+    let output = queries
+        .execute(request.statement, &sql, call.caller, access, None)
+        .await?;
+    if class != Class::Read {
+        return Ok(Answer {
+            body: Vec::new(),
+            format: None,
+            written_rows: if is_dml { dml_rows(&output) } else { 0 },
+            result_rows: 0,
+        });
+    }
+    let statistics = Statistics {
+        elapsed_secs: started.elapsed().as_secs_f64(),
+        rows_read: 0,
+        bytes_read: 0,
+    };
+    let body = output::encode(format, call.params.protocol, &output, statistics)?;
+    Ok(Answer {
+        body,
+        format: Some((name, format.content_type())),
+        written_rows: 0,
+        result_rows: output.rows() as u64,
+    })
+}
+
+/// The `query` parameter, then the body, a line break between them.
+fn assemble(query: Option<&str>, body: &Bytes) -> Vec<u8> {
+    match query.filter(|q| !q.is_empty()) {
+        None => body.to_vec(),
+        Some(q) if body.is_empty() => q.as_bytes().to_vec(),
+        Some(q) => {
+            let mut text = Vec::with_capacity(q.len() + 1 + body.len());
+            text.extend_from_slice(q.as_bytes());
+            text.push(b'\n');
+            text.extend_from_slice(body);
+            text
+        }
+    }
+}
+
+/// The row count a DML statement reports.
+fn dml_rows(output: &QueryOutput) -> u64 {
+    output
+        .batches
+        .iter()
+        .filter_map(|b| {
+            b.column(0)
+                .as_any()
+                .downcast_ref::<arrow::array::Int64Array>()
+                .map(|a| a.values().iter().map(|&v| v.max(0) as u64).sum::<u64>())
+        })
+        .sum()
+}
+
+fn ok(answer: Answer, compression: Option<Method>, started: Instant) -> Response {
+    let summary = serde_json::json!({
+        "read_rows": "0",
+        "read_bytes": "0",
+        "written_rows": answer.written_rows.to_string(),
+        "written_bytes": "0",
+        "total_rows_to_read": "0",
+        "result_rows": answer.result_rows.to_string(),
+        "result_bytes": answer.body.len().to_string(),
+        "elapsed_ns": started.elapsed().as_nanos().to_string(),
+    });
+    let (body, encoding) = match compression {
+        Some(method) if !answer.body.is_empty() => {
+            match compression::compress(method, &answer.body) {
+                Ok(packed) => (packed, Some(method)),
+                Err(e) => return Exception::internal(&e).response(),
+            }
+        }
+        _ => (answer.body, None),
+    };
+    let mut response = (StatusCode::OK, body).into_response();
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&summary.to_string()) {
+        headers.insert(SUMMARY, v);
+    }
+    match &answer.format {
+        Some((name, content_type)) => {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+            if let Ok(v) = HeaderValue::from_str(name) {
+                headers.insert(FORMAT, v);
+            }
+        }
+        None => {
+            headers.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=UTF-8"),
+            );
+        }
+    }
+    if let Some(method) = encoding {
+        headers.insert(CONTENT_ENCODING, HeaderValue::from_static(method.name()));
+    }
+    response
+}
+
+/// A random UUID (version 4), as ClickHouse generates query ids.
+fn new_query_id() -> String {
+    let mut b = [0u8; 16];
+    if aws_lc_rs::rand::fill(&mut b).is_err() {
+        return format!(
+            "{:032x}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        );
+    }
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(b);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}

@@ -1,0 +1,534 @@
+//! The ClickHouse HTTP protocol on the same port: recognition, formats byte for byte,
+//! inserts in ClickHouse's formats (compressed too), errors and their codes, credentials, the
+//! handshakes clients and Grafana's plugins send, and clickhouse-connect's own API.
+
+use std::io::Write;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::common::{Client, Reply, TestServer};
+
+async fn ch(c: &Client, sql: &str, query: &str) -> Reply {
+    c.request(
+        Method::POST,
+        &format!("/?{query}"),
+        &[],
+        sql.as_bytes().to_vec(),
+    )
+    .await
+}
+
+async fn ok(c: &Client, sql: &str) -> Vec<u8> {
+    let r = ch(c, sql, "query_id=t").await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{sql}: {}",
+        String::from_utf8_lossy(&r.body)
+    );
+    r.body
+}
+
+#[tokio::test]
+async fn recognition_headers_and_the_default_format() {
+    let server = TestServer::start(&[]).await;
+    let c = server.client();
+    // Plain requests keep the ZeptoDB JSON.
+    assert_eq!(c.sql_ok("SELECT 1 AS one").await["data"], json!([[1]]));
+    // A FORMAT clause alone is ClickHouse's.
+    let r = c
+        .request(
+            Method::POST,
+            "/",
+            &[],
+            b"SELECT 1 AS one FORMAT JSONEachRow".to_vec(),
+        )
+        .await;
+    assert_eq!(r.body, b"{\"one\":1}\n");
+    // query_id is echoed; the default format is TabSeparated.
+    let r = ch(&c, "SELECT version(), timezone()", "query_id=it-1").await;
+    assert_eq!(r.header("x-clickhouse-query-id").as_deref(), Some("it-1"));
+    assert_eq!(
+        r.header("x-clickhouse-format").as_deref(),
+        Some("TabSeparated")
+    );
+    assert_eq!(r.header("x-clickhouse-timezone").as_deref(), Some("UTC"));
+    assert_eq!(r.body, b"24.8.1.1\tUTC\n");
+    let summary: Value = serde_json::from_str(&r.header("x-clickhouse-summary").unwrap()).unwrap();
+    assert!(
+        summary.as_object().unwrap().values().all(Value::is_string),
+        "{summary}"
+    );
+    // GET with query=, and `GET /` without one.
+    let r = c.get("/?query=SELECT%201&query_id=").await;
+    assert_eq!((r.status, r.body), (StatusCode::OK, b"1\n".to_vec()));
+    // DDL answers no X-ClickHouse-Format (clickhouse-connect's command() reads that).
+    let r = ch(
+        &c,
+        "CREATE TABLE t (a UInt32, s String) ENGINE = MergeTree ORDER BY a",
+        "query_id=x",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.header("x-clickhouse-format").is_none());
+    assert!(r.body.is_empty());
+}
+
+#[tokio::test]
+async fn formats_are_byte_exact() {
+    let server = TestServer::start(&[]).await;
+    let c = server.client();
+    assert_eq!(
+        ok(
+            &c,
+            "SELECT 1 AS a, 'x\\ty' AS b, NULL AS c FORMAT TabSeparatedWithNamesAndTypes"
+        )
+        .await,
+        b"a\tb\tc\nUInt8\tString\tNullable(Nothing)\n1\tx\\ty\t\\N\n"
+    );
+    assert_eq!(
+        ok(&c, "SELECT 1 AS a, 'q\"' AS b FORMAT CSVWithNames").await,
+        b"\"a\",\"b\"\n1,\"q\"\"\"\n"
+    );
+    assert_eq!(
+        ok(
+            &c,
+            "SELECT number AS n FROM system.numbers LIMIT 2 FORMAT JSONEachRow"
+        )
+        .await,
+        b"{\"n\":\"0\"}\n{\"n\":\"1\"}\n"
+    );
+    assert_eq!(
+        ok(
+            &c,
+            "SELECT toUInt8(5) AS a, 'z' AS b FORMAT RowBinaryWithNamesAndTypes"
+        )
+        .await,
+        b"\x02\x01a\x01b\x05UInt8\x06String\x05\x01z"
+    );
+    let json: Value =
+        serde_json::from_slice(&ok(&c, "SELECT count() AS c, 1 FROM system.one FORMAT JSON").await)
+            .unwrap();
+    assert_eq!(
+        json["meta"],
+        json!([{"name": "c", "type": "UInt64"}, {"name": "1", "type": "UInt8"}])
+    );
+    assert_eq!(
+        (json["data"][0]["c"].clone(), json["rows"].clone()),
+        (json!("1"), json!(1))
+    );
+    // Native, as clickhouse-connect probes it (BlockInfo) and as clickhouse-go reads it.
+    let r = ch(
+        &c,
+        "SELECT 1 AS check\n FORMAT Native",
+        "client_protocol_version=54405",
+    )
+    .await;
+    assert_eq!(&r.body[8..16], b"\x01\x01\x05check");
+    let r = ch(
+        &c,
+        "SELECT displayName(), version(), revision(), timezone()",
+        "default_format=Native&client_protocol_version=54460",
+    )
+    .await;
+    let body = &r.body;
+    assert_eq!(
+        &body[..10],
+        b"\x01\x00\x02\xff\xff\xff\xff\x00\x04\x01",
+        "{body:?}"
+    );
+    assert!(body.windows(8).any(|w| {
+        w == b"\x06UInt32"[..]
+            .iter()
+            .chain(b"\x00")
+            .copied()
+            .collect::<Vec<_>>()
+            .as_slice()
+    }));
+    // Arrow as an IPC file, Parquet as a file.
+    assert!(
+        ok(&c, "SELECT 1 AS a FORMAT Arrow")
+            .await
+            .starts_with(b"ARROW1")
+    );
+    assert!(
+        ok(&c, "SELECT 1 AS a FORMAT Parquet")
+            .await
+            .starts_with(b"PAR1")
+    );
+    let r = ch(&c, "SELECT 1 FORMAT Nope", "query_id=x").await;
+    assert_eq!(
+        r.header("x-clickhouse-exception-code").as_deref(),
+        Some("73")
+    );
+}
+
+#[tokio::test]
+async fn inserts_in_clickhouse_formats_round_trip() {
+    let server = TestServer::start(&[]).await;
+    let c = server.client();
+    ok(
+        &c,
+        "CREATE TABLE r (id Int64, s Nullable(String), ts TIMESTAMP_NS)",
+    )
+    .await;
+    // JSONEachRow with the statement in query=, rows in the body.
+    let r = c
+        .request(
+            Method::POST,
+            "/?query=INSERT%20INTO%20r%20FORMAT%20JSONEachRow",
+            &[],
+            b"{\"id\":1,\"s\":\"a\",\"ts\":\"2024-01-01 00:00:00.000000001\"}\n".to_vec(),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let summary: Value = serde_json::from_str(&r.header("x-clickhouse-summary").unwrap()).unwrap();
+    assert_eq!(summary["written_rows"], "1");
+    // TabSeparated, lz4-frame compressed (clickhouse-connect's inserts).
+    let mut lz =
+        lz4_frame(b"INSERT INTO r (id, s, ts) FORMAT TabSeparated\n2\t\\N\t2024-01-02 00:00:00\n");
+    let r = c
+        .request(
+            Method::POST,
+            "/",
+            &[("Content-Encoding", "lz4")],
+            std::mem::take(&mut lz),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    // CSV, gzip.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(b"INSERT INTO r FORMAT CSV\n3,\"x,y\",2024-01-03 00:00:00\n")
+        .unwrap();
+    let r = c
+        .request(
+            Method::POST,
+            "/?query_id=z",
+            &[("Content-Encoding", "gzip")],
+            gz.finish().unwrap(),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    // Native: what Strata writes, Strata reads.
+    let native = ok(
+        &c,
+        "SELECT id + 10 AS id, s, ts FROM r ORDER BY id FORMAT Native",
+    )
+    .await;
+    let mut body = b"INSERT INTO r FORMAT Native\n".to_vec();
+    body.extend_from_slice(&native);
+    let r = c.request(Method::POST, "/?query_id=n", &[], body).await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    // A bad row fails the whole insert: nothing of it is stored.
+    let r = c
+        .request(
+            Method::POST,
+            "/?query_id=b",
+            &[],
+            b"INSERT INTO r FORMAT TSV\n4\ta\t2024-01-01\nnot-a-number\tb\t2024-01-01\n".to_vec(),
+        )
+        .await;
+    assert_ne!(r.status, StatusCode::OK);
+    assert!(r.header("x-clickhouse-exception-code").is_some());
+    // Read back as ZeptoDB JSON: values, NULLs and nanoseconds.
+    let rows = c.sql_ok("SELECT id, s, ts FROM r ORDER BY id").await["data"].clone();
+    assert_eq!(
+        rows,
+        json!([
+            [1, "a", 1_704_067_200_000_000_001i64],
+            [2, null, 1_704_153_600_000_000_000i64],
+            [3, "x,y", 1_704_240_000_000_000_000i64],
+            [11, "a", 1_704_067_200_000_000_001i64],
+            [12, null, 1_704_153_600_000_000_000i64],
+            [13, "x,y", 1_704_240_000_000_000_000i64]
+        ])
+    );
+    // And as ClickHouse JSON: nanoseconds kept, DateTime64(9).
+    let json: Value =
+        serde_json::from_slice(&ok(&c, "SELECT ts FROM r WHERE id = 1 FORMAT JSON").await).unwrap();
+    assert_eq!(json["meta"][0]["type"], "Nullable(DateTime64(9, 'UTC'))");
+    assert_eq!(json["data"][0]["ts"], "2024-01-01 00:00:00.000000001");
+}
+
+fn lz4_frame(data: &[u8]) -> Vec<u8> {
+    let mut e = lz4_flex::frame::FrameEncoder::new(Vec::new());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+#[tokio::test]
+async fn errors_carry_clickhouse_codes_and_compression_works_both_ways() {
+    let server = TestServer::start(&[]).await;
+    let c = server.client();
+    let r = ch(&c, "SELECT * FROM no_such_table", "query_id=e").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        r.header("x-clickhouse-exception-code").as_deref(),
+        Some("60")
+    );
+    let text = String::from_utf8(r.body).unwrap();
+    assert!(
+        text.starts_with("Code: 60. DB::Exception: ")
+            && text.ends_with("(UNKNOWN_TABLE) (version 24.8.1.1)\n"),
+        "{text}"
+    );
+    let r = ch(&c, "SELEC 1", "query_id=e").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.starts_with(b"Code: 62. DB::Exception:"));
+    let r = ch(&c, "SHOW TABLES FROM nope", "query_id=e").await;
+    assert_eq!(
+        r.header("x-clickhouse-exception-code").as_deref(),
+        Some("81")
+    );
+    // GET is read-only.
+    let r = c
+        .get("/?query=CREATE%20TABLE%20g%20(a%20Int64)&query_id=g")
+        .await;
+    assert_eq!(
+        r.header("x-clickhouse-exception-code").as_deref(),
+        Some("164")
+    );
+    // Response compression only when enabled, gzip preferred.
+    let r = c
+        .request(
+            Method::POST,
+            "/?enable_http_compression=1",
+            &[("Accept-Encoding", "zstd, gzip")],
+            b"SELECT 1".to_vec(),
+        )
+        .await;
+    assert_eq!(r.header("content-encoding").as_deref(), Some("gzip"));
+    let mut plain = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&r.body[..]), &mut plain).unwrap();
+    assert_eq!(plain, b"1\n");
+    let r = c
+        .request(
+            Method::POST,
+            "/?query_id=c",
+            &[("Content-Encoding", "snappy")],
+            b"SELECT 1".to_vec(),
+        )
+        .await;
+    assert_eq!(
+        r.header("x-clickhouse-exception-code").as_deref(),
+        Some("89")
+    );
+    // Parameters are bound server-side, typed.
+    assert_eq!(
+        c.request(
+            Method::POST,
+            "/?param_x=41",
+            &[],
+            b"SELECT {x:UInt32} + 1".to_vec()
+        )
+        .await
+        .body,
+        b"42\n"
+    );
+}
+
+#[tokio::test]
+async fn credentials_the_three_clickhouse_ways() {
+    let secured = crate::security::Secured::start(&[]).await;
+    let c = secured.anon.clone();
+    let key = secured.admin_key.as_str();
+    let basic = format!("Basic {}", base64_encode(&format!("default:{key}")));
+    for (path, headers) in [
+        (
+            "/?query_id=a".to_string(),
+            vec![("X-ClickHouse-User", "any"), ("X-ClickHouse-Key", key)],
+        ),
+        (
+            "/?query_id=a".to_string(),
+            vec![("Authorization", basic.as_str())],
+        ),
+        (format!("/?user=u&password={key}"), vec![]),
+    ] {
+        let r = c
+            .request(Method::POST, &path, &headers, b"SELECT 1".to_vec())
+            .await;
+        assert_eq!(
+            (r.status, r.body),
+            (StatusCode::OK, b"1\n".to_vec()),
+            "{headers:?}"
+        );
+    }
+    let r = c
+        .request(
+            Method::POST,
+            "/?query_id=a",
+            &[
+                ("X-ClickHouse-User", "default"),
+                ("X-ClickHouse-Key", "wrong"),
+            ],
+            b"SELECT 1".to_vec(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(
+        r.body.starts_with(b"Code: 516. DB::Exception:"),
+        "{:?}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let r = c
+        .request(
+            Method::POST,
+            &format!("/?password={key}"),
+            &[("Authorization", basic.as_str())],
+            b"SELECT 1".to_vec(),
+        )
+        .await;
+    assert_eq!(
+        r.header("x-clickhouse-exception-code").as_deref(),
+        Some("516")
+    );
+    let r = c
+        .request(Method::POST, "/?query_id=a", &[], b"SELECT 1".to_vec())
+        .await;
+    assert_eq!(
+        r.header("x-clickhouse-exception-code").as_deref(),
+        Some("516")
+    );
+    // A role's denial is ClickHouse's ACCESS_DENIED, and reveals nothing of the table.
+    let reader = secured
+        .key(json!({"name": "r", "role": "reader", "tables": ["trades"]}))
+        .await;
+    let token = reader_key(&reader);
+    for table in ["secret", "no_such_table"] {
+        let r = c
+            .request(
+                Method::POST,
+                "/?query_id=d",
+                &[("X-ClickHouse-Key", token.as_str())],
+                format!("SELECT * FROM {table}").into_bytes(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{table}");
+        assert_eq!(
+            r.header("x-clickhouse-exception-code").as_deref(),
+            Some("497")
+        );
+    }
+}
+
+fn reader_key(client: &Client) -> String {
+    client.token().expect("a key client").to_string()
+}
+
+fn base64_encode(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+#[tokio::test]
+async fn grafana_and_altinity_request_sequences() {
+    let server = TestServer::start(&[]).await;
+    let c = server.client();
+    ok(
+        &c,
+        "CREATE TABLE ticks (sym SYMBOL, price FLOAT64, ts TIMESTAMP_NS)",
+    )
+    .await;
+    ok(&c, "INSERT INTO ticks VALUES ('A', 1.0, 1704067210000000000), ('B', 2.0, 1704067250000000000), ('A', 3.0, 1704067270000000000)").await;
+    // The official plugin: handshake, ping, schema pickers, a time-series panel (Native 54460).
+    let grafana = "default_format=Native&client_protocol_version=54460&max_execution_time=65";
+    for sql in [
+        "SELECT displayName(), version(), revision(), timezone()",
+        "SELECT 1",
+        "SHOW DATABASES",
+        "SHOW TABLES FROM \"default\"",
+        "DESC TABLE \"default\".\"ticks\"",
+        "SELECT name, is_aggregate, case_insensitive, alias_to, origin, description, syntax, arguments, returned_value, examples, categories FROM system.functions LIMIT 10000",
+        "SELECT name, type, table FROM system.columns WHERE database IN ('default')",
+        "select distinct sym from \"default\".\"ticks\" limit 1000",
+    ] {
+        let r = ch(&c, sql, grafana).await;
+        assert_eq!(
+            r.status,
+            StatusCode::OK,
+            "{sql}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+        assert_eq!(&r.body[..8], b"\x01\x00\x02\xff\xff\xff\xff\x00", "{sql}");
+    }
+    let panel = "SELECT toStartOfInterval(toDateTime(ts), INTERVAL 60 second) as \"time\", sym, count() as c FROM \"default\".\"ticks\" WHERE ( ts >= toDateTime(1704067200) AND ts <= toDateTime(1704153600) ) GROUP BY time, sym ORDER BY time ASC, sym LIMIT 1000 FORMAT JSONCompact";
+    let json: Value = serde_json::from_slice(&ok(&c, panel).await).unwrap();
+    assert_eq!(json["meta"][0]["type"], "Nullable(DateTime('UTC'))");
+    assert_eq!(
+        json["data"],
+        json!([
+            ["2024-01-01 00:00:00", "A", "1"],
+            ["2024-01-01 00:00:00", "B", "1"],
+            ["2024-01-01 00:01:00", "A", "1"]
+        ])
+    );
+    // Altinity: JSON with rows, GET with query=, the timezone() key, the intDiv time column.
+    let r = c.get("/?query=SELECT%201%20FORMAT%20JSON").await;
+    let json: Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(
+        (json["data"][0]["1"].clone(), json["rows"].clone()),
+        (json!(1), json!(1))
+    );
+    let json: Value =
+        serde_json::from_slice(&ok(&c, "SELECT timezone() FORMAT JSON;").await).unwrap();
+    assert_eq!(json["data"][0]["timezone()"], "UTC");
+    let q = "SELECT (intDiv(toUInt32(ts), 60) * 60) * 1000 as t, count() FROM default.ticks WHERE ts >= toDateTime(1704067200) AND ts <= toDateTime(1704153600) GROUP BY t ORDER BY t FORMAT JSON";
+    let json: Value = serde_json::from_slice(&ok(&c, q).await).unwrap();
+    assert_eq!(json["meta"][1]["name"], "count()");
+    assert_eq!(
+        json["data"],
+        json!([{"t": "1704067200000", "count()": "2"}, {"t": "1704067260000", "count()": "1"}])
+    );
+    for sql in [
+        "SELECT name FROM system.databases ORDER BY name FORMAT JSON",
+        "SELECT name FROM system.tables WHERE database = 'default' ORDER BY name FORMAT JSON",
+        "SELECT database, table, name, type FROM system.columns WHERE database = 'default' AND database != 'system' ORDER BY database, table FORMAT JSON",
+    ] {
+        let json: Value = serde_json::from_slice(&ok(&c, sql).await).unwrap();
+        assert!(json["rows"].as_u64().unwrap() > 0, "{sql}: {json}");
+    }
+}
+
+#[tokio::test]
+async fn clickhouse_connect_works_end_to_end() {
+    let server = TestServer::start(&[]).await;
+    let out = crate::common::external::python_script("clickhouse_client.py", &[server.base()], &[]);
+    assert_eq!(out["server_version"], "24.8.1.1");
+    assert_eq!(out["written_rows"], 2);
+    assert_eq!(out["column_names"], json!(["id", "name", "ts", "v"]));
+    assert_eq!(
+        out["rows"][0],
+        json!([1, "a", "2024-01-01T00:00:00.123456", 1.5])
+    );
+    assert_eq!(
+        out["rows"][1],
+        json!([2, null, "2024-01-02T00:00:00", null])
+    );
+    assert_eq!(out["df_names"], json!(["a", null]));
+    assert_eq!(out["arrow"], json!({"rows": 2, "columns": ["id", "name"]}));
+    assert_eq!(out["streamed_rows"], 2);
+    assert_eq!(out["count"], 2);
+    assert_eq!(out["param"], json!([[42]]));
+    assert_eq!(out["error"]["code"], 60);
+}

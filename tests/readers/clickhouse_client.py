@@ -1,0 +1,49 @@
+"""clickhouse-connect's own API end to end against a Strata server; prints what it saw as JSON.
+
+Usage: clickhouse_client.py BASE_URL
+"""
+import datetime
+import json
+import sys
+from urllib.parse import urlparse
+
+import clickhouse_connect
+import pandas
+from clickhouse_connect.driver.exceptions import DatabaseError
+
+url = urlparse(sys.argv[1])
+client = clickhouse_connect.get_client(host=url.hostname, port=url.port, username="default", password="")
+out = {"server_version": client.server_version, "server_tz": str(client.server_tz)}
+
+client.command("DROP TABLE IF EXISTS cc")
+client.command("CREATE TABLE cc (id Int64, name String, ts TIMESTAMP_NS, v Float64)")
+summary = client.insert(
+    "cc",
+    [
+        [1, "a", datetime.datetime(2024, 1, 1, 0, 0, 0, 123456), 1.5],
+        [2, None, datetime.datetime(2024, 1, 2), None],
+    ],
+    column_names=["id", "name", "ts", "v"],
+)
+out["written_rows"] = summary.written_rows
+result = client.query("SELECT id, name, ts, v FROM cc ORDER BY id")
+out["column_names"] = list(result.column_names)
+out["column_types"] = [t.name for t in result.column_types]
+out["rows"] = [[r[0], r[1], r[2].isoformat() if r[2] else None, r[3]] for r in result.result_rows]
+df = client.query_df("SELECT name, v FROM cc ORDER BY id")
+out["df_names"] = [None if pandas.isna(n) else n for n in df["name"]]
+table = client.query_arrow("SELECT id, name FROM cc ORDER BY id")
+out["arrow"] = {"rows": table.num_rows, "columns": table.column_names}
+blocks = 0
+with client.query_row_block_stream("SELECT id FROM cc ORDER BY id") as stream:
+    for block in stream:
+        blocks += len(block)
+out["streamed_rows"] = blocks
+out["count"] = client.command("SELECT count() FROM cc")
+out["param"] = client.query("SELECT {x:UInt32} + 1 AS y", parameters={"x": 41}).result_rows
+try:
+    client.query("SELECT * FROM no_such_table")
+    out["error"] = None
+except DatabaseError as e:
+    out["error"] = {"code": getattr(e, "code", None), "text": str(e)[:200]}
+print(json.dumps(out))
