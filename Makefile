@@ -49,7 +49,7 @@ test: deps-build deps-python fmt-check clippy doc s3-up ## Everything CI runs: f
 	$(MAKE) --no-print-directory conformance
 
 .PHONY: conformance
-conformance: deps-python ## Run shared/conformance/zepto_api.py against fresh servers: SQL (pure, tiered, flushing at once), Agent Memory (in memory, persisted); then zepto_auth.py
+conformance: deps-python deps-node ## Run shared/conformance/zepto_api.py against fresh servers: SQL (pure, tiered, flushing at once), Agent Memory (in memory, persisted); then zepto_auth.py
 	$(RELEASE)
 	PYTHON=$(PYTHON) SHARED=$(SHARED) tests/conformance/run.sh $(BIN)
 	PYTHON=$(PYTHON) SHARED=$(SHARED) tests/conformance/run.sh $(BIN) --tiered
@@ -62,8 +62,8 @@ conformance: deps-python ## Run shared/conformance/zepto_api.py against fresh se
 		--agent-memory-flush-every 1 --agent-memory-ann on
 	@echo "security: keys, JWT, roles, scope, tenants, rate limits, audit, query kill, TLS (its own servers):"
 	ONLY=auth PYTHON=$(PYTHON) SHARED=$(SHARED) tests/conformance/run.sh $(BIN)
-	@echo "ClickHouse HTTP protocol (clickhouse-connect and raw HTTP), unmarked requests answered as ClickHouse:"
-	ONLY=clickhouse PYTHON=$(PYTHON) SHARED=$(SHARED) tests/conformance/run.sh $(BIN) --default-protocol clickhouse
+	@echo "ClickHouse HTTP protocol (raw HTTP, clickhouse-connect, @clickhouse/client), unmarked requests answered as ClickHouse:"
+	ONLY=clickhouse NODE_DIR=$(NODE_DIR) PYTHON=$(PYTHON) SHARED=$(SHARED) tests/conformance/run.sh $(BIN) --default-protocol clickhouse
 
 .PHONY: fmt
 fmt: ## Format the code

@@ -4,6 +4,9 @@
 //! table's time column is named in the table configuration (`strata.time_column`), so a table
 //! reloads exactly as it was declared (`SYMBOL` and `STRING` are both Delta `string`).
 //!
+//! Unsigned integers are stored in the next wider signed type (`UINT64` as `decimal(20, 0)`),
+//! `DATE` as `date`, `DATETIME` (seconds) as `timestamp`.
+//!
 //! `TIMESTAMP_NS` columns are stored as Delta `long` (nanoseconds since the Unix epoch, UTC).
 //! Measured with the readers our users point at the HDB: Delta's `timestamp` type is
 //! microseconds, so DuckDB truncates nanoseconds and the `deltalake` Python package refuses to
@@ -35,6 +38,15 @@ pub fn delta_type(ty: ColumnType) -> DataType {
         ColumnType::Float32 => PrimitiveType::Float,
         ColumnType::Symbol | ColumnType::String => PrimitiveType::String,
         ColumnType::Bool => PrimitiveType::Boolean,
+        ColumnType::Int8 => PrimitiveType::Byte,
+        ColumnType::Int16 | ColumnType::UInt8 => PrimitiveType::Short,
+        ColumnType::UInt16 => PrimitiveType::Integer,
+        ColumnType::UInt32 => PrimitiveType::Long,
+        // Every UInt64 fits 20 digits; Delta has no unsigned types. (20, 0) is a valid decimal.
+        ColumnType::UInt64 => PrimitiveType::decimal(20, 0).unwrap_or(PrimitiveType::Long),
+        ColumnType::Date => PrimitiveType::Date,
+        // Whole seconds are exact in Delta's microsecond timestamp, which every reader knows.
+        ColumnType::DateTime => PrimitiveType::Timestamp,
     })
 }
 

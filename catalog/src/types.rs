@@ -33,11 +33,27 @@ pub enum ColumnType {
     String,
     /// Boolean (`BOOL`, `BOOLEAN`).
     Bool,
+    /// 8-bit signed integer (`INT8`, ClickHouse's `Int8`).
+    Int8,
+    /// 16-bit signed integer (`INT16`, `SMALLINT`).
+    Int16,
+    /// 8-bit unsigned integer (`UINT8`).
+    UInt8,
+    /// 16-bit unsigned integer (`UINT16`).
+    UInt16,
+    /// 32-bit unsigned integer (`UINT32`).
+    UInt32,
+    /// 64-bit unsigned integer (`UINT64`).
+    UInt64,
+    /// A calendar day (`DATE`, ClickHouse's `Date` and `Date32`).
+    Date,
+    /// A UTC instant in whole seconds (`DATETIME`, ClickHouse's `DateTime`).
+    DateTime,
 }
 
 impl ColumnType {
     /// Every type, in the order the docs list them.
-    pub const ALL: [ColumnType; 8] = [
+    pub const ALL: [ColumnType; 16] = [
         ColumnType::Int64,
         ColumnType::Int32,
         ColumnType::Float64,
@@ -46,6 +62,14 @@ impl ColumnType {
         ColumnType::Symbol,
         ColumnType::String,
         ColumnType::Bool,
+        ColumnType::Int8,
+        ColumnType::Int16,
+        ColumnType::UInt8,
+        ColumnType::UInt16,
+        ColumnType::UInt32,
+        ColumnType::UInt64,
+        ColumnType::Date,
+        ColumnType::DateTime,
     ];
 
     /// The canonical name `DESCRIBE` prints.
@@ -59,6 +83,14 @@ impl ColumnType {
             ColumnType::Symbol => "SYMBOL",
             ColumnType::String => "STRING",
             ColumnType::Bool => "BOOL",
+            ColumnType::Int8 => "INT8",
+            ColumnType::Int16 => "INT16",
+            ColumnType::UInt8 => "UINT8",
+            ColumnType::UInt16 => "UINT16",
+            ColumnType::UInt32 => "UINT32",
+            ColumnType::UInt64 => "UINT64",
+            ColumnType::Date => "DATE",
+            ColumnType::DateTime => "DATETIME",
         }
     }
 
@@ -75,6 +107,14 @@ impl ColumnType {
             ColumnType::TimestampNs => DataType::Timestamp(TimeUnit::Nanosecond, Some(UTC.into())),
             ColumnType::Symbol | ColumnType::String => DataType::Utf8,
             ColumnType::Bool => DataType::Boolean,
+            ColumnType::Int8 => DataType::Int8,
+            ColumnType::Int16 => DataType::Int16,
+            ColumnType::UInt8 => DataType::UInt8,
+            ColumnType::UInt16 => DataType::UInt16,
+            ColumnType::UInt32 => DataType::UInt32,
+            ColumnType::UInt64 => DataType::UInt64,
+            ColumnType::Date => DataType::Date32,
+            ColumnType::DateTime => DataType::Timestamp(TimeUnit::Second, Some(UTC.into())),
         }
     }
 }
@@ -101,12 +141,18 @@ impl FromStr for ColumnType {
             "SYMBOL" => ColumnType::Symbol,
             "STRING" | "VARCHAR" | "TEXT" | "CHARACTER VARYING" => ColumnType::String,
             "BOOL" | "BOOLEAN" => ColumnType::Bool,
-            // ClickHouse's names, held in the nearest Strata type for now (UInt64 values above
-            // Int64's range do not fit; dates and times are nanosecond timestamps).
-            "INT8" | "INT16" | "UINT8" | "UINT16" => ColumnType::Int32,
-            "UINT32" | "UINT64" => ColumnType::Int64,
+            "INT8" | "TINYINT" => ColumnType::Int8,
+            "INT16" | "SMALLINT" => ColumnType::Int16,
+            "UINT8" => ColumnType::UInt8,
+            "UINT16" => ColumnType::UInt16,
+            "UINT32" => ColumnType::UInt32,
+            "UINT64" => ColumnType::UInt64,
+            "DATE" | "DATE32" => ColumnType::Date,
+            "DATETIME" => ColumnType::DateTime,
+            // ClickHouse's names Strata holds in the nearest type: DateTime64 of any precision
+            // in nanoseconds, fixed strings and UUIDs as text.
+            "DATETIME64" => ColumnType::TimestampNs,
             "FIXEDSTRING" | "UUID" => ColumnType::String,
-            "DATE" | "DATE32" | "DATETIME" | "DATETIME64" => ColumnType::TimestampNs,
             _ => return Err(Error::UnsupportedType(s.trim().to_string())),
         };
         Ok(ty)
@@ -138,10 +184,11 @@ mod tests {
     #[test]
     fn clickhouse_names_take_the_nearest_type() {
         for (text, want) in [
-            ("UInt32", ColumnType::Int64),
-            ("Nullable(UInt8)", ColumnType::Int32),
+            ("UInt32", ColumnType::UInt32),
+            ("Nullable(UInt8)", ColumnType::UInt8),
             ("LowCardinality(String)", ColumnType::String),
-            ("DateTime('UTC')", ColumnType::TimestampNs),
+            ("DateTime('UTC')", ColumnType::DateTime),
+            ("Date32", ColumnType::Date),
             ("Nullable(DateTime64(3, 'UTC'))", ColumnType::TimestampNs),
             ("Float64", ColumnType::Float64),
         ] {

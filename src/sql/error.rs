@@ -45,6 +45,10 @@ pub enum Error {
         name: String,
     },
 
+    /// The rows sent with an insert (`INSERT … FORMAT X`) do not parse as X; nothing is stored.
+    #[error("{0}")]
+    Rows(String),
+
     /// A database other than `default` and `system` (ClickHouse's `SHOW TABLES FROM db`).
     #[error("Unknown database: {name} (Strata's tables are in 'default'; 'system' describes them)")]
     UnknownDatabase {
@@ -111,7 +115,8 @@ impl Error {
             | Error::Unsupported { .. }
             | Error::Invalid(_)
             | Error::UnknownTable { .. }
-            | Error::UnknownDatabase { .. } => ErrorKind::InvalidInput,
+            | Error::UnknownDatabase { .. }
+            | Error::Rows(_) => ErrorKind::InvalidInput,
             Error::ReadOnlyRequest { .. } => ErrorKind::NotAllowed,
             Error::Timeout { .. } | Error::Cancelled => ErrorKind::Timeout,
             Error::Denied(e) => e.kind(),

@@ -2,7 +2,7 @@
 # Starts a fresh Strata on a free port, runs the shared ZeptoDB conformance script against it
 # (`--only $ONLY`: `sql`, the default, or `memory`), and stops the server whatever happens.
 # `ONLY=auth` runs the security script instead (zepto_auth.py), which starts its own servers;
-# `ONLY=clickhouse` runs clickhouse_http.py.
+# `ONLY=clickhouse` runs clickhouse_http.py and clickhouse_js.mjs (NODE_DIR holds its client).
 #
 #   tests/conformance/run.sh path/to/strata [server flags...]
 #
@@ -68,7 +68,12 @@ done
 [[ -n "$port" ]] || { echo "conformance: server did not start in 30 s"; cat "$log"; exit 1; }
 
 if [[ "${ONLY:-}" == "clickhouse" ]]; then
+    # Both ClickHouse scripts, against the same fresh server. The JS script imports
+    # @clickhouse/client, which Node resolves beside the script: run a copy in NODE_DIR.
     "$python" "$script" "$port"
+    node_dir=${NODE_DIR:-$HOME/.cache/strata/node}
+    cp "$shared/conformance/clickhouse_js.mjs" "$node_dir/clickhouse_js.mjs"
+    node "$node_dir/clickhouse_js.mjs" "$port"
     exit 0
 fi
 "$python" "$script" "$port" --only "${ONLY:-sql}"

@@ -532,3 +532,63 @@ async fn clickhouse_connect_works_end_to_end() {
     assert_eq!(out["param"], json!([[42]]));
     assert_eq!(out["error"]["code"], 60);
 }
+
+#[tokio::test]
+async fn clickhouse_types_are_kept_and_the_hdb_stays_readable() {
+    let data = tempfile::TempDir::new().unwrap();
+    let server = TestServer::start(&["--hdb-dir", data.path().to_str().unwrap()]).await;
+    let c = server.client();
+    ok(
+        &c,
+        "CREATE TABLE typed (id UInt8, n Int16, big UInt64, d Date, dt DateTime, s LowCardinality(String)) ENGINE = MergeTree ORDER BY id",
+    )
+    .await;
+    let rows = "1\t-2\t18446744073709551615\t2024-01-02\t2024-01-02 03:04:05\tx\n\
+                2\t300\t0\t1970-01-01\t1970-01-01 00:00:00\ty\n";
+    let r = c
+        .request(
+            Method::POST,
+            "/?query=INSERT%20INTO%20typed%20FORMAT%20TSV",
+            &[],
+            rows.as_bytes().to_vec(),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let types = ok(
+        &c,
+        "SELECT name, type FROM system.columns WHERE table = 'typed' FORMAT TSV",
+    )
+    .await;
+    assert_eq!(
+        String::from_utf8(types).unwrap(),
+        "id\tNullable(UInt8)\nn\tNullable(Int16)\nbig\tNullable(UInt64)\nd\tNullable(Date32)\n\
+         dt\tNullable(DateTime(\\'UTC\\'))\ns\tNullable(String)\n"
+    );
+    let query = "SELECT * FROM typed ORDER BY id FORMAT TSV";
+    let hot = ok(&c, query).await;
+    assert_eq!(String::from_utf8(hot.clone()).unwrap(), rows);
+    // Flushed to the HDB: the same values from Strata, and from three other readers.
+    ok(&c, "FLUSH TABLE typed").await;
+    assert_eq!(ok(&c, query).await, hot);
+    let uri = data.path().join("tables/typed");
+    let seen = crate::common::external::third_party_reads(uri.to_str().unwrap(), "id", &[]);
+    for reader in ["pyarrow", "duckdb"] {
+        assert_eq!(seen[reader], seen["deltalake"], "{reader}");
+    }
+    assert_eq!(
+        seen["deltalake"][0],
+        json!([
+            1,
+            -2,
+            "18446744073709551615",
+            "2024-01-02",
+            "2024-01-02 03:04:05+00:00",
+            "x"
+        ])
+    );
+}

@@ -75,7 +75,8 @@ def main():
                 options['AWS_ACCESS_KEY_ID'], options['AWS_SECRET_ACCESS_KEY'],
                 options['AWS_REGION'], parsed.netloc, 'true' if parsed.scheme == 'https' else 'false'))
     seen['duckdb'] = rows(con.execute("SELECT * FROM delta_scan('%s')" % uri).fetch_arrow_table(), order)
-    json.dump(seen, sys.stdout)
+    # Dates, times and decimals print as text (each reader the same way).
+    json.dump(seen, sys.stdout, default=str)
 
 
 if __name__ == '__main__':

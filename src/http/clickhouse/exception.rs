@@ -79,7 +79,9 @@ impl Exception {
     /// The status ClickHouse's HTTP handler answers this code with.
     pub fn status(&self) -> StatusCode {
         match self.code {
-            6 | 25 | 26 | 27 | 38 | 41 | 53 | 62 | 72 | 117 => StatusCode::BAD_REQUEST,
+            // BAD_ARGUMENTS (36) is Strata's code for input no more specific code names: a
+            // client's error, so a 400 like ClickHouse's parse errors.
+            6 | 25 | 26 | 27 | 36 | 38 | 41 | 53 | 62 | 72 | 117 => StatusCode::BAD_REQUEST,
             194 => StatusCode::UNAUTHORIZED,
             192 | 193 | 497 | 516 => StatusCode::FORBIDDEN,
             46 | 47 | 50 | 60 | 73 | 81 | 115 => StatusCode::NOT_FOUND,
@@ -119,6 +121,8 @@ fn code_of(error: &ApiError) -> (u32, &'static str) {
     use crate::sql::Error as Sql;
     match error {
         ApiError::Sql(Sql::UnknownDatabase { .. }) => (81, "UNKNOWN_DATABASE"),
+        ApiError::Sql(Sql::Rows(_)) => (27, "CANNOT_PARSE_INPUT_ASSERTION_FAILED"),
+        ApiError::Sql(Sql::Tiers(strata_tiers::Error::InvalidData(_))) => (53, "TYPE_MISMATCH"),
         ApiError::Sql(Sql::Empty | Sql::Parse(_) | Sql::MultipleStatements(_)) => {
             (62, "SYNTAX_ERROR")
         }

@@ -155,7 +155,7 @@ async fn run(
                 access,
                 move |schema, columns| {
                     input::decode(&format, &rows, schema, columns)
-                        .map_err(|e| crate::sql::Error::Invalid(e.to_string()))
+                        .map_err(|e| crate::sql::Error::Rows(e.to_string()))
                 },
             )
             .await?;
