@@ -84,11 +84,12 @@ doc: deps-build ## API docs, warnings as errors
 ##@ Benchmarks
 
 .PHONY: bench
-bench: deps-build deps-bench ## Strata vs DuckDB on a 10M-row tick table, then Agent Memory vs NumPy, then the cost of authentication; figures to stdout
+bench: deps-build deps-bench ## Strata vs DuckDB on a 10M-row tick table, then Agent Memory vs NumPy, the cost of authentication, Grafana's panel query vs DuckDB and clickhouse-connect's receive rate; figures to stdout
 	$(RELEASE)
 	$(PYTHON) tests/bench/bench.py --strata $(BIN) $(BENCH_ARGS)
 	$(PYTHON) tests/bench/agent_memory.py --strata $(BIN) $(MEMORY_BENCH_ARGS)
 	$(PYTHON) tests/bench/auth.py --strata $(BIN)
+	$(PYTHON) tests/bench/clickhouse.py --strata $(BIN) $(CLICKHOUSE_BENCH_ARGS)
 
 .PHONY: bench-memory
 bench-memory: deps-build deps-bench ## Agent Memory search vs NumPy (100k and 1M memories of dimension 384), ANN recall
