@@ -592,3 +592,24 @@ async fn clickhouse_types_are_kept_and_the_hdb_stays_readable() {
         ])
     );
 }
+
+#[tokio::test]
+async fn grafana_ad_hoc_filters_apply_to_every_read_of_their_table() {
+    let server = TestServer::start(&[]).await;
+    let c = server.client();
+    ok(&c, "CREATE TABLE f (sym SYMBOL, v Int64)").await;
+    ok(&c, "INSERT INTO f VALUES ('A', 1), ('B', 2), ('A', 3)").await;
+    let q = "SELECT sym, sum(v) FROM \"default\".\"f\" GROUP BY sym ORDER BY sym \
+             SETTINGS additional_table_filters={'f' : 'sym = \\'A\\''} FORMAT TSV";
+    assert_eq!(ok(&c, q).await, b"A\t4\n");
+    let q = "SELECT count() FROM f AS x JOIN f AS y ON x.v = y.v \
+             SETTINGS additional_table_filters={'default.f' : 'v > 1'}";
+    assert_eq!(ok(&c, q).await, b"2\n");
+    let r = ch(
+        &c,
+        "SELECT 1 SETTINGS additional_table_filters={'f' 'x'}",
+        "query_id=x",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+}

@@ -127,19 +127,11 @@ async fn run(
         Err(e) => return Err(e.into()),
     };
     let mut read_only = call.read_only || call.params.readonly;
-    for (name, value) in &request.settings {
-        match name.as_str() {
-            "readonly" => read_only |= value != "0",
-            "additional_table_filters" if value.trim() != "{}" => {
-                return Err(Exception::new(
-                    48,
-                    "NOT_IMPLEMENTED",
-                    "SETTINGS additional_table_filters (Grafana's ad hoc filters) is not supported yet: write the filter in the WHERE clause",
-                ));
-            }
-            _ => {}
-        }
-    }
+    // Other settings are accepted and ignored, as ClickHouse clients send many.
+    read_only |= request
+        .settings
+        .iter()
+        .any(|(name, value)| name == "readonly" && value != "0");
     let access = if read_only {
         Access::ReadOnly
     } else {

@@ -8,9 +8,11 @@
 //! ClickHouse-only statements are read here: `SHOW DATABASES`, `SHOW TABLES [FROM db]`,
 //! `SHOW CREATE TABLE`, `EXISTS [TABLE]`, `DESC[RIBE] [TABLE]`.
 //!
+//! `SETTINGS additional_table_filters` (Grafana's ad hoc filters) is applied here (`filters.rs`).
 //! Result shapes follow ClickHouse where its clients depend on them: `count()` is `UInt64`, and
 //! a bare literal in the result is typed as ClickHouse types it (`SELECT 1` is `UInt8`).
 
+mod filters;
 mod functions;
 mod lexer;
 mod params;
@@ -57,7 +59,11 @@ pub fn parse<'a>(text: &'a [u8], params: &[(String, String)]) -> Result<Request<
         });
     }
     let (end, format, settings) = trailer(&sql)?;
-    let statement = statement(&sql[..end])?;
+    let mut statement = statement(&sql[..end])?;
+    if let Some((_, filters)) = settings.iter().find(|(name, _)| name == filters::SETTING) {
+        statement = filters::apply(statement, filters)?;
+    }
+    let statement = rewrite::clickhouse_shapes(statement);
     Ok(Request {
         statement,
         format,
@@ -253,7 +259,7 @@ fn statement(sql: &str) -> Result<Statement> {
         }
         None => super::parse_with(sql, &dialect)?,
     };
-    Ok(rewrite::clickhouse_shapes(statement))
+    Ok(statement)
 }
 
 /// `SHOW TABLES [FROM|IN db]`: the default database's tables, or the system database's.
