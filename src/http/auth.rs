@@ -89,13 +89,12 @@ pub async fn authenticate(State(gate): State<Gate>, mut request: Request, next: 
         == Some(paths::ROOT)
         && clickhouse::request::is_clickhouse(request.headers(), &pairs, gate.default_protocol);
     let login = if clickhouse {
-        let param = |name: &str| {
-            pairs
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.as_str())
-        };
-        match clickhouse::credentials::login(request.headers(), param("user"), param("password")) {
+        let params = clickhouse::request::Params::from_pairs(&pairs);
+        match clickhouse::credentials::login(
+            request.headers(),
+            params.user.as_deref(),
+            params.password.as_deref(),
+        ) {
             Ok(login) => Some(login),
             Err(e) => return clickhouse::exception::Exception::from(ApiError::Auth(e)).response(),
         }

@@ -108,7 +108,7 @@ async fn post_sql(
     let body = match compression::decode_body(&headers, body, limit) {
         Ok(body) => body,
         // Compressed bodies are ClickHouse's: answer in its terms.
-        Err(e) => return Ok(compression_exception(&e).response()),
+        Err(e) => return Ok(Exception::from(&e).response()),
     };
     let params = SqlParams::from_pairs(&pairs);
     let format_clause = has_format_clause(&body)
@@ -170,16 +170,6 @@ async fn get_sql(
     run(&state, sql, &caller, Access::ReadOnly, format, started).await
 }
 
-/// A body that could not be decompressed, as ClickHouse reports it.
-fn compression_exception(e: &compression::Error) -> Exception {
-    let (code, name) = match e {
-        compression::Error::Unknown(_) => (89, "UNKNOWN_COMPRESSION_METHOD"),
-        compression::Error::Corrupt { .. } => (271, "CANNOT_DECOMPRESS"),
-        compression::Error::TooLarge { .. } => (307, "TOO_MANY_BYTES"),
-    };
-    Exception::new(code, name, e.to_string())
-}
-
 async fn run(
     state: &SqlState,
     sql: &str,
@@ -214,23 +204,32 @@ async fn run(
 /// The format a request asks for: Arrow by `Accept`, `?default_format=Arrow|ArrowStream` or
 /// `?format=arrow`; otherwise the ZeptoDB JSON.
 fn negotiate(headers: &HeaderMap, params: &SqlParams) -> ResultFormat {
+    if wants_arrow(
+        headers,
+        params.default_format.as_deref(),
+        params.format.as_deref(),
+    ) {
+        ResultFormat::ArrowStream
+    } else {
+        ResultFormat::ZeptoJson
+    }
+}
+
+/// Whether a request asks for the ZeptoDB API's Arrow stream (a ZeptoDB marker, too).
+pub fn wants_arrow(
+    headers: &HeaderMap,
+    default_format: Option<&str>,
+    format: Option<&str>,
+) -> bool {
     let accept_arrow = headers
         .get_all(ACCEPT)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .any(|v| v.contains(ARROW_STREAM_MEDIA_TYPE));
-    let param_arrow =
-        params.default_format.as_deref().is_some_and(|f| {
-            f.eq_ignore_ascii_case("arrow") || f.eq_ignore_ascii_case("arrowstream")
-        }) || params
-            .format
-            .as_deref()
-            .is_some_and(|f| f.eq_ignore_ascii_case("arrow"));
-    if accept_arrow || param_arrow {
-        ResultFormat::ArrowStream
-    } else {
-        ResultFormat::ZeptoJson
-    }
+    let param_arrow = default_format
+        .is_some_and(|f| f.eq_ignore_ascii_case("arrow") || f.eq_ignore_ascii_case("arrowstream"))
+        || format.is_some_and(|f| f.eq_ignore_ascii_case("arrow"));
+    accept_arrow || param_arrow
 }
 
 #[cfg(test)]

@@ -9,8 +9,8 @@ use std::io::Cursor;
 use arrow::array::RecordBatch;
 use arrow::ipc::reader::StreamReader;
 use bytes::Bytes;
-use strata_tiers::Tiers;
 use strata_tiers::conform::conform_batch;
+use strata_tiers::{TableHandle, Tiers};
 
 use crate::error::{ErrorKind, tiers_kind};
 
@@ -81,12 +81,22 @@ impl ArrowStream {
 /// none is.
 pub fn ingest_arrow_stream(tiers: &Tiers, table: &str, stream: ArrowStream) -> Result<u64> {
     let handle = tiers.table(table)?;
+    let batches = decode(stream.body)?;
+    Ok(append_conformed(&handle, &batches)?)
+}
+
+/// Fits `batches` to the table's columns (by name, strict casts, missing columns NULL) and
+/// appends them, all or none: the write path every ingest shares.
+pub fn append_conformed(
+    handle: &TableHandle,
+    batches: &[RecordBatch],
+) -> std::result::Result<u64, strata_tiers::Error> {
     let schema = handle.schema();
-    let batches = decode(stream.body)?
+    let batches = batches
         .iter()
-        .map(|batch| Ok(conform_batch(table, &schema, batch)?))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(handle.append(&schema, batches)?)
+        .map(|batch| conform_batch(handle.name(), &schema, batch))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    handle.append(&schema, batches)
 }
 
 /// Every batch of a checked IPC stream. The framing check bounds every length the reader

@@ -223,12 +223,8 @@ impl QueryService {
                     "Unknown column '{unknown}' in table '{table}'"
                 )));
             }
-            let batches = decode(&schema, columns.as_deref())?
-                .iter()
-                .map(|b| strata_tiers::conform::conform_batch(&table, &schema, b))
-                .collect::<std::result::Result<Vec<_>, _>>()
-                .map_err(Error::Tiers)?;
-            handle.append(&schema, batches).map_err(Error::Tiers)
+            let batches = decode(&schema, columns.as_deref())?;
+            crate::ingest::append_conformed(&handle, &batches).map_err(Error::Tiers)
         });
         let inserted = work
             .await

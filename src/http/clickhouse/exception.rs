@@ -111,6 +111,19 @@ impl From<ApiError> for Exception {
     }
 }
 
+impl From<&super::compression::Error> for Exception {
+    /// A body that could not be decompressed.
+    fn from(error: &super::compression::Error) -> Self {
+        use super::compression::Error as C;
+        let (code, name) = match error {
+            C::Unknown(_) => (89, "UNKNOWN_COMPRESSION_METHOD"),
+            C::Corrupt { .. } => (271, "CANNOT_DECOMPRESS"),
+            C::TooLarge { .. } => (307, "TOO_MANY_BYTES"),
+        };
+        Exception::new(code, name, error.to_string())
+    }
+}
+
 impl From<crate::sql::Error> for Exception {
     fn from(error: crate::sql::Error) -> Self {
         ApiError::Sql(error).into()

@@ -70,17 +70,14 @@ fn is_zeptodb(headers: &HeaderMap, pairs: &Pairs) -> bool {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|c| c.contains(crate::auth::sessions::COOKIE));
     let zepto_header = headers.keys().any(|k| k.as_str().starts_with("x-zepto-"));
-    let arrow_accept = headers
-        .get_all(axum::http::header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| v.contains(crate::format::ARROW_STREAM_MEDIA_TYPE));
-    let arrow_param = pairs.iter().any(|(n, v)| {
-        (n == "format" && v.eq_ignore_ascii_case("arrow"))
-            || (n == "default_format"
-                && (v.eq_ignore_ascii_case("arrow") || v.eq_ignore_ascii_case("arrowstream")))
-    });
-    bearer || cookie || zepto_header || arrow_accept || arrow_param
+    let param = |name: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let arrow = crate::http::sql::wants_arrow(headers, param("default_format"), param("format"));
+    bearer || cookie || zepto_header || arrow
 }
 
 /// Whether the headers or URL parameters mark a ClickHouse client.
