@@ -123,6 +123,7 @@ async fn post_sql(
             params: marks::Params::from_pairs(&pairs),
             headers: &headers,
             body,
+            max_decoded_bytes: limit,
         };
         return Ok(clickhouse::answer(&state.queries, call).await);
     }
@@ -157,6 +158,8 @@ async fn get_sql(
             params: marks::Params::from_pairs(&pairs),
             headers: &headers,
             body: bytes::Bytes::new(),
+            max_decoded_bytes: (state.limits.max_request_bytes as u64)
+                .saturating_mul(MAX_EXPANSION),
         };
         return Ok(clickhouse::answer(&state.queries, call).await);
     }

@@ -71,6 +71,11 @@ impl ArrowStream {
         })
     }
 
+    /// Every batch of the stream.
+    pub fn into_batches(self) -> Result<Vec<RecordBatch>> {
+        decode(self.body)
+    }
+
     /// Bytes of Arrow data the stream decodes to (what it will take in the hot tier).
     pub fn decoded_bytes(&self) -> u64 {
         self.decoded_bytes

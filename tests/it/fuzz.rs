@@ -741,32 +741,53 @@ const CLICKHOUSE_CORPUS: &[&str] = &[
     "INSERT INTO ticks (symbol, price, volume, timestamp) FORMAT JSONEachRow\n{\"symbol\":\"ZZZ\",\"price\":1.5,\"volume\":7,\"timestamp\":\"2024-03-23 22:00:00\"}\n",
     "INSERT INTO ticks FORMAT TSV\nZZZ\t1.5\t7\t2024-03-23 22:00:00\n",
     "INSERT INTO ticks FORMAT CSV\n\"ZZZ\",1.5,7,\"2024-03-23 22:00:00\"\n",
+    "INSERT INTO ticks FORMAT Values ('ZZZ', 1.5, 7, '2024-03-23 22:00:00'), ('Z\\'Z', NULL, 8, '2024-03-23 22:00:01')",
+    "INSERT INTO ticks FORMAT JSONCompactEachRowWithNames\n[\"symbol\",\"price\",\"volume\",\"timestamp\"]\n[\"ZZZ\",1.5,\"7\",\"2024-03-23 22:00:00\"]\n",
+    "INSERT INTO ticks FORMAT JSONStringsEachRow\n{\"symbol\":\"ZZZ\",\"price\":\"ᴺᵁᴸᴸ\",\"volume\":\"7\",\"timestamp\":\"2024-03-23 22:00:00\"}\n",
+    "INSERT INTO ticks FORMAT JSONCompact {\"meta\":[{\"name\":\"symbol\"},{\"name\":\"volume\"},{\"name\":\"timestamp\"}],\"data\":[[\"ZZZ\",\"7\",\"2024-03-23 22:00:00\"]]}",
+    "INSERT INTO ticks FORMAT CSVWithNamesAndTypes\n\"symbol\",\"volume\",\"price\",\"timestamp\"\n\"String\",\"Int64\",\"Float64\",\"DateTime\"\nZZZ,7,1.5,2024-03-23 22:00:00\n",
+    "SELECT * FROM ticks LIMIT 3 FORMAT PrettyCompact",
+    "SELECT * FROM ticks LIMIT 3 FORMAT JSONCompactStringsEachRowWithNamesAndTypes",
+];
+
+/// The binary formats ClickHouse inserts in, whose bodies the fuzz corrupts byte by byte.
+const BINARY_INSERT_FORMATS: &[&str] = &[
+    "Native",
+    "RowBinary",
+    "RowBinaryWithNamesAndTypes",
+    "ArrowStream",
+    "Arrow",
+    "Parquet",
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mutated_clickhouse_requests_never_fail_on_our_side() {
     let (server, c) = quiet_ticks_server().await;
     let mut rng = Rng::seeded(0x5eed_0006);
-    // A valid Native insert body, to corrupt byte by byte.
-    let native = c
-        .request(
-            Method::POST,
-            "/",
-            &[],
-            b"SELECT symbol, price, volume, timestamp FROM ticks FORMAT Native".to_vec(),
-        )
-        .await
-        .body;
-    let mut native_insert = b"INSERT INTO ticks FORMAT Native\n".to_vec();
-    native_insert.extend_from_slice(&native);
+    // Valid insert bodies in each binary format, to corrupt byte by byte: (statement length,
+    // statement and rows).
+    let mut binary_inserts = Vec::new();
+    for format in BINARY_INSERT_FORMATS {
+        let select = format!("SELECT symbol, price, volume, timestamp FROM ticks FORMAT {format}");
+        let rows = c.request(Method::POST, "/", &[], select.into_bytes()).await;
+        assert_eq!(rows.status, StatusCode::OK, "{format}");
+        let mut insert = format!("INSERT INTO ticks FORMAT {format}\n").into_bytes();
+        let statement = insert.len();
+        insert.extend_from_slice(&rows.body);
+        binary_inserts.push((statement, insert));
+    }
     let mut before = snapshot(&c).await;
     let deadline = Instant::now() + budget();
     let mut sent = 0;
     while Instant::now() < deadline && sent < 3000 {
         let body: Vec<u8> = if rng.chance(25) {
-            let mut bytes = native_insert.clone();
+            let (statement, insert) = rng.pick(&binary_inserts);
+            let mut bytes = insert.clone();
             for _ in 0..=rng.below(3) {
-                let i = 32 + rng.below(bytes.len() - 32);
+                if bytes.len() <= *statement {
+                    break;
+                }
+                let i = statement + rng.below(bytes.len() - statement);
                 match rng.below(3) {
                     0 => bytes[i] ^= 1 << rng.below(8),
                     1 => bytes[i] = *rng.pick(&[0x00, 0xff, 0x7f, 0x80]),

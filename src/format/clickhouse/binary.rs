@@ -9,7 +9,7 @@ use arrow::datatypes::{
     TimestampNanosecondType, TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
 
-use super::{Unprintable, printable_columns, type_names};
+use super::{Header, Unprintable, printable_columns, type_names};
 
 /// Appends `n` as ClickHouse's varuint (unsigned LEB128).
 pub fn write_varuint(out: &mut Vec<u8>, mut n: u64) {
@@ -38,19 +38,22 @@ pub(super) fn is_nullable(field: &Field) -> bool {
         )
 }
 
-/// The whole body of `batches`; `with_header`: `RowBinaryWithNamesAndTypes`.
+/// The whole body of `batches`, after the `header` lines (`RowBinaryWithNames`: a count and the
+/// names; `…AndTypes`: then the types).
 pub fn encode_row_binary(
-    with_header: bool,
+    header: Header,
     schema: &Schema,
     batches: &[RecordBatch],
 ) -> Result<Vec<u8>, Unprintable> {
     let mut out = Vec::new();
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-    if with_header {
+    if header != Header::None {
         write_varuint(&mut out, schema.fields().len() as u64);
         for name in &names {
             write_string(&mut out, name.as_bytes());
         }
+    }
+    if header == Header::NamesAndTypes {
         for ty in type_names(schema)? {
             write_string(&mut out, ty.as_bytes());
         }

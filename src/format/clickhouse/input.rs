@@ -1,22 +1,36 @@
 //! Rows in ClickHouse's input formats (the body of `INSERT … FORMAT X`), decoded into Arrow
-//! batches of the table's columns: `JSONEachRow`, the `TabSeparated` family, `CSV` and
-//! `CSVWithNames`, and `Native` ([`super::native_read`]). Text values arrive as strings and are
-//! converted to the columns' types by the same strict casts every ingest uses, so a value that
-//! does not fit fails the whole insert rather than becoming NULL.
+//! batches for the insert to fit to the table: every format Strata writes that ClickHouse also
+//! reads. The TabSeparated and CSV families ([`super::text_read`]) and `Values`
+//! ([`super::values_read`]) arrive as text; the JSON formats through arrow-json, the table's
+//! types guiding it; `RowBinary` ([`super::row_binary_read`]) and `Native`
+//! ([`super::native_read`]) in ClickHouse's own encodings; `Arrow`, `ArrowStream` and
+//! `Parquet` through the same checked readers the Arrow ingest uses. Every value is converted to
+//! its column's type by the strict casts every ingest shares, so a value that does not fit fails
+//! the whole insert rather than becoming NULL.
 
 use std::io::Cursor;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, RecordBatch, StringBuilder};
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::array::RecordBatch;
+use arrow::datatypes::{Field, Schema, SchemaRef};
+use bytes::Bytes;
+use serde_json::Value;
+
+use super::text_read::{Separator, text};
+use super::{Family, Header, TextFormat, canonical_name, row_binary_read, values_read};
+
+/// What an unknown input format's error lists.
+pub const SUPPORTED: &str = "TabSeparated, TabSeparatedRaw, CSV (each also WithNames and \
+    WithNamesAndTypes), JSON, JSONCompact, JSONStrings, JSONCompactStrings, JSONEachRow, \
+    JSONStringsEachRow, JSONCompactEachRow and JSONCompactStringsEachRow (these two also \
+    WithNames and WithNamesAndTypes), Values, RowBinary, RowBinaryWithNames, \
+    RowBinaryWithNamesAndTypes, Native, Arrow, ArrowStream, Parquet";
 
 /// Why rows could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
     /// The format is not one Strata reads.
-    #[error(
-        "Input format {0} is not supported (supported: JSONEachRow, TabSeparated, TabSeparatedWithNames, TabSeparatedWithNamesAndTypes, CSV, CSVWithNames, Native)"
-    )]
+    #[error("Input format {0} is not supported (supported: {SUPPORTED})")]
     UnknownFormat(String),
     /// The rows do not parse; the message says where.
     #[error("Cannot parse the {format} rows: {reason}")]
@@ -29,12 +43,13 @@ pub enum InputError {
 }
 
 /// The rows of `data` in `format`, for `table` (its columns `columns`, in order, when the
-/// statement named them).
+/// statement named them); refused if they would decode to more than `max_decoded_bytes`.
 pub fn decode(
     format: &str,
-    data: &[u8],
+    data: &Bytes,
     table: &SchemaRef,
     columns: Option<&[String]>,
+    max_decoded_bytes: u64,
 ) -> Result<Vec<RecordBatch>, InputError> {
     let malformed = |reason: String| InputError::Malformed {
         format: format.to_string(),
@@ -49,23 +64,45 @@ pub fn decode(
                 .collect::<Vec<Field>>(),
         )),
     };
-    match format {
-        "JSONEachRow" | "NDJSON" | "JSONLines" => json_each_row(data, &target).map_err(malformed),
-        "TabSeparated" | "TSV" => text(data, &target, Separator::Tab, 0).map_err(malformed),
-        "TabSeparatedWithNames" | "TSVWithNames" => {
-            text(data, &target, Separator::Tab, 1).map_err(malformed)
+    let name = canonical_name(format).ok_or_else(|| InputError::UnknownFormat(format.into()))?;
+    if let Some(text_format) = TextFormat::parse(name) {
+        let skip = match text_format.header {
+            Header::None => 0,
+            Header::Names => 1,
+            Header::NamesAndTypes => 2,
+        };
+        return match text_format.family {
+            Family::TabSeparated => text(data, &target, Separator::Tab, skip),
+            Family::TabSeparatedRaw => text(data, &target, Separator::RawTab, skip),
+            Family::Csv => text(data, &target, Separator::Comma, skip),
+            Family::JsonEachRow { strings: false } => json_rows(data, &target),
+            Family::JsonEachRow { strings: true } => string_rows(data, table),
+            Family::JsonCompactEachRow { strings } => {
+                compact_rows(data, &target, text_format.header, table, strings)
+            }
+            Family::Values => values_read::decode(data, &target),
         }
-        "TabSeparatedWithNamesAndTypes" | "TSVWithNamesAndTypes" => {
-            text(data, &target, Separator::Tab, 2).map_err(malformed)
-        }
-        "CSV" => text(data, &target, Separator::Comma, 0).map_err(malformed),
-        "CSVWithNames" => text(data, &target, Separator::Comma, 1).map_err(malformed),
-        "Native" => super::native_read::decode(data).map_err(malformed),
-        other => Err(InputError::UnknownFormat(other.to_string())),
+        .map_err(malformed);
     }
+    let row_binary = |header| row_binary_read::decode(data, header, &target, table);
+    match name {
+        "JSON" | "JSONCompact" => envelope(data, &target, table, false),
+        "JSONStrings" | "JSONCompactStrings" => envelope(data, &target, table, true),
+        "RowBinary" => row_binary(Header::None),
+        "RowBinaryWithNames" => row_binary(Header::Names),
+        "RowBinaryWithNamesAndTypes" => row_binary(Header::NamesAndTypes),
+        "Native" => super::native_read::decode(data),
+        "ArrowStream" => arrow_stream(data.clone(), max_decoded_bytes),
+        "Arrow" => arrow_file(data, max_decoded_bytes),
+        "Parquet" => parquet(data, max_decoded_bytes),
+        other => return Err(InputError::UnknownFormat(other.to_string())),
+    }
+    .map_err(malformed)
 }
 
-fn json_each_row(data: &[u8], target: &SchemaRef) -> Result<Vec<RecordBatch>, String> {
+/// Newline-delimited JSON objects, read by arrow-json into the table's types (numbers sent as
+/// strings, as the `…Strings…` formats do, are parsed into numeric columns).
+fn json_rows(data: &[u8], target: &SchemaRef) -> Result<Vec<RecordBatch>, String> {
     let reader = arrow::json::ReaderBuilder::new(Arc::clone(target))
         .with_batch_size(65_536)
         .build(Cursor::new(data))
@@ -75,155 +112,221 @@ fn json_each_row(data: &[u8], target: &SchemaRef) -> Result<Vec<RecordBatch>, St
         .map_err(|e| e.to_string())
 }
 
-#[derive(Clone, Copy, PartialEq)]
-enum Separator {
-    Tab,
-    Comma,
+/// `JSONStringsEachRow`: one object per line, every value a string (or `null`).
+fn string_rows(data: &[u8], table: &SchemaRef) -> Result<Vec<RecordBatch>, String> {
+    let mut names: Vec<String> = Vec::new();
+    let rows = data
+        .split(|&b| b == b'\n')
+        .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
+        .enumerate()
+        .map(|(i, line)| {
+            let row: serde_json::Map<String, Value> =
+                serde_json::from_slice(line).map_err(|e| format!("row {}: {e}", i + 1))?;
+            for key in row.keys() {
+                if !names.contains(key) {
+                    names.push(key.clone());
+                }
+            }
+            Ok(row)
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    objects(rows, &names, table, true)
 }
 
-/// Tab- or comma-separated rows, `skip` header lines first. Fields are matched to `target`'s
-/// columns by position and held as text until the insert casts them.
-fn text(
+/// One JSON array per line, `header` lines first (names pick the table's columns; types are
+/// the table's own, so the types line is only skipped).
+fn compact_rows(
     data: &[u8],
     target: &SchemaRef,
-    separator: Separator,
-    skip: usize,
+    header: Header,
+    table: &SchemaRef,
+    strings: bool,
 ) -> Result<Vec<RecordBatch>, String> {
-    let text = std::str::from_utf8(data).map_err(|_| "the rows are not UTF-8 text".to_string())?;
-    let width = target.fields().len();
-    let mut builders: Vec<StringBuilder> = (0..width).map(|_| StringBuilder::new()).collect();
-    let mut line_no = 0;
-    let mut rest = text;
-    let mut rows = 0;
-    while !rest.is_empty() {
-        let (fields, next) = match separator {
-            Separator::Tab => tsv_line(rest),
-            Separator::Comma => csv_line(rest).map_err(|e| format!("line {}: {e}", line_no + 1))?,
-        };
-        rest = next;
-        line_no += 1;
-        if line_no <= skip
-            || (fields.len() == 1 && fields[0].as_deref() == Some("") && rest.is_empty())
-        {
-            continue;
+    let mut lines = data
+        .split(|&b| b == b'\n')
+        .filter(|line| !line.iter().all(u8::is_ascii_whitespace));
+    let names: Vec<String> = if header == Header::None {
+        target.fields().iter().map(|f| f.name().clone()).collect()
+    } else {
+        let line = lines.next().ok_or("the names line is missing")?;
+        let names: Vec<String> =
+            serde_json::from_slice(line).map_err(|e| format!("the names line: {e}"))?;
+        if header == Header::NamesAndTypes {
+            lines.next().ok_or("the types line is missing")?;
         }
-        if fields.len() != width {
-            return Err(format!(
-                "line {line_no} has {} fields, the insert has {width} columns",
-                fields.len()
-            ));
+        names
+    };
+    let rows = lines
+        .enumerate()
+        .map(|(i, line)| {
+            let values: Vec<Value> =
+                serde_json::from_slice(line).map_err(|e| format!("row {}: {e}", i + 1))?;
+            if values.len() != names.len() {
+                return Err(format!(
+                    "row {} has {} values for {} columns",
+                    i + 1,
+                    values.len(),
+                    names.len()
+                ));
+            }
+            Ok(names.iter().cloned().zip(values).collect())
+        })
+        .collect::<Result<Vec<serde_json::Map<String, Value>>, String>>()?;
+    objects(rows, &names, table, strings)
+}
+
+/// The `JSON` family's envelope: rows under `data`, as objects or (compact) as arrays in the
+/// order of `meta`'s names.
+fn envelope(
+    data: &[u8],
+    target: &SchemaRef,
+    table: &SchemaRef,
+    strings: bool,
+) -> Result<Vec<RecordBatch>, String> {
+    let doc: Value = serde_json::from_slice(data).map_err(|e| e.to_string())?;
+    let rows = doc
+        .get("data")
+        .and_then(Value::as_array)
+        .ok_or("the document has no \"data\" array")?;
+    let names: Vec<String> = match doc.get("meta").and_then(Value::as_array) {
+        Some(meta) => meta
+            .iter()
+            .map(|m| {
+                m.get("name")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .ok_or_else(|| "a \"meta\" entry has no name".to_string())
+            })
+            .collect::<Result<_, _>>()?,
+        None => target.fields().iter().map(|f| f.name().clone()).collect(),
+    };
+    let objects_in = rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| match row {
+            Value::Object(map) => Ok(map.clone()),
+            Value::Array(values) if values.len() == names.len() => {
+                Ok(names.iter().cloned().zip(values.iter().cloned()).collect())
+            }
+            _ => Err(format!(
+                "row {} is neither an object nor an array of {} values",
+                i + 1,
+                names.len()
+            )),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut seen: Vec<String> = names;
+    for row in &objects_in {
+        for key in row.keys() {
+            if !seen.contains(key) {
+                seen.push(key.clone());
+            }
         }
-        for (builder, field) in builders.iter_mut().zip(fields) {
-            builder.append_option(field);
+    }
+    objects(objects_in, &seen, table, strings)
+}
+
+/// JSON objects read into the table's types for the columns `names` picks. In the `strings`
+/// formats every value is text, which arrow-json parses into the column's type, and a NULL is
+/// written as its plain-text mark.
+fn objects(
+    mut rows: Vec<serde_json::Map<String, Value>>,
+    names: &[String],
+    table: &SchemaRef,
+    strings: bool,
+) -> Result<Vec<RecordBatch>, String> {
+    if strings {
+        for value in rows.iter_mut().flat_map(|row| row.values_mut()) {
+            if value.as_str() == Some(super::text::PLAIN_NULL) {
+                *value = Value::Null;
+            }
         }
-        rows += 1;
     }
     let schema = Arc::new(Schema::new(
-        target
-            .fields()
+        names
             .iter()
-            .map(|f| Field::new(f.name(), DataType::Utf8, true))
-            .collect::<Vec<_>>(),
+            .map(|name| {
+                table
+                    .field_with_name(name)
+                    .cloned()
+                    .map_err(|_| format!("the rows name column '{name}', which the table lacks"))
+            })
+            .collect::<Result<Vec<Field>, String>>()?,
     ));
-    let columns: Vec<ArrayRef> = builders
+    let mut decoder = arrow::json::ReaderBuilder::new(schema)
+        .with_batch_size(rows.len().max(1))
+        .build_decoder()
+        .map_err(|e| e.to_string())?;
+    decoder.serialize(&rows).map_err(|e| e.to_string())?;
+    Ok(decoder
+        .flush()
+        .map_err(|e| e.to_string())?
         .into_iter()
-        .map(|mut b| Arc::new(b.finish()) as ArrayRef)
-        .collect();
-    if rows == 0 {
-        return Ok(Vec::new());
-    }
-    RecordBatch::try_new(schema, columns)
-        .map(|b| vec![b])
+        .collect())
+}
+
+/// An Arrow IPC stream, through the ingest's framing check.
+fn arrow_stream(data: Bytes, max_decoded_bytes: u64) -> Result<Vec<RecordBatch>, String> {
+    crate::ingest::ArrowStream::new(data, max_decoded_bytes)
+        .and_then(crate::ingest::ArrowStream::into_batches)
         .map_err(|e| e.to_string())
 }
 
-/// One TabSeparated line: fields unescaped, `\N` as NULL.
-fn tsv_line(text: &str) -> (Vec<Option<String>>, &str) {
-    let (line, rest) = match text.find('\n') {
-        Some(i) => (&text[..i], &text[i + 1..]),
-        None => (text, ""),
-    };
-    let line = line.strip_suffix('\r').unwrap_or(line);
-    let fields = line
-        .split('\t')
-        .map(|f| (f != "\\N").then(|| unescape_tsv(f)))
-        .collect();
-    (fields, rest)
+/// An Arrow IPC file: its magic, zero padding to the writer's alignment (8 bytes in the
+/// specification, 64 from arrow-rs), then the same messages a stream holds (read as one), then
+/// a footer that indexes them.
+fn arrow_file(data: &Bytes, max_decoded_bytes: u64) -> Result<Vec<RecordBatch>, String> {
+    const MAGIC: &[u8] = b"ARROW1";
+    if data.len() < 16 || !data.starts_with(MAGIC) || !data.ends_with(MAGIC) {
+        return Err("the body is not an Arrow IPC file (it starts and ends with ARROW1)".into());
+    }
+    let start = MAGIC.len() + data[MAGIC.len()..].iter().take_while(|b| **b == 0).count();
+    if !start.is_multiple_of(8) {
+        return Err("the Arrow IPC file's first message is not aligned to 8 bytes".into());
+    }
+    arrow_stream(data.slice(start..), max_decoded_bytes)
 }
 
-fn unescape_tsv(field: &str) -> String {
-    if !field.contains('\\') {
-        return field.to_string();
-    }
-    let mut out = String::with_capacity(field.len());
-    let mut chars = field.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
+/// A Parquet file. Its footer declares how many rows and bytes it decodes to; a file declaring
+/// more than the limit is refused before any page is read, and a reader panic on a malformed
+/// file is a refusal like any other.
+fn parquet(data: &Bytes, max_decoded_bytes: u64) -> Result<Vec<RecordBatch>, String> {
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let data = data.clone();
+    let read = std::panic::catch_unwind(move || -> Result<Vec<RecordBatch>, String> {
+        let builder = ParquetRecordBatchReaderBuilder::try_new(data).map_err(|e| e.to_string())?;
+        let meta = builder.metadata();
+        let declared: i64 = meta
+            .row_groups()
+            .iter()
+            .map(|g| {
+                g.total_byte_size()
+                    .max(0)
+                    .saturating_add(g.num_rows().max(0))
+            })
+            .fold(0i64, i64::saturating_add);
+        if u64::try_from(declared).unwrap_or(u64::MAX) > max_decoded_bytes {
+            return Err(format!(
+                "the file decodes to more than {max_decoded_bytes} bytes; send it in smaller requests"
+            ));
         }
-        match chars.next() {
-            Some('t') => out.push('\t'),
-            Some('n') => out.push('\n'),
-            Some('r') => out.push('\r'),
-            Some('0') => out.push('\0'),
-            Some('b') => out.push('\u{8}'),
-            Some('f') => out.push('\u{c}'),
-            Some(other) => out.push(other),
-            None => out.push('\\'),
-        }
-    }
-    out
-}
-
-/// One CSV line (a quoted field may span lines): `""` is a quote, an unquoted `\N` is NULL.
-#[allow(clippy::type_complexity)]
-fn csv_line(text: &str) -> Result<(Vec<Option<String>>, &str), String> {
-    let bytes = text.as_bytes();
-    let mut fields = Vec::new();
-    let mut i = 0;
-    loop {
-        if bytes.get(i) == Some(&b'"') {
-            let mut value = String::new();
-            let mut j = i + 1;
-            loop {
-                match text[j..].find('"') {
-                    None => return Err("a quoted field does not end".into()),
-                    Some(k) => {
-                        value.push_str(&text[j..j + k]);
-                        j += k + 1;
-                        if bytes.get(j) == Some(&b'"') {
-                            value.push('"');
-                            j += 1;
-                        } else {
-                            break;
-                        }
-                    }
-                }
-            }
-            fields.push(Some(value));
-            i = j;
-        } else {
-            let end = text[i..].find([',', '\n']).map_or(text.len(), |k| i + k);
-            let raw = text[i..end].strip_suffix('\r').unwrap_or(&text[i..end]);
-            fields.push((raw != "\\N").then(|| raw.to_string()));
-            i = end;
-        }
-        match bytes.get(i) {
-            Some(b',') => i += 1,
-            Some(b'\r') if bytes.get(i + 1) == Some(&b'\n') => return Ok((fields, &text[i + 2..])),
-            Some(b'\n') => return Ok((fields, &text[i + 1..])),
-            None => return Ok((fields, "")),
-            Some(_) => return Err("a quoted field is followed by more text".into()),
-        }
-    }
+        builder
+            .build()
+            .map_err(|e| e.to_string())?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())
+    });
+    read.unwrap_or_else(|_| Err("the body is not a readable Parquet file".into()))
 }
 
 #[cfg(test)]
 mod tests {
-    use arrow::array::{Array, AsArray, Int64Array};
+    use arrow::array::{Array, AsArray, Int64Array, StringArray};
+    use arrow::datatypes::DataType;
 
     use super::*;
+
+    const MAX: u64 = 1 << 20;
 
     fn schema() -> SchemaRef {
         Arc::new(Schema::new(vec![
@@ -232,23 +335,33 @@ mod tests {
         ]))
     }
 
+    fn read(format: &str, data: &[u8]) -> Result<Vec<RecordBatch>, InputError> {
+        decode(format, &Bytes::copy_from_slice(data), &schema(), None, MAX)
+    }
+
+    fn ints(batch: &RecordBatch) -> Vec<i64> {
+        let a = batch.column(0);
+        match a.as_any().downcast_ref::<Int64Array>() {
+            Some(a) => a.values().to_vec(),
+            None => a
+                .as_string::<i32>()
+                .iter()
+                .map(|v| v.unwrap().parse().unwrap())
+                .collect(),
+        }
+    }
+
     #[test]
     fn text_rows_become_text_columns() {
-        let b = decode("TabSeparated", b"1\tx\\ty\n2\t\\N\n", &schema(), None).unwrap();
+        let b = read("TabSeparated", b"1\tx\\ty\n2\t\\N\n").unwrap();
         assert_eq!(b[0].num_rows(), 2);
         let s = b[0].column(1).as_string::<i32>();
         assert_eq!((s.value(0), s.is_null(1)), ("x\ty", true));
-        let b = decode(
-            "CSVWithNames",
-            b"\"a\",\"s\"\n1,\"q\"\"\nr\"\n",
-            &schema(),
-            None,
-        )
-        .unwrap();
+        let b = read("CSVWithNames", b"\"a\",\"s\"\n1,\"q\"\"\nr\"\n").unwrap();
         assert_eq!(b[0].column(1).as_string::<i32>().value(0), "q\"\nr");
-        assert!(decode("CSV", b"1,2,3\n", &schema(), None).is_err());
+        assert!(read("CSV", b"1,2,3\n").is_err());
         assert!(matches!(
-            decode("Parquet", b"", &schema(), None),
+            read("Pretty", b""),
             Err(InputError::UnknownFormat(_))
         ));
     }
@@ -258,16 +371,77 @@ mod tests {
         let cols = ["a".to_string()];
         let b = decode(
             "JSONEachRow",
-            b"{\"a\":1}\n{\"a\":\"2\"}\n",
+            &Bytes::from_static(b"{\"a\":1}\n{\"a\":\"2\"}\n"),
             &schema(),
             Some(&cols),
+            MAX,
         )
         .unwrap();
-        let a = b[0]
-            .column(0)
+        assert_eq!(ints(&b[0]), [1, 2]);
+    }
+
+    #[test]
+    fn every_json_shape_reads() {
+        let compact = read(
+            "JSONCompactEachRowWithNamesAndTypes",
+            b"[\"s\",\"a\"]\n[\"String\",\"Int64\"]\n[\"x\",\"7\"]\n[null,8]\n",
+        )
+        .unwrap();
+        assert_eq!(compact[0].schema().field(0).name(), "s");
+        let a = compact[0]
+            .column(1)
             .as_any()
             .downcast_ref::<Int64Array>()
             .unwrap();
-        assert_eq!(a.values(), &[1, 2]);
+        assert_eq!(a.values(), &[7, 8]);
+        assert_eq!(
+            ints(&read("JSONCompactStringsEachRow", b"[\"3\",\"x\"]\n").unwrap()[0]),
+            [3]
+        );
+        let doc = br#"{"meta":[{"name":"a","type":"Int64"},{"name":"s","type":"String"}],
+            "data":[["1","p"],["2",null]],"rows":2}"#;
+        assert_eq!(ints(&read("JSONCompact", doc).unwrap()[0]), [1, 2]);
+        let doc = br#"{"meta":[],"data":[{"a":"5","s":"q"}],"rows":1}"#;
+        assert_eq!(ints(&read("JSONStrings", doc).unwrap()[0]), [5]);
+        assert!(read("JSON", b"{\"rows\":1}").is_err());
+        assert!(read("JSONCompactEachRow", b"[1]\n").is_err());
+        assert!(
+            read("JSONEachRow", b"{\"zz\":1}\n").is_ok(),
+            "unknown keys are skipped"
+        );
+    }
+
+    #[test]
+    fn arrow_and_parquet_files_read_through_checked_readers() {
+        let batch = RecordBatch::try_new(
+            schema(),
+            vec![
+                Arc::new(Int64Array::from(vec![1, 2])),
+                Arc::new(StringArray::from(vec![Some("x"), None])),
+            ],
+        )
+        .unwrap();
+        let mut file = arrow::ipc::writer::FileWriter::try_new(Vec::new(), &schema()).unwrap();
+        file.write(&batch).unwrap();
+        file.finish().unwrap();
+        let file = file.into_inner().unwrap();
+        assert_eq!(read("Arrow", &file).unwrap()[0], batch);
+        let mut stream = arrow::ipc::writer::StreamWriter::try_new(Vec::new(), &schema()).unwrap();
+        stream.write(&batch).unwrap();
+        stream.finish().unwrap();
+        assert_eq!(
+            read("ArrowStream", &stream.into_inner().unwrap()).unwrap()[0],
+            batch
+        );
+        let mut parquet = Vec::new();
+        let mut writer =
+            datafusion::parquet::arrow::ArrowWriter::try_new(&mut parquet, schema(), None).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        assert_eq!(read("Parquet", &parquet).unwrap()[0], batch);
+        assert!(read("Parquet", &parquet[..parquet.len() - 9]).is_err());
+        assert!(read("Arrow", &file[..file.len() - 1]).is_err());
+        let tight = decode("Parquet", &Bytes::from(parquet), &schema(), None, 8);
+        assert!(tight.is_err(), "over the decoded-size limit");
     }
 }

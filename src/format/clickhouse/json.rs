@@ -1,4 +1,4 @@
-//! `JSON` and `JSONCompact`: the envelope ClickHouse prints (`meta` with each column's
+//! `JSON`, `JSONCompact`, `JSONStrings` and `JSONCompactStrings`: the envelope ClickHouse prints (`meta` with each column's
 //! ClickHouse type, `data`, `rows`, `rows_before_limit_at_least` when the query had a LIMIT,
 //! `statistics`), tab-indented exactly as ClickHouse does. The Altinity Grafana plugin and
 //! `@clickhouse/client` read it.
@@ -22,9 +22,18 @@ pub struct Statistics {
     pub bytes_read: u64,
 }
 
-/// The whole `JSON` (`compact`: `JSONCompact`) body of `batches`.
+/// Which of the envelope formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Envelope {
+    /// Rows as arrays (`JSONCompact`, `JSONCompactStrings`) rather than objects.
+    pub compact: bool,
+    /// Every value as a JSON string of its plain text (`JSONStrings`, `JSONCompactStrings`).
+    pub strings: bool,
+}
+
+/// The whole body of `batches` in the `envelope` format.
 pub fn encode_json(
-    compact: bool,
+    envelope: Envelope,
     schema: &Schema,
     batches: &[RecordBatch],
     rows_before_limit: Option<u64>,
@@ -43,6 +52,13 @@ pub fn encode_json(
     }
     out.push_str("\n\t],\n\n\t\"data\":\n\t[\n");
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    let Envelope { compact, strings } = envelope;
+    let dialect = if strings {
+        Dialect::Plain
+    } else {
+        Dialect::Json
+    };
+    let mut cell = String::new();
     let mut rows: u64 = 0;
     for batch in batches {
         let columns = printable_columns(batch, &names)?;
@@ -65,12 +81,17 @@ pub fn encode_json(
                     json_string(&mut out, names[i]);
                     out.push_str(": ");
                 }
-                write_value(&mut out, column.as_ref(), row, Dialect::Json).map_err(|reason| {
-                    Unprintable {
-                        column: names[i].to_string(),
-                        reason,
-                    }
-                })?;
+                let unprintable = |reason| Unprintable {
+                    column: names[i].to_string(),
+                    reason,
+                };
+                if strings {
+                    cell.clear();
+                    write_value(&mut cell, column.as_ref(), row, dialect).map_err(unprintable)?;
+                    json_string(&mut out, &cell);
+                } else {
+                    write_value(&mut out, column.as_ref(), row, dialect).map_err(unprintable)?;
+                }
             }
             out.push_str(if compact { "]" } else { "\n\t\t}" });
         }

@@ -19,7 +19,7 @@ use super::type_name::{ChType, unit_of};
 
 /// Every block of `data`.
 pub fn decode(data: &[u8]) -> Result<Vec<RecordBatch>, String> {
-    let mut r = Reader { data, at: 0 };
+    let mut r = Reader::new(data);
     let mut batches = Vec::new();
     while r.at < data.len() {
         let columns = r.varuint()? as usize;
@@ -51,13 +51,49 @@ pub fn decode(data: &[u8]) -> Result<Vec<RecordBatch>, String> {
     Ok(batches)
 }
 
-struct Reader<'a> {
+/// The `rows` values of one column of type `ty` in Native's layout, exactly filling `bytes`.
+pub(super) fn column(bytes: &[u8], ty: &ChType, rows: usize) -> Result<ArrayRef, String> {
+    let mut r = Reader::new(bytes);
+    let array = r.column(ty, rows)?;
+    if !r.at_end() {
+        return Err("the column holds more bytes than its values".into());
+    }
+    Ok(array)
+}
+
+/// A cursor over received bytes; every read is checked against what is left.
+pub(super) struct Reader<'a> {
     data: &'a [u8],
     at: usize,
 }
 
 impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
+    pub(super) fn new(data: &'a [u8]) -> Self {
+        Reader { data, at: 0 }
+    }
+
+    pub(super) fn at_end(&self) -> bool {
+        self.at >= self.data.len()
+    }
+
+    pub(super) fn position(&self) -> usize {
+        self.at
+    }
+
+    pub(super) fn remaining(&self) -> usize {
+        self.data.len() - self.at
+    }
+
+    /// A varuint length, no more than the bytes left could hold.
+    pub(super) fn length(&mut self) -> Result<usize, String> {
+        let n = self.varuint()?;
+        usize::try_from(n)
+            .ok()
+            .filter(|&n| n <= self.remaining())
+            .ok_or_else(|| format!("a length of {n} where {} bytes are left", self.remaining()))
+    }
+
+    pub(super) fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
         let end = self
             .at
             .checked_add(n)
@@ -80,7 +116,7 @@ impl<'a> Reader<'a> {
         Err("a length does not end".into())
     }
 
-    fn string(&mut self) -> Result<String, String> {
+    pub(super) fn string(&mut self) -> Result<String, String> {
         let n = self.varuint()? as usize;
         let bytes = self.take(n)?;
         String::from_utf8(bytes.to_vec()).map_err(|_| "a string is not UTF-8".to_string())

@@ -57,6 +57,10 @@ fn golden_batch() -> RecordBatch {
     RecordBatch::try_new(schema, columns).unwrap()
 }
 
+fn fmt(name: &str) -> TextFormat {
+    TextFormat::parse(name).unwrap()
+}
+
 fn body(format: TextFormat) -> String {
     let batch = golden_batch();
     String::from_utf8(encode_text(format, &batch.schema(), &[batch]).unwrap()).unwrap()
@@ -65,28 +69,28 @@ fn body(format: TextFormat) -> String {
 #[test]
 fn tab_separated_is_byte_exact() {
     let rows = "0\t-1\t0\t0\t[0,1]\t2024-01-02\t2024-01-02 03:04:05\tq\"t\\\\b\\tx\n1\t0\t1\t\\N\t[1,2]\t2024-01-03\t2024-01-02 03:04:06\tq\"t\\\\b\\tx\n";
-    assert_eq!(body(TextFormat::TabSeparated), rows);
+    assert_eq!(body(fmt("TabSeparated")), rows);
     assert_eq!(
-        body(TextFormat::TabSeparatedWithNames),
+        body(fmt("TabSeparatedWithNames")),
         format!("n\ti32\ts\tnf\tarr\td\tdt\tesc\n{rows}")
     );
     // A modern server's type names (18.16 printed `Date`, `DateTime` without the zone); the
     // types line is escaped like any TSV value, so ClickHouse prints `DateTime(\'UTC\')`.
     assert_eq!(
-        body(TextFormat::TabSeparatedWithNamesAndTypes),
+        body(fmt("TabSeparatedWithNamesAndTypes")),
         format!(
             "n\ti32\ts\tnf\tarr\td\tdt\tesc\nUInt64\tInt64\tString\tNullable(Float64)\tArray(UInt64)\tDate32\tDateTime(\\'UTC\\')\tString\n{rows}"
         )
     );
-    assert!(body(TextFormat::TabSeparatedRaw).contains("q\"t\\b\tx\n"));
+    assert!(body(fmt("TabSeparatedRaw")).contains("q\"t\\b\tx\n"));
 }
 
 #[test]
 fn csv_is_byte_exact() {
     let rows = "0,-1,\"0\",0,\"[0,1]\",\"2024-01-02\",\"2024-01-02 03:04:05\",\"q\"\"t\\b\tx\"\n1,0,\"1\",\\N,\"[1,2]\",\"2024-01-03\",\"2024-01-02 03:04:06\",\"q\"\"t\\b\tx\"\n";
-    assert_eq!(body(TextFormat::Csv), rows);
+    assert_eq!(body(fmt("CSV")), rows);
     assert_eq!(
-        body(TextFormat::CsvWithNames),
+        body(fmt("CSVWithNames")),
         format!("\"n\",\"i32\",\"s\",\"nf\",\"arr\",\"d\",\"dt\",\"esc\"\n{rows}")
     );
 }
@@ -94,11 +98,11 @@ fn csv_is_byte_exact() {
 #[test]
 fn json_each_row_is_byte_exact() {
     assert_eq!(
-        body(TextFormat::JsonEachRow),
+        body(fmt("JSONEachRow")),
         "{\"n\":\"0\",\"i32\":\"-1\",\"s\":\"0\",\"nf\":0,\"arr\":[\"0\",\"1\"],\"d\":\"2024-01-02\",\"dt\":\"2024-01-02 03:04:05\",\"esc\":\"q\\\"t\\\\b\\tx\"}\n{\"n\":\"1\",\"i32\":\"0\",\"s\":\"1\",\"nf\":null,\"arr\":[\"1\",\"2\"],\"d\":\"2024-01-03\",\"dt\":\"2024-01-02 03:04:06\",\"esc\":\"q\\\"t\\\\b\\tx\"}\n"
     );
     assert_eq!(
-        body(TextFormat::JsonCompactEachRow).lines().next().unwrap(),
+        body(fmt("JSONCompactEachRow")).lines().next().unwrap(),
         "[\"0\",\"-1\",\"0\",0,[\"0\",\"1\"],\"2024-01-02\",\"2024-01-02 03:04:05\",\"q\\\"t\\\\b\\tx\"]"
     );
 }
@@ -129,14 +133,15 @@ fn strata_columns_print_as_clickhouse_does() {
         ],
     )
     .unwrap();
-    let tsv = encode_text(TextFormat::TabSeparatedWithNamesAndTypes, &schema, &[batch]).unwrap();
+    let tsv = encode_text(fmt("TabSeparatedWithNamesAndTypes"), &schema, &[batch]).unwrap();
     assert_eq!(
         String::from_utf8(tsv).unwrap(),
         "symbol\ttimestamp\tok\nString\tDateTime64(9, \\'UTC\\')\tNullable(Bool)\n\
          AAPL\t2024-03-23 22:00:00.000000001\ttrue\n\
          MS\\tFT\t1969-12-31 23:59:59.999999999\t\\N\n"
     );
-    assert_eq!(TextFormat::parse("TSV"), Some(TextFormat::TabSeparated));
+    assert_eq!(TextFormat::parse("TSV"), Some(fmt("TabSeparated")));
+    assert_eq!(TextFormat::parse("JSONEachRowWithNames"), None);
     assert_eq!(TextFormat::parse("Pretty"), None);
 }
 
@@ -158,6 +163,10 @@ const JSON_GOLDEN: &str = "{\n\t\"meta\":\n\t[\n\t\t{\n\t\t\t\"name\": \"n\",\n\
 /// `JSONCompact` from `data` up to `statistics`.
 const JSON_COMPACT_GOLDEN: &str = "\t\"data\":\n\t[\n\t\t[\"0\", \"-1\", \"0\", 0, [\"0\",\"1\"], \"2024-01-02\", \"2024-01-02 03:04:05\", \"q\\\"t\\\\b\\tx\"],\n\t\t[\"1\", \"0\", \"1\", null, [\"1\",\"2\"], \"2024-01-03\", \"2024-01-02 03:04:06\", \"q\\\"t\\\\b\\tx\"]\n\t],\n\n\t\"rows\": 2,\n\n\t\"rows_before_limit_at_least\": 2,\n\n";
 
+fn envelope(compact: bool, strings: bool) -> json::Envelope {
+    json::Envelope { compact, strings }
+}
+
 #[test]
 fn json_envelopes_are_byte_exact() {
     let batch = golden_batch();
@@ -167,7 +176,7 @@ fn json_envelopes_are_byte_exact() {
         bytes_read: 16,
     };
     let full = json::encode_json(
-        false,
+        envelope(false, false),
         &batch.schema(),
         std::slice::from_ref(&batch),
         Some(2),
@@ -184,12 +193,26 @@ fn json_envelopes_are_byte_exact() {
             "{want}\t\"statistics\":\n\t{{\n\t\t\"elapsed\": 0.5,\n\t\t\"rows_read\": 2,\n\t\t\"bytes_read\": 16\n\t}}\n}}\n"
         )
     );
-    let compact = json::encode_json(true, &batch.schema(), &[batch], Some(2), stats).unwrap();
+    let compact = json::encode_json(
+        envelope(true, false),
+        &batch.schema(),
+        &[batch],
+        Some(2),
+        stats,
+    )
+    .unwrap();
     let compact = String::from_utf8(compact).unwrap();
     assert!(compact.contains(JSON_COMPACT_GOLDEN), "{compact}");
     // No LIMIT, no rows: the envelope stays, `data` is empty.
     let empty = RecordBatch::new_empty(golden_batch().schema());
-    let none = json::encode_json(false, &empty.schema(), &[empty], None, stats).unwrap();
+    let none = json::encode_json(
+        envelope(false, false),
+        &empty.schema(),
+        &[empty],
+        None,
+        stats,
+    )
+    .unwrap();
     let none = String::from_utf8(none).unwrap();
     assert!(
         none.contains("\"data\":\n\t[\n\n\t],\n\n\t\"rows\": 0,\n\n\t\"statistics\""),
@@ -207,7 +230,7 @@ fn row_binary_is_byte_exact() {
     let want = ROW_BINARY_GOLDEN
         .replace("0c4d257d9365", "0c4d0000257d9365")
         .replace("0d4d267d9365", "0d4d0000267d9365");
-    let got = binary::encode_row_binary(false, &batch.schema(), &[batch]).unwrap();
+    let got = binary::encode_row_binary(Header::None, &batch.schema(), &[batch]).unwrap();
     assert_eq!(hex::encode(got), want);
 
     // The documented header: `SELECT toUInt8(5) AS a, 'z' AS b`.
@@ -223,7 +246,7 @@ fn row_binary_is_byte_exact() {
         ],
     )
     .unwrap();
-    let got = binary::encode_row_binary(true, &schema, &[batch]).unwrap();
+    let got = binary::encode_row_binary(Header::NamesAndTypes, &schema, &[batch]).unwrap();
     assert_eq!(got, b"\x02\x01a\x01b\x05UInt8\x06String\x05\x01z");
     let mut big = Vec::new();
     binary::write_varuint(&mut big, 300);
@@ -294,4 +317,68 @@ fn native_follows_the_protocol_revision() {
     let empty = RecordBatch::new_empty(check.schema());
     let got = native::encode_native(0, &empty.schema(), &[empty]).unwrap();
     assert_eq!(got, b"\x01\x00\x05check\x05UInt8");
+}
+
+#[test]
+fn strings_values_and_header_variants_follow_clickhouse() {
+    assert_eq!(
+        body(fmt("JSONStringsEachRow")).lines().nth(1).unwrap(),
+        "{\"n\":\"1\",\"i32\":\"0\",\"s\":\"1\",\"nf\":\"ᴺᵁᴸᴸ\",\"arr\":\"[1,2]\",\"d\":\"2024-01-03\",\"dt\":\"2024-01-02 03:04:06\",\"esc\":\"q\\\"t\\\\b\\tx\"}"
+    );
+    let lines: Vec<String> = body(fmt("JSONCompactEachRowWithNamesAndTypes"))
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        lines[0],
+        "[\"n\",\"i32\",\"s\",\"nf\",\"arr\",\"d\",\"dt\",\"esc\"]"
+    );
+    assert_eq!(
+        lines[1],
+        "[\"UInt64\",\"Int64\",\"String\",\"Nullable(Float64)\",\"Array(UInt64)\",\"Date32\",\"DateTime('UTC')\",\"String\"]"
+    );
+    assert_eq!(lines.len(), 4);
+    assert_eq!(
+        body(fmt("JSONCompactStringsEachRow"))
+            .lines()
+            .next()
+            .unwrap(),
+        "[\"0\",\"-1\",\"0\",\"0\",\"[0,1]\",\"2024-01-02\",\"2024-01-02 03:04:05\",\"q\\\"t\\\\b\\tx\"]"
+    );
+    // Values: SQL tuples, no line breaks, strings escaped inside single quotes.
+    assert_eq!(
+        body(fmt("Values")),
+        "(0,-1,'0',0,[0,1],'2024-01-02','2024-01-02 03:04:05','q\"t\\\\b\\tx'),\
+         (1,0,'1',NULL,[1,2],'2024-01-03','2024-01-02 03:04:06','q\"t\\\\b\\tx')"
+    );
+    assert!(body(fmt("CSVWithNamesAndTypes")).starts_with("\"n\",\"i32\",\"s\",\"nf\",\"arr\",\"d\",\"dt\",\"esc\"\n\"UInt64\",\"Int64\",\"String\",\"Nullable(Float64)\""));
+    assert!(TextFormat::parse("ValuesWithNames").is_none());
+}
+
+#[test]
+fn json_strings_envelopes_quote_every_value() {
+    let batch = golden_batch();
+    let stats = json::Statistics::default();
+    let got =
+        json::encode_json(envelope(true, true), &batch.schema(), &[batch], None, stats).unwrap();
+    let got = String::from_utf8(got).unwrap();
+    assert!(
+        got.contains("\t\t[\"1\", \"0\", \"1\", \"ᴺᵁᴸᴸ\", \"[1,2]\", \"2024-01-03\", \"2024-01-02 03:04:06\", \"q\\\"t\\\\b\\tx\"]\n"),
+        "{got}"
+    );
+    assert!(got.contains("\"type\": \"Nullable(Float64)\""), "{got}");
+}
+
+#[test]
+fn format_names_are_case_insensitive() {
+    assert_eq!(super::canonical_name("tsv"), Some("TSV"));
+    assert_eq!(
+        super::canonical_name("jsoncompacteachrowwithnames"),
+        Some("JSONCompactEachRowWithNames")
+    );
+    assert_eq!(
+        super::canonical_name("PRETTYCOMPACT"),
+        Some("PrettyCompact")
+    );
+    assert_eq!(super::canonical_name("Nope"), None);
 }

@@ -8,6 +8,9 @@
 //! | strings | `\\ \t \n \b \f \r \0 \'` escaped; single-quoted in arrays | double-quoted, `"` doubled | JSON string, `/` as `\/` |
 //! | dates, times | bare | double-quoted | string |
 //! | arrays | `[0,1]` | `"[0,1]"` | `[…]` |
+//!
+//! `Values` writes every value as TabSeparated does inside an array (`'a\'b'`, `NULL`); the JSON
+//! strings formats and Pretty print a value's plain text (nothing escaped, NULL as `ᴺᵁᴸᴸ`).
 
 use std::fmt::Write as _;
 
@@ -20,6 +23,10 @@ use arrow::datatypes::{
 
 use super::types::fraction_digits;
 
+/// How a NULL reads in plain text (Pretty, the `…Strings…` formats): ClickHouse's own mark,
+/// which no real value is mistaken for.
+pub(super) const PLAIN_NULL: &str = "ᴺᵁᴸᴸ";
+
 /// Which family's rules apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -31,6 +38,11 @@ pub enum Dialect {
     Csv,
     /// JSON, JSONCompact, JSONEachRow, JSONCompactEachRow.
     Json,
+    /// A value's plain text, as the JSON strings formats quote it and Pretty shows it:
+    /// nothing escaped, NULL as `ᴺᵁᴸᴸ`.
+    Plain,
+    /// `Values`: SQL literals (strings and dates single-quoted and escaped, NULL as `NULL`).
+    Values,
 }
 
 /// Appends the value at `row` of `array`. `Err` names a type these formats cannot print.
@@ -40,7 +52,11 @@ pub fn write_value(
     row: usize,
     dialect: Dialect,
 ) -> Result<(), String> {
-    write(out, array, row, dialect, false)
+    match dialect {
+        // Values writes every value as TabSeparated writes one inside an array.
+        Dialect::Values => write(out, array, row, Dialect::Tsv, true),
+        _ => write(out, array, row, dialect, false),
+    }
 }
 
 fn write(
@@ -55,6 +71,7 @@ fn write(
         out.push_str(match (dialect, nested) {
             (Dialect::Json, _) => "null",
             (_, true) => "NULL",
+            (Dialect::Plain, false) => PLAIN_NULL,
             _ => "\\N",
         });
         return Ok(());
@@ -213,7 +230,7 @@ fn string(out: &mut String, s: &str, dialect: Dialect, nested: bool) {
     match dialect {
         Dialect::Json => json_string(out, s),
         Dialect::Csv if !nested => csv_quoted(out, s),
-        Dialect::TsvRaw if !nested => out.push_str(s),
+        Dialect::TsvRaw | Dialect::Plain if !nested => out.push_str(s),
         _ if nested => {
             out.push('\'');
             tsv_escaped(out, s);

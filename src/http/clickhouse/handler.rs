@@ -19,8 +19,8 @@ use super::exception::Exception;
 use super::output::{self, OutputFormat};
 use super::request::Params;
 use crate::auth::Caller;
-use crate::format::clickhouse::input;
 use crate::format::clickhouse::json::Statistics;
+use crate::format::clickhouse::{canonical_name, input};
 use crate::sql::parser::clickhouse as front;
 use crate::sql::statement::{Class, Statement};
 use crate::sql::system::{DATABASE, DEFAULT_DATABASE};
@@ -48,6 +48,9 @@ pub struct Call<'a> {
     pub headers: &'a HeaderMap,
     /// The body, decompressed.
     pub body: Bytes,
+    /// The most bytes the rows of an `INSERT … FORMAT` may decode to: a bound on what a small
+    /// compressed or columnar body can expand into in memory.
+    pub max_decoded_bytes: u64,
 }
 
 /// A successful answer.
@@ -140,13 +143,14 @@ async fn run(
     if let Statement::InsertRows { .. } = &request.statement {
         let format = request.format.clone().unwrap_or_default();
         let rows = Bytes::copy_from_slice(request.rows.unwrap_or_default());
+        let max_decoded = call.max_decoded_bytes;
         let written = queries
             .insert_rows(
                 request.statement,
                 call.caller,
                 access,
                 move |schema, columns| {
-                    input::decode(&format, &rows, schema, columns)
+                    input::decode(&format, &rows, schema, columns, max_decoded)
                         .map_err(|e| crate::sql::Error::Rows(e.to_string()))
                 },
             )
@@ -166,7 +170,10 @@ async fn run(
         Exception::new(
             73,
             "UNKNOWN_FORMAT",
-            format!("Unknown output format {name} (supported: TabSeparated and its WithNames, WithNamesAndTypes and Raw variants, CSV, CSVWithNames, JSON, JSONCompact, JSONEachRow, JSONCompactEachRow, RowBinary, RowBinaryWithNamesAndTypes, Native, Arrow, ArrowStream, Parquet, Null)"),
+            format!(
+                "Unknown output format {name} (supported: {})",
+                output::SUPPORTED
+            ),
         )
     })?;
     let class = request.statement.class();
@@ -191,7 +198,10 @@ async fn run(
     let body = output::encode(format, call.params.protocol, &output, statistics)?;
     Ok(Answer {
         body,
-        format: Some((name, format.content_type())),
+        format: Some((
+            canonical_name(&name).map_or(name, str::to_string),
+            format.content_type(),
+        )),
         written_rows: 0,
         result_rows: output.rows() as u64,
     })

@@ -6,25 +6,28 @@ use std::sync::Arc;
 use arrow::datatypes::Schema;
 
 use super::exception::Exception;
-use crate::format::clickhouse::json::Statistics;
+use crate::format::clickhouse::json::{Envelope, Statistics};
 use crate::format::clickhouse::native::encode_native;
-use crate::format::clickhouse::{TextFormat, Unprintable, binary, encode_text, json};
+use crate::format::clickhouse::pretty::{self, Style};
+use crate::format::clickhouse::{
+    Header, TextFormat, Unprintable, binary, canonical_name, encode_text, json,
+};
 use crate::sql::QueryOutput;
 
 /// A result format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputFormat {
-    /// The TabSeparated family, CSV, JSONEachRow, JSONCompactEachRow.
+    /// The row-oriented text formats: TabSeparated and CSV families, the JSON-per-row ones,
+    /// Values.
     Text(TextFormat),
-    /// `JSON` (`compact`: `JSONCompact`).
-    Json {
-        /// `JSONCompact`.
-        compact: bool,
-    },
-    /// `RowBinary` (`header`: `RowBinaryWithNamesAndTypes`).
+    /// `JSON`, `JSONCompact`, `JSONStrings`, `JSONCompactStrings`.
+    Json(Envelope),
+    /// `Pretty`, `PrettyCompact`.
+    Pretty(Style),
+    /// `RowBinary`, `RowBinaryWithNames`, `RowBinaryWithNamesAndTypes`.
     RowBinary {
-        /// Names and types first.
-        header: bool,
+        /// What precedes the rows.
+        header: Header,
     },
     /// `Native`.
     Native,
@@ -38,23 +41,52 @@ pub enum OutputFormat {
     Null,
 }
 
+/// What an unknown format's error lists.
+pub const SUPPORTED: &str = "TabSeparated, TabSeparatedRaw, CSV (each also WithNames and \
+    WithNamesAndTypes), JSON, JSONCompact, JSONStrings, JSONCompactStrings, JSONEachRow, \
+    JSONStringsEachRow, JSONCompactEachRow and JSONCompactStringsEachRow (these two also WithNames \
+    and WithNamesAndTypes), Values, Pretty, PrettyCompact, RowBinary, RowBinaryWithNames, \
+    RowBinaryWithNamesAndTypes, Native, Arrow, ArrowStream, Parquet, Null";
+
 impl OutputFormat {
     /// The format named `name`.
     pub fn parse(name: &str) -> Option<Self> {
+        let name = canonical_name(name)?;
         if let Some(text) = TextFormat::parse(name) {
             return Some(OutputFormat::Text(text));
         }
         Some(match name {
-            "JSON" => OutputFormat::Json { compact: false },
-            "JSONCompact" => OutputFormat::Json { compact: true },
-            "RowBinary" => OutputFormat::RowBinary { header: false },
-            "RowBinaryWithNamesAndTypes" => OutputFormat::RowBinary { header: true },
+            "JSON" => OutputFormat::Json(Envelope {
+                compact: false,
+                strings: false,
+            }),
+            "JSONCompact" => OutputFormat::Json(Envelope {
+                compact: true,
+                strings: false,
+            }),
+            "JSONStrings" => OutputFormat::Json(Envelope {
+                compact: false,
+                strings: true,
+            }),
+            "JSONCompactStrings" => OutputFormat::Json(Envelope {
+                compact: true,
+                strings: true,
+            }),
+            "RowBinary" => OutputFormat::RowBinary {
+                header: Header::None,
+            },
+            "RowBinaryWithNames" => OutputFormat::RowBinary {
+                header: Header::Names,
+            },
+            "RowBinaryWithNamesAndTypes" => OutputFormat::RowBinary {
+                header: Header::NamesAndTypes,
+            },
             "Native" => OutputFormat::Native,
             "Arrow" => OutputFormat::Arrow,
             "ArrowStream" => OutputFormat::ArrowStream,
             "Parquet" => OutputFormat::Parquet,
             "Null" => OutputFormat::Null,
-            _ => return None,
+            other => OutputFormat::Pretty(Style::parse(other)?),
         })
     }
 
@@ -62,8 +94,8 @@ impl OutputFormat {
     pub fn content_type(self) -> &'static str {
         match self {
             OutputFormat::Text(text) => text.content_type(),
-            OutputFormat::Json { .. } => "application/json; charset=UTF-8",
-            OutputFormat::Null => "text/plain; charset=UTF-8",
+            OutputFormat::Json(_) => "application/json; charset=UTF-8",
+            OutputFormat::Null | OutputFormat::Pretty(_) => "text/plain; charset=UTF-8",
             _ => "application/octet-stream",
         }
     }
@@ -82,8 +114,11 @@ pub fn encode(
     let arrow = |e: arrow::error::ArrowError| Exception::internal(&e);
     match format {
         OutputFormat::Text(text) => encode_text(text, schema, batches).map_err(unprintable),
-        OutputFormat::Json { compact } => {
-            json::encode_json(compact, schema, batches, None, statistics).map_err(unprintable)
+        OutputFormat::Json(envelope) => {
+            json::encode_json(envelope, schema, batches, None, statistics).map_err(unprintable)
+        }
+        OutputFormat::Pretty(style) => {
+            pretty::encode_pretty(style, schema, batches).map_err(unprintable)
         }
         OutputFormat::RowBinary { header } => {
             binary::encode_row_binary(header, schema, batches).map_err(unprintable)
