@@ -53,6 +53,7 @@ use crate::sql::QueryService;
 
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn run(config: Config) -> Result<()> {
+    metrics::mark_started();
     let settings = config.resolve().map_err(Error::Config)?;
     let auth = Arc::new(crate::auth::Auth::new(&settings.auth).map_err(Error::Config)?);
     let tls = match &settings.tls {

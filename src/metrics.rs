@@ -7,7 +7,9 @@
 mod agent_memory;
 pub mod history;
 
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use prometheus::{Encoder, IntCounter, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
@@ -18,6 +20,18 @@ use strata_tiers::{TableStats, Tiers};
 use crate::error::Result;
 use crate::memory::AgentMemory;
 use crate::sql::QueryService;
+
+static STARTED: LazyLock<Instant> = LazyLock::new(Instant::now);
+
+/// Marks the server's start, from which [`uptime`] counts.
+pub fn mark_started() {
+    LazyLock::force(&STARTED);
+}
+
+/// How long the server has run (ClickHouse's `uptime()`).
+pub fn uptime() -> Duration {
+    STARTED.elapsed()
+}
 
 /// The `/stats` document.
 #[derive(Debug, Serialize)]

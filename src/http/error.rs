@@ -120,8 +120,12 @@ impl ApiError {
     pub fn public_message(&self) -> String {
         match self {
             ApiError::Sql(crate::sql::Error::ReadOnlyRequest { class }) => read_only(*class),
-            ApiError::Sql(crate::sql::Error::ResultTooLarge { max }) => format!(
-                "Result has more than {max} rows (--max-result-rows); add a LIMIT or request Arrow (Accept: {})",
+            // The server's cap applies to JSON results only: Arrow is the way around it.
+            ApiError::Sql(crate::sql::Error::ResultTooLarge {
+                max,
+                set_by: set_by @ "--max-result-rows",
+            }) => format!(
+                "Result has more than {max} rows ({set_by}); add a LIMIT or request Arrow (Accept: {})",
                 crate::format::ARROW_STREAM_MEDIA_TYPE
             ),
             _ if self.is_back_pressure() => self.to_string(),
@@ -325,11 +329,19 @@ mod tests {
                 StatusCode::METHOD_NOT_ALLOWED,
             ),
             (
-                SqlErr::Timeout { ms: 5 }.into(),
+                SqlErr::Timeout {
+                    ms: 5,
+                    set_by: "--query-timeout-ms",
+                }
+                .into(),
                 StatusCode::REQUEST_TIMEOUT,
             ),
             (
-                SqlErr::ResultTooLarge { max: 1 }.into(),
+                SqlErr::ResultTooLarge {
+                    max: 1,
+                    set_by: "--max-result-rows",
+                }
+                .into(),
                 StatusCode::PAYLOAD_TOO_LARGE,
             ),
             (

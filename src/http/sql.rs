@@ -27,7 +27,7 @@ use crate::format::{self, ARROW_STREAM_MEDIA_TYPE, ResultFormat};
 use crate::http::state::{AppState, HttpLimits};
 use crate::ingest::MAX_EXPANSION;
 use crate::sql::parser::clickhouse::has_format_clause;
-use crate::sql::{Access, QueryService};
+use crate::sql::{Access, Bounds, Limit, QueryService};
 
 /// Debug aid the reference sets on Arrow responses and Arrow ingest replies (`arrow-stream`).
 pub const X_ZEPTO_FORMAT: HeaderName = HeaderName::from_static("x-zepto-format");
@@ -182,10 +182,16 @@ async fn run(
     started: Instant,
 ) -> Result<Response, SqlError> {
     let max_rows = match format {
-        ResultFormat::ZeptoJson => Some(state.limits.max_result_rows).filter(|&n| n > 0),
+        ResultFormat::ZeptoJson => Some(state.limits.max_result_rows)
+            .filter(|&n| n > 0)
+            .map(|n| Limit::new(n, "--max-result-rows")),
         ResultFormat::ArrowStream => None,
     };
-    let output = state.queries.run(sql, caller, access, max_rows).await?;
+    let bounds = Bounds {
+        max_rows,
+        ..Bounds::default()
+    };
+    let output = state.queries.run(sql, caller, access, bounds).await?;
     let elapsed_us = started.elapsed().as_secs_f64() * 1e6;
     Ok(match format {
         ResultFormat::ZeptoJson => (

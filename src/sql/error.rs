@@ -64,10 +64,12 @@ pub enum Error {
     },
 
     /// The statement ran past the query timeout.
-    #[error("Query timed out after {ms} ms (limit set by --query-timeout-ms)")]
+    #[error("Query timed out after {ms} ms (limit set by {set_by})")]
     Timeout {
         /// The limit.
         ms: u64,
+        /// The flag or setting that set it.
+        set_by: &'static str,
     },
 
     /// The statement was cancelled (`DELETE /admin/queries/{id}`).
@@ -79,10 +81,12 @@ pub enum Error {
     Denied(#[from] crate::auth::Error),
 
     /// The result has more rows than the caller accepts.
-    #[error("Result has more than {max} rows (--max-result-rows); add a LIMIT")]
+    #[error("Result has more than {max} rows ({set_by}); add a LIMIT")]
     ResultTooLarge {
         /// The row cap.
         max: usize,
+        /// The flag or setting that set it.
+        set_by: &'static str,
     },
 
     /// A result could not be assembled (a fault on our side).

@@ -80,6 +80,35 @@ pub struct QueryLimits {
     pub timeout: Duration,
 }
 
+/// A cap on one statement, and what set it (named in the error that reports it: a server
+/// flag, or the request's own setting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit<T> {
+    /// The cap.
+    pub value: T,
+    /// The flag or setting it comes from, e.g. `--max-result-rows` or `max_result_rows`.
+    pub set_by: &'static str,
+}
+
+impl<T> Limit<T> {
+    /// `value`, set by `set_by`.
+    pub fn new(value: T, set_by: &'static str) -> Self {
+        Limit { value, set_by }
+    }
+}
+
+/// What one statement may cost, as its request asks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Bounds {
+    /// Fail the statement when its result has more rows than this.
+    pub max_rows: Option<Limit<usize>>,
+    /// Stop it after this long; the server's own timeout still applies when shorter.
+    pub timeout: Option<Limit<std::time::Duration>>,
+    /// Past `max_rows`, answer the first `max_rows` rows instead of failing (ClickHouse's
+    /// `result_overflow_mode = 'break'`).
+    pub truncate: bool,
+}
+
 /// Plans and runs SQL against the tiers.
 pub struct QueryService {
     tiers: Arc<Tiers>,
@@ -129,7 +158,7 @@ impl QueryService {
         sql: &str,
         caller: &Caller,
         access: Access,
-        max_rows: Option<usize>,
+        bounds: Bounds,
     ) -> Result<QueryOutput> {
         let statement = match parser::parse(sql) {
             Ok(statement) => statement,
@@ -142,21 +171,22 @@ impl QueryService {
             }
             Err(e) => return Err(e),
         };
-        self.execute(statement, sql, caller, access, max_rows).await
+        self.execute(statement, sql, caller, access, bounds).await
     }
 
     /// Authorizes and runs one parsed statement (`sql` is its text, for the running list).
     /// Checked in the reference's order: the statement class against the role, then
     /// read-only requests, then every touched table against the caller's scope, all before
-    /// any table is looked up. `max_rows` caps the result size (for results rendered row by
-    /// row): exceeding it fails the statement rather than exhausting memory.
+    /// any table is looked up. `bounds` caps the result size (for results rendered row by
+    /// row: exceeding it fails the statement rather than exhausting memory) and may shorten
+    /// the server's query timeout.
     pub async fn execute(
         &self,
         statement: Statement,
         sql: &str,
         caller: &Caller,
         access: Access,
-        max_rows: Option<usize>,
+        bounds: Bounds,
     ) -> Result<QueryOutput> {
         let _slot = authorize(&statement, caller, access)?;
         self.executed.fetch_add(1, Ordering::Relaxed);
@@ -172,15 +202,19 @@ impl QueryService {
                 | Statement::SetTtl { .. }
                 | Statement::DescribeHistory { .. }
         );
-        let work = self.dispatch(statement, caller, max_rows);
+        let work = self.dispatch(statement, caller, bounds);
         let output = if interruptible {
             let mut registration = self.running.register(&caller.identity.subject, sql);
-            let timeout = self.limits.timeout;
+            let timeout = match bounds.timeout {
+                Some(asked) if asked.value < self.limits.timeout => asked,
+                _ => Limit::new(self.limits.timeout, "--query-timeout-ms"),
+            };
             tokio::select! {
                 biased;
                 () = registration.cancelled() => Err(Error::Cancelled),
-                done = tokio::time::timeout(timeout, work) => done.map_err(|_| Error::Timeout {
-                    ms: timeout.as_millis() as u64,
+                done = tokio::time::timeout(timeout.value, work) => done.map_err(|_| Error::Timeout {
+                    ms: timeout.value.as_millis() as u64,
+                    set_by: timeout.set_by,
                 })?,
             }
         } else {
@@ -236,15 +270,15 @@ impl QueryService {
         &self,
         statement: Statement,
         caller: &Caller,
-        max_rows: Option<usize>,
+        bounds: Bounds,
     ) -> Result<QueryOutput> {
         let tiers = self.tiers.as_ref();
         match statement {
             Statement::Query(planned) | Statement::Explain { planned, .. } => {
-                self.datafusion(planned, None, caller, max_rows).await
+                self.datafusion(planned, None, caller, bounds).await
             }
             Statement::Dml { kind, planned } => {
-                self.datafusion(planned, Some(kind), caller, max_rows).await
+                self.datafusion(planned, Some(kind), caller, bounds).await
             }
             Statement::CreateTable(create) => ddl::create_table(tiers, &create).await,
             Statement::DropTables { names, if_exists } => {
@@ -285,7 +319,7 @@ impl QueryService {
         planned: Planned,
         dml: Option<DmlKind>,
         caller: &Caller,
-        max_rows: Option<usize>,
+        bounds: Bounds,
     ) -> Result<QueryOutput> {
         // Checked up front for the reference's clear message, before anything is planned.
         ddl::require_tables(&self.tiers, &planned.tables)?;
@@ -325,8 +359,16 @@ impl QueryService {
         while let Some(batch) = stream.next().await {
             let batch = batch?;
             rows += batch.num_rows();
-            if let Some(max) = max_rows.filter(|&m| rows > m) {
-                return Err(Error::ResultTooLarge { max });
+            if let Some(max) = bounds.max_rows.filter(|m| rows > m.value) {
+                if !bounds.truncate {
+                    return Err(Error::ResultTooLarge {
+                        max: max.value,
+                        set_by: max.set_by,
+                    });
+                }
+                let keep = batch.num_rows() - (rows - max.value);
+                batches.push(batch.slice(0, keep));
+                break;
             }
             batches.push(batch);
         }

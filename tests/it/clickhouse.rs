@@ -751,3 +751,72 @@ async fn pretty_values_and_strings_outputs() {
     assert_eq!(json["data"], json!([{"a": "1", "b": "2.5"}]));
     assert!(ok(&c, "SELECT 1 FORMAT Null").await.is_empty());
 }
+
+/// `max_result_rows` (with either overflow mode) and `max_execution_time` bound a statement,
+/// from the URL or its `SETTINGS`; ClickHouse's aggregate and formatting functions answer as
+/// ClickHouse's do.
+#[tokio::test]
+async fn settings_bound_statements_and_clickhouse_functions_answer() {
+    let server = TestServer::start(&[]).await;
+    let c = server.client();
+    ok(&c, "CREATE TABLE f (s String, p Float64, ts DateTime64(9))").await;
+    ok(
+        &c,
+        "INSERT INTO f VALUES ('a', 3, '2024-05-06 07:08:09'), ('a', 1, '2024-05-06 07:08:10'), \
+         ('b', 2, '2024-05-06 07:08:08'), ('b', 10, '2024-05-06 07:08:11')",
+    )
+    .await;
+    let r = ch(&c, "SELECT * FROM f", "max_result_rows=3").await;
+    assert_eq!(
+        r.header("x-clickhouse-exception-code").as_deref(),
+        Some("396")
+    );
+    let body = String::from_utf8_lossy(&r.body).into_owned();
+    assert!(
+        body.contains("max_result_rows") && !body.contains("Arrow"),
+        "{body}"
+    );
+    assert_eq!(
+        ok(
+            &c,
+            "SELECT s FROM f ORDER BY p SETTINGS max_result_rows = 2, result_overflow_mode = 'break'"
+        )
+        .await,
+        b"a\nb\n"
+    );
+    let slow = "SELECT count() FROM (SELECT number FROM system.numbers LIMIT 200000) a, \
+                (SELECT number FROM system.numbers LIMIT 200000) b WHERE a.number + b.number = 7";
+    let r = ch(&c, slow, "max_execution_time=0.2").await;
+    assert_eq!(
+        r.header("x-clickhouse-exception-code").as_deref(),
+        Some("159"),
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let r = ch(&c, "SELECT 1", "max_execution_time=soon").await;
+    assert_eq!(
+        r.header("x-clickhouse-exception-code").as_deref(),
+        Some("72")
+    );
+    assert_eq!(
+        ok(
+            &c,
+            "SELECT s, argMin(p, ts), argMax(p, ts), quantile(0.5)(p), quantiles(0, 1)(p) \
+             FROM f GROUP BY s ORDER BY s"
+        )
+        .await,
+        b"a\t3\t1\t2\t[1,3]\nb\t2\t10\t6\t[2,10]\n"
+    );
+    assert_eq!(
+        ok(
+            &c,
+            "SELECT formatDateTime(ts, '%Y/%m/%d %H:%i:%S %M') FROM f ORDER BY ts LIMIT 1"
+        )
+        .await,
+        b"2024/05/06 07:08:08 May\n"
+    );
+    assert_eq!(
+        ok(&c, "SELECT arrayJoin([1, 2]) AS x, uptime() < 86400").await,
+        b"1\ttrue\n2\ttrue\n"
+    );
+}

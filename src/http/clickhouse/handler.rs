@@ -18,6 +18,7 @@ use super::compression::{self, Method};
 use super::exception::Exception;
 use super::output::{self, OutputFormat};
 use super::request::Params;
+use super::settings::Settings;
 use crate::auth::Caller;
 use crate::format::clickhouse::json::Statistics;
 use crate::format::clickhouse::{canonical_name, input};
@@ -129,12 +130,9 @@ async fn run(
         }
         Err(e) => return Err(e.into()),
     };
-    let mut read_only = call.read_only || call.params.readonly;
-    // Other settings are accepted and ignored, as ClickHouse clients send many.
-    read_only |= request
-        .settings
-        .iter()
-        .any(|(name, value)| name == "readonly" && value != "0");
+    let settings = Settings::new(&request.settings, &call.params.settings);
+    let read_only = call.read_only || settings.read_only();
+    let bounds = settings.bounds()?;
     let access = if read_only {
         Access::ReadOnly
     } else {
@@ -180,7 +178,7 @@ async fn run(
     let is_dml = matches!(request.statement, Statement::Dml { .. });
     let sql = String::from_utf8_lossy(&text[..text.len().min(4096)]).into_owned();
     let output = queries
-        .execute(request.statement, &sql, call.caller, access, None)
+        .execute(request.statement, &sql, call.caller, access, bounds)
         .await?;
     if class != Class::Read {
         return Ok(Answer {

@@ -5,6 +5,7 @@
 //! | module | holds |
 //! |---|---|
 //! | [`request`] | recognition, and the URL parameters this edge reads |
+//! | [`settings`] | the query settings it enforces (`readonly`, `max_execution_time`, …) |
 //! | [`credentials`] | where ClickHouse clients put their credentials |
 //! | [`handler`] | one request end to end, and ClickHouse's response headers |
 //! | [`output`] | the result formats by name |
@@ -20,6 +21,7 @@ pub mod exception;
 pub mod handler;
 pub mod output;
 pub mod request;
+pub mod settings;
 
 /// The ClickHouse version Strata reports (`version()`, the exception suffix): a modern release,
 /// so clients enable what they gate on versions (Grafana's ad hoc filters from 22.7).

@@ -116,8 +116,8 @@ pub struct Params {
     pub protocol: u64,
     /// `enable_http_compression=1`.
     pub compress_response: bool,
-    /// `readonly` above 0.
-    pub readonly: bool,
+    /// Every other parameter: the settings ([`super::settings`] reads those it acts on).
+    pub settings: Pairs,
     /// `add_http_cors_header=1`.
     pub cors: bool,
     /// `param_<name>` values, by name.
@@ -142,15 +142,13 @@ impl Params {
                 "database" => p.database = Some(value.clone()).filter(|v| !v.is_empty()),
                 "client_protocol_version" => p.protocol = value.parse().unwrap_or(0),
                 "enable_http_compression" => p.compress_response = on(value),
-                "readonly" => p.readonly = on(value),
                 "add_http_cors_header" => p.cors = on(value),
                 "user" => p.user = Some(value.clone()),
                 "password" => p.password = Some(value.clone()),
-                other => {
-                    if let Some(param) = other.strip_prefix("param_") {
-                        p.bound.push((param.to_string(), value.clone()));
-                    }
-                }
+                other => match other.strip_prefix("param_") {
+                    Some(param) => p.bound.push((param.to_string(), value.clone())),
+                    None => p.settings.push((other.to_string(), value.clone())),
+                },
             }
         }
         p
@@ -202,7 +200,11 @@ mod tests {
         ));
         assert_eq!(p.query_id, None);
         assert_eq!(p.protocol, 54460);
-        assert!(p.compress_response && !p.readonly);
+        assert!(p.compress_response);
+        assert_eq!(
+            p.settings,
+            vec![("max_threads".to_string(), "2".to_string())]
+        );
         assert_eq!(p.bound, vec![("x".to_string(), "41".to_string())]);
     }
 }

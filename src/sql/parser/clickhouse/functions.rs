@@ -16,6 +16,7 @@ use datafusion::sql::sqlparser::ast::{
 use datafusion::sql::sqlparser::parser::Parser;
 
 use super::super::StrataDialect;
+use super::date_format;
 use crate::format::clickhouse::native::REVISION;
 use crate::http::clickhouse::VERSION;
 
@@ -32,6 +33,7 @@ pub(super) fn rewrite(statement: &mut datafusion::sql::sqlparser::ast::Statement
 fn replacement(expr: &Expr) -> Option<Expr> {
     let Expr::Function(Function {
         name,
+        parameters,
         args,
         over: None,
         ..
@@ -40,21 +42,9 @@ fn replacement(expr: &Expr) -> Option<Expr> {
         return None;
     };
     let name = name.to_string();
-    let args: Vec<String> = match args {
-        FunctionArguments::None => Vec::new(),
-        FunctionArguments::List(list)
-            if list.duplicate_treatment.is_none() && list.clauses.is_empty() =>
-        {
-            list.args
-                .iter()
-                .map(|a| match a {
-                    FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e.to_string()),
-                    _ => None,
-                })
-                .collect::<Option<Vec<_>>>()?
-        }
-        _ => return None,
-    };
+    let args = texts(args)?;
+    // A parametric aggregate's parameters: `quantile(0.9)(x)`.
+    let parameters = texts(parameters)?;
     let is_number_literal = |i: usize| {
         matches!(
             args_expr(expr, i),
@@ -66,6 +56,9 @@ fn replacement(expr: &Expr) -> Option<Expr> {
     };
     let a = |i: usize| args.get(i).map(String::as_str).unwrap_or("NULL");
     let utc = "Timestamp(s, \"UTC\")";
+    if !parameters.is_empty() {
+        return parametric(&name, &parameters, &args);
+    }
     let sql = match (name.as_str(), args.len()) {
         ("toInt8", 1) => format!("CAST(clickhouse_number({}) AS TINYINT)", a(0)),
         ("toInt16", 1) => format!("CAST(clickhouse_number({}) AS SMALLINT)", a(0)),
@@ -148,6 +141,27 @@ fn replacement(expr: &Expr) -> Option<Expr> {
         ("uniq" | "uniqExact" | "uniqCombined" | "uniqHLL12", 1) => {
             format!("count(DISTINCT {})", a(0))
         }
+        ("argMin", 2) => format!("first_value({} ORDER BY {} ASC NULLS LAST)", a(0), a(1)),
+        ("argMax", 2) => format!("first_value({} ORDER BY {} DESC NULLS LAST)", a(0), a(1)),
+        ("median" | "medianExact", 1) => format!("percentile({}, 0.5)", a(0)),
+        ("arrayJoin", 1) => format!("unnest({})", a(0)),
+        ("uptime", 0) => format!(
+            "CAST({} AS INT UNSIGNED)",
+            crate::metrics::uptime().as_secs()
+        ),
+        ("formatDateTime", 2) => {
+            let Some(Expr::Value(ValueWithSpan {
+                value: Value::SingleQuotedString(pattern),
+                ..
+            })) = args_expr(expr, 1)
+            else {
+                return None;
+            };
+            // A pattern with no strftime equivalent is left to the engine, which names
+            // the function in its error.
+            let pattern = date_format::to_strftime(pattern).ok()?;
+            format!("to_char({}, '{}')", a(0), pattern.replace('\'', "''"))
+        }
         ("any", 1) => format!("first_value({})", a(0)),
         ("anyLast", 1) => format!("last_value({})", a(0)),
         ("groupArray", 1) => format!("array_agg({})", a(0)),
@@ -162,9 +176,58 @@ fn replacement(expr: &Expr) -> Option<Expr> {
         }
         _ => return None,
     };
+    parse(&sql)
+}
+
+/// A parametric aggregate, `name(parameters)(args)`: ClickHouse's quantiles, computed exactly
+/// (interpolated between the two nearest values, as `percentile` does).
+fn parametric(name: &str, parameters: &[String], args: &[String]) -> Option<Expr> {
+    let [x] = args else {
+        return None;
+    };
+    let sql = match name {
+        "quantile" | "quantileExact" | "quantileTDigest" | "quantileTiming" => {
+            let [p] = parameters else {
+                return None;
+            };
+            format!("percentile({x}, {p})")
+        }
+        "quantiles" | "quantilesExact" | "quantilesTDigest" | "quantilesTiming" => {
+            let each: Vec<String> = parameters
+                .iter()
+                .map(|p| format!("percentile({x}, {p})"))
+                .collect();
+            format!("make_array({})", each.join(", "))
+        }
+        _ => return None,
+    };
+    parse(&sql)
+}
+
+/// The SQL text of each plain argument; `None` when one is not a plain expression.
+fn texts(args: &FunctionArguments) -> Option<Vec<String>> {
+    match args {
+        FunctionArguments::None => Some(Vec::new()),
+        FunctionArguments::List(list)
+            if list.duplicate_treatment.is_none() && list.clauses.is_empty() =>
+        {
+            list.args
+                .iter()
+                .map(|a| match a {
+                    FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e.to_string()),
+                    _ => None,
+                })
+                .collect()
+        }
+        _ => None,
+    }
+}
+
+/// A replacement's text, parsed back.
+fn parse(sql: &str) -> Option<Expr> {
     let dialect = StrataDialect::default();
     Parser::new(&dialect)
-        .try_with_sql(&sql)
+        .try_with_sql(sql)
         .ok()?
         .parse_expr()
         .ok()
@@ -222,6 +285,15 @@ mod tests {
         assert_eq!(
             rewritten("SELECT multiIf(a > 1, 'x', a > 0, 'y', 'z') FROM t"),
             "SELECT CASE WHEN a > 1 THEN 'x' WHEN a > 0 THEN 'y' ELSE 'z' END FROM t"
+        );
+        assert_eq!(
+            rewritten("SELECT argMax(p, ts), quantile(0.9)(p), quantiles(0.1, 0.5)(p) FROM t"),
+            "SELECT first_value(p ORDER BY ts DESC NULLS LAST), percentile(p, 0.9), \
+             make_array(percentile(p, 0.1), percentile(p, 0.5)) FROM t"
+        );
+        assert_eq!(
+            rewritten("SELECT formatDateTime(ts, '%Y-%m-%d %H:%i') FROM t"),
+            "SELECT to_char(ts, '%Y-%m-%d %H:%M') FROM t"
         );
         // Unknown functions are left to the engine, which names them in its error.
         assert_eq!(rewritten("SELECT nope(1)"), "SELECT nope(1)");

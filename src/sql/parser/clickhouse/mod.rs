@@ -12,6 +12,7 @@
 //! Result shapes follow ClickHouse where its clients depend on them: `count()` is `UInt64`, and
 //! a bare literal in the result is typed as ClickHouse types it (`SELECT 1` is `UInt8`).
 
+mod date_format;
 mod filters;
 mod functions;
 mod lexer;
