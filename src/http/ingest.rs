@@ -15,7 +15,7 @@ use super::paths;
 use super::sql::X_ZEPTO_FORMAT;
 use crate::auth::Caller;
 use crate::http::state::{AppState, HttpLimits};
-use crate::ingest::{ArrowStream, MAX_EXPANSION};
+use crate::ingest::ArrowStream;
 
 #[derive(Debug, Clone)]
 struct IngestState {
@@ -62,7 +62,7 @@ async fn insert_arrow(
     })?;
     caller.check_tables([table.as_str()])?;
     caller.require_unscoped_write()?;
-    let max_decoded = (state.limits.max_request_bytes as u64).saturating_mul(MAX_EXPANSION);
+    let max_decoded = crate::ingest::max_decoded_bytes(state.limits.max_request_bytes);
     let stream = ArrowStream::new(bytes, max_decoded)?;
     state
         .tiers

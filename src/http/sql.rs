@@ -25,7 +25,7 @@ use super::response::ok_json;
 use crate::auth::Caller;
 use crate::format::{self, ARROW_STREAM_MEDIA_TYPE, ResultFormat};
 use crate::http::state::{AppState, HttpLimits};
-use crate::ingest::MAX_EXPANSION;
+use crate::ingest::max_decoded_bytes;
 use crate::sql::parser::clickhouse::has_format_clause;
 use crate::sql::{Access, Bounds, Limit, QueryService};
 
@@ -104,7 +104,7 @@ async fn post_sql(
         Err(e) if marked => return Ok(Exception::from(e).response()),
         Err(e) => return Err(e.into()),
     };
-    let limit = (state.limits.max_request_bytes as u64).saturating_mul(MAX_EXPANSION);
+    let limit = max_decoded_bytes(state.limits.max_request_bytes);
     let body = match compression::decode_body(&headers, body, limit) {
         Ok(body) => body,
         // Compressed bodies are ClickHouse's: answer in its terms.
@@ -158,8 +158,7 @@ async fn get_sql(
             params: marks::Params::from_pairs(&pairs),
             headers: &headers,
             body: bytes::Bytes::new(),
-            max_decoded_bytes: (state.limits.max_request_bytes as u64)
-                .saturating_mul(MAX_EXPANSION),
+            max_decoded_bytes: max_decoded_bytes(state.limits.max_request_bytes),
         };
         return Ok(clickhouse::answer(&state.queries, call).await);
     }

@@ -52,6 +52,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// make the server allocate without limit.
 pub const MAX_EXPANSION: u64 = 16;
 
+/// The most bytes a request body of at most `max_request_bytes` may decode to.
+pub fn max_decoded_bytes(max_request_bytes: usize) -> u64 {
+    (max_request_bytes as u64).saturating_mul(MAX_EXPANSION)
+}
+
 /// An Arrow IPC stream whose framing has been checked: every declared length fits the bytes
 /// received, and what it decodes to is known before decoding starts.
 #[derive(Debug)]

@@ -108,18 +108,23 @@ fn unescape_tsv(field: &str) -> String {
             out.push(c);
             continue;
         }
-        match chars.next() {
-            Some('t') => out.push('\t'),
-            Some('n') => out.push('\n'),
-            Some('r') => out.push('\r'),
-            Some('0') => out.push('\0'),
-            Some('b') => out.push('\u{8}'),
-            Some('f') => out.push('\u{c}'),
-            Some(other) => out.push(other),
-            None => out.push('\\'),
-        }
+        out.push(chars.next().map_or('\\', unescaped));
     }
     out
+}
+
+/// The character a backslash escape `\c` stands for in ClickHouse's text formats (`\t`, `\n`,
+/// `\r`, `\0`, `\b`, `\f`; any other character stands for itself).
+pub(super) fn unescaped(c: char) -> char {
+    match c {
+        't' => '\t',
+        'n' => '\n',
+        'r' => '\r',
+        '0' => '\0',
+        'b' => '\u{8}',
+        'f' => '\u{c}',
+        other => other,
+    }
 }
 
 /// One CSV line (a quoted field may span lines): `""` is a quote, an unquoted `\N` is NULL.

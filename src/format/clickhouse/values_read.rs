@@ -133,14 +133,8 @@ impl Cursor<'_> {
                         return Ok(out);
                     }
                 }
-                '\\' => match chars.next().map(|(_, c)| c) {
-                    Some('t') => out.push('\t'),
-                    Some('n') => out.push('\n'),
-                    Some('r') => out.push('\r'),
-                    Some('0') => out.push('\0'),
-                    Some('b') => out.push('\u{8}'),
-                    Some('f') => out.push('\u{c}'),
-                    Some(other) => out.push(other),
+                '\\' => match chars.next() {
+                    Some((_, c)) => out.push(super::text_read::unescaped(c)),
                     None => break,
                 },
                 c => out.push(c),
