@@ -5,9 +5,12 @@
 //! reloads exactly as it was declared (`SYMBOL` and `STRING` are both Delta `string`).
 //!
 //! Unsigned integers are stored in the next wider signed type (`UINT64` as `decimal(20, 0)`),
-//! `DATE` as `date`, `DATETIME` (seconds) as `timestamp`.
+//! `DATE`/`DATE32` as `date`, `DATETIME` (seconds) and `DATETIME64(3|6)` as `timestamp` (exact in
+//! its microseconds), `DECIMAL(p, s)` as `decimal(p, s)`, `UUID` and `FIXEDSTRING(n)` as `string`.
+//! A column that holds no NULLs is a non-nullable Delta field. The table's sort key (ClickHouse's
+//! `ORDER BY`) is kept in the configuration (`strata.sort_key`).
 //!
-//! `TIMESTAMP_NS` columns are stored as Delta `long` (nanoseconds since the Unix epoch, UTC).
+//! `TIMESTAMP_NS` and `DATETIME64(9)` columns are stored as Delta `long` (nanoseconds since the Unix epoch, UTC).
 //! Measured with the readers our users point at the HDB: Delta's `timestamp` type is
 //! microseconds, so DuckDB truncates nanoseconds and the `deltalake` Python package refuses to
 //! read values with sub-microsecond digits; the non-standard `timestamp_nanos` type is rejected
@@ -28,15 +31,21 @@ pub const TYPE_KEY: &str = "strata.type";
 pub const TIME_COLUMN_KEY: &str = "strata.time_column";
 /// Table configuration key holding the TTL in nanoseconds.
 pub const TTL_KEY: &str = "strata.ttl_ns";
+/// Table configuration key holding the sort key: column names, comma-separated.
+pub const SORT_KEY: &str = "strata.sort_key";
 
 /// The Delta type a column is stored as.
 pub fn delta_type(ty: ColumnType) -> DataType {
     DataType::Primitive(match ty {
-        ColumnType::Int64 | ColumnType::TimestampNs => PrimitiveType::Long,
+        ColumnType::Int64 | ColumnType::TimestampNs | ColumnType::DateTime64(9, _) => {
+            PrimitiveType::Long
+        }
         ColumnType::Int32 => PrimitiveType::Integer,
         ColumnType::Float64 => PrimitiveType::Double,
         ColumnType::Float32 => PrimitiveType::Float,
-        ColumnType::Symbol | ColumnType::String => PrimitiveType::String,
+        ColumnType::Symbol | ColumnType::String | ColumnType::Uuid | ColumnType::FixedString(_) => {
+            PrimitiveType::String
+        }
         ColumnType::Bool => PrimitiveType::Boolean,
         ColumnType::Int8 => PrimitiveType::Byte,
         ColumnType::Int16 | ColumnType::UInt8 => PrimitiveType::Short,
@@ -44,17 +53,21 @@ pub fn delta_type(ty: ColumnType) -> DataType {
         ColumnType::UInt32 => PrimitiveType::Long,
         // Every UInt64 fits 20 digits; Delta has no unsigned types. (20, 0) is a valid decimal.
         ColumnType::UInt64 => PrimitiveType::decimal(20, 0).unwrap_or(PrimitiveType::Long),
-        ColumnType::Date => PrimitiveType::Date,
-        // Whole seconds are exact in Delta's microsecond timestamp, which every reader knows.
-        ColumnType::DateTime => PrimitiveType::Timestamp,
+        ColumnType::Date | ColumnType::Date32 => PrimitiveType::Date,
+        // Whole seconds to microseconds are exact in Delta's timestamp, which every reader knows.
+        ColumnType::DateTime(_) | ColumnType::DateTime64(..) => PrimitiveType::Timestamp,
+        // Precision ≤ 38 and scale ≤ precision are checked when the type is parsed.
+        ColumnType::Decimal(p, s) => {
+            PrimitiveType::decimal(p, s.unsigned_abs()).unwrap_or(PrimitiveType::Double)
+        }
     })
 }
 
-/// The Delta field of a column: nullable, its declared type in the metadata.
+/// The Delta field of a column: its declared type in the metadata.
 pub fn delta_field(column: &ColumnDef) -> StructField {
-    StructField::new(column.name.clone(), delta_type(column.ty), true).with_metadata([(
+    StructField::new(column.name.clone(), delta_type(column.ty), column.nullable).with_metadata([(
         TYPE_KEY.to_string(),
-        MetadataValue::String(column.ty.name().to_string()),
+        MetadataValue::String(column.ty.name()),
     )])
 }
 
@@ -74,6 +87,9 @@ pub fn delta_configuration(def: &TableDefinition) -> HashMap<String, Option<Stri
     }
     if let Some(ttl) = def.ttl_nanos() {
         config.insert(TTL_KEY.to_string(), Some(ttl.to_string()));
+    }
+    if !def.sort_key().is_empty() {
+        config.insert(SORT_KEY.to_string(), Some(def.sort_key().join(",")));
     }
     config
 }
@@ -103,14 +119,20 @@ pub fn definition_from_delta(
                     ),
                 })?,
             };
-            ColumnDef::new(field.name().clone(), ty)
+            Ok(ColumnDef::new(field.name().clone(), ty)?.with_nullable(field.is_nullable()))
         })
         .collect::<Result<Vec<_>>>()?;
     let time = configuration.get(TIME_COLUMN_KEY).map(String::as_str);
     let ttl = configuration
         .get(TTL_KEY)
         .and_then(|t| t.parse::<i64>().ok());
-    TableDefinition::restore(name, columns, time)?.with_ttl(ttl)
+    let sort_key = configuration
+        .get(SORT_KEY)
+        .map(|k| k.split(',').map(str::to_string).collect())
+        .unwrap_or_default();
+    TableDefinition::restore(name, columns, time)?
+        .with_ttl(ttl)?
+        .with_sort_key(sort_key)
 }
 
 fn nearest_type(ty: &DataType) -> Option<ColumnType> {
@@ -124,6 +146,8 @@ fn nearest_type(ty: &DataType) -> Option<ColumnType> {
         PrimitiveType::Float => ColumnType::Float32,
         PrimitiveType::String => ColumnType::String,
         PrimitiveType::Boolean => ColumnType::Bool,
+        PrimitiveType::Date => ColumnType::Date,
+        PrimitiveType::Timestamp | PrimitiveType::TimestampNtz => ColumnType::DateTime64(6, None),
         _ => return None,
     })
 }
@@ -136,9 +160,16 @@ mod tests {
         let cols = ColumnType::ALL
             .iter()
             .enumerate()
-            .map(|(i, t)| ColumnDef::new(format!("c{i}"), *t).unwrap())
+            .map(|(i, t)| {
+                ColumnDef::new(format!("c{i}"), *t)
+                    .unwrap()
+                    .with_nullable(i % 2 == 0)
+            })
             .collect();
-        TableDefinition::new("t", cols).unwrap()
+        TableDefinition::new("t", cols)
+            .unwrap()
+            .with_sort_key(vec!["c1".into(), "c4".into()])
+            .unwrap()
     }
 
     #[test]

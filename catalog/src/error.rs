@@ -43,9 +43,13 @@ pub enum Error {
 
     /// A type name the catalog does not know.
     #[error(
-        "Unsupported column type '{0}' (supported: INT64/BIGINT, INT32/INT, FLOAT64/DOUBLE, FLOAT32/REAL, TIMESTAMP/TIMESTAMP_NS, SYMBOL, STRING/VARCHAR/TEXT, BOOL)"
+        "Unsupported column type '{0}' (supported: INT64/BIGINT, INT32/INT, FLOAT64/DOUBLE, FLOAT32/REAL, TIMESTAMP/TIMESTAMP_NS, SYMBOL, STRING/VARCHAR/TEXT, BOOL, INT8, INT16, UINT8…UINT64, DATE, DATE32, DATETIME, DATETIME64(p), DECIMAL(p, s), UUID, FIXEDSTRING(n), and ClickHouse's names for them)"
     )]
     UnsupportedType(String),
+
+    /// A known type with arguments it cannot take (`DateTime64(4)`, an unknown zone, …).
+    #[error("Invalid column type {0}")]
+    InvalidType(String),
 
     /// A change that would leave the table unusable (no columns, dropping the time column, …).
     #[error("{0}")]

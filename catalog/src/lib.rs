@@ -31,6 +31,7 @@ pub use error::{Error, Result};
 pub use registry::Catalog;
 pub use store::{HdbLocation, TableStore};
 pub use table::{
-    ColumnDef, TIME_COLUMN_METADATA_KEY, TableDefinition, is_time_column, time_column_index,
+    ColumnDef, DECLARED_TYPE_METADATA_KEY, TIME_COLUMN_METADATA_KEY, TableDefinition,
+    declared_type, is_time_column, time_column_index,
 };
 pub use types::ColumnType;

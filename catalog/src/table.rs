@@ -1,4 +1,5 @@
-//! A table's definition: its columns in order, their declared types, and which column is time.
+//! A table's definition: its columns in order, their declared types and nullability, which
+//! column is time, the sort key of its stored files and its TTL.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,6 +13,20 @@ use crate::types::ColumnType;
 /// Arrow field metadata key marking a table's time column. Query planning reads it to order
 /// `first`/`last` and kdb-style window functions by time, through subqueries and joins alike.
 pub const TIME_COLUMN_METADATA_KEY: &str = "strata.time_column";
+
+/// Arrow field metadata key holding a column's declared type ([`ColumnType::name`]), so a result
+/// column read straight from a table can be described as declared (`Date` and `UUID` columns are
+/// held in the same Arrow types as `Date32` and `String` ones).
+pub const DECLARED_TYPE_METADATA_KEY: &str = "strata.type";
+
+/// The declared type of a result column read straight from a table, if `field` carries it.
+pub fn declared_type(field: &Field) -> Option<ColumnType> {
+    field
+        .metadata()
+        .get(DECLARED_TYPE_METADATA_KEY)?
+        .parse()
+        .ok()
+}
 
 /// Whether `field` is its table's time column (an Arrow schema from
 /// [`TableDefinition::arrow_schema`] marks it with [`TIME_COLUMN_METADATA_KEY`]).
@@ -31,14 +46,26 @@ pub struct ColumnDef {
     pub name: String,
     /// Declared type.
     pub ty: ColumnType,
+    /// Whether the column holds NULLs. A column that does not (ClickHouse's plain `UInt32`, or
+    /// `NOT NULL`) stores its type's default where a row has no value.
+    pub nullable: bool,
 }
 
 impl ColumnDef {
-    /// A column, with its name validated.
+    /// A nullable column, with its name validated.
     pub fn new(name: impl Into<String>, ty: ColumnType) -> Result<Self> {
         let name = name.into();
         validate_column_name(&name)?;
-        Ok(Self { name, ty })
+        Ok(Self {
+            name,
+            ty,
+            nullable: true,
+        })
+    }
+
+    /// This column, holding NULLs or not.
+    pub fn with_nullable(self, nullable: bool) -> Self {
+        Self { nullable, ..self }
     }
 }
 
@@ -52,6 +79,9 @@ pub struct TableDefinition {
     time_column: Option<usize>,
     /// Rows whose day is older than this are removed (`ALTER TABLE … SET TTL`), in nanoseconds.
     ttl_nanos: Option<i64>,
+    /// The columns stored files are sorted by (ClickHouse's `ORDER BY`); empty: by symbol then
+    /// time, whichever the table has.
+    sort_key: Vec<String>,
 }
 
 impl TableDefinition {
@@ -80,7 +110,42 @@ impl TableDefinition {
             columns,
             time_column,
             ttl_nanos: None,
+            sort_key: Vec::new(),
         })
+    }
+
+    /// The columns stored files are sorted by, in order (empty: symbol, then time).
+    pub fn sort_key(&self) -> &[String] {
+        &self.sort_key
+    }
+
+    /// This definition with its files sorted by `columns` (each must be a column).
+    pub fn with_sort_key(&self, columns: Vec<String>) -> Result<Self> {
+        if let Some(missing) = columns.iter().find(|c| self.column_index(c).is_none()) {
+            return Err(Error::InvalidDefinition(format!(
+                "Table '{}' has no column '{missing}' to sort by (ORDER BY names columns)",
+                self.name
+            )));
+        }
+        Ok(Self {
+            sort_key: columns,
+            ..self.clone()
+        })
+    }
+
+    /// This definition with `column` as its time column (it must hold instants).
+    pub fn with_time_column(&self, column: &str) -> Result<Self> {
+        match self.column_index(column) {
+            Some(i) if self.columns[i].ty.is_instant() => Ok(Self {
+                time_column: Some(i),
+                ..self.clone()
+            }),
+            _ => Err(Error::InvalidDefinition(format!(
+                "Table '{}': the time column '{column}' must be a TIMESTAMP_NS, DateTime or \
+                 DateTime64 column",
+                self.name
+            ))),
+        }
     }
 
     /// A definition read back from storage, with its time column as it was chosen then (`None`:
@@ -94,10 +159,10 @@ impl TableDefinition {
         def.time_column = match time_column {
             None => None,
             Some(time) => match def.column_index(time) {
-                Some(i) if def.columns[i].ty == ColumnType::TimestampNs => Some(i),
+                Some(i) if def.columns[i].ty.is_instant() => Some(i),
                 _ => {
                     return Err(Error::InvalidDefinition(format!(
-                        "Table '{}': time column '{time}' is not a TIMESTAMP_NS column",
+                        "Table '{}': time column '{time}' is not a column of instants",
                         def.name
                     )));
                 }
@@ -141,15 +206,16 @@ impl TableDefinition {
         self.columns.iter().position(|c| c.name == name)
     }
 
-    /// The time column: at creation, the `TIMESTAMP_NS` column named `timestamp`,
-    /// `timestamp_ns`, `ts` or `time` if there is one, else the first `TIMESTAMP_NS` column.
-    /// It orders `first`/`last`, and partitions the table by day.
+    /// The time column: at creation, the column of instants (`TIMESTAMP_NS`, `DATETIME`,
+    /// `DATETIME64`) named `timestamp`, `timestamp_ns`, `ts` or `time` if there is one, else the
+    /// first `TIMESTAMP_NS` column, else the first column of instants. It orders `first`/`last`,
+    /// and partitions the table by day.
     pub fn time_column(&self) -> Option<usize> {
         self.time_column
     }
 
-    /// The Arrow schema rows of this table are held in. Every column is nullable (omitted values
-    /// in an INSERT are NULL); the time column carries [`TIME_COLUMN_METADATA_KEY`].
+    /// The Arrow schema rows of this table are held in: each field carries its declared type
+    /// ([`DECLARED_TYPE_METADATA_KEY`]) and the time column [`TIME_COLUMN_METADATA_KEY`].
     pub fn arrow_schema(&self) -> SchemaRef {
         let time = self.time_column();
         let fields: Vec<Field> = self
@@ -157,22 +223,21 @@ impl TableDefinition {
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                let field = Field::new(&c.name, c.ty.arrow_type(), true);
+                let mut metadata =
+                    HashMap::from([(DECLARED_TYPE_METADATA_KEY.to_string(), c.ty.name())]);
                 if Some(i) == time {
-                    field.with_metadata(HashMap::from([(
-                        TIME_COLUMN_METADATA_KEY.to_string(),
-                        "true".to_string(),
-                    )]))
-                } else {
-                    field
+                    metadata.insert(TIME_COLUMN_METADATA_KEY.to_string(), "true".to_string());
                 }
+                Field::new(&c.name, c.ty.arrow_type(), c.nullable).with_metadata(metadata)
             })
             .collect();
         Arc::new(Schema::new(fields))
     }
 
-    /// This definition with one more column at the end.
+    /// This definition with one more column at the end. It holds NULLs whatever was declared:
+    /// the rows already stored have no value for it.
     pub fn with_column(&self, column: ColumnDef) -> Result<Self> {
+        let column = column.with_nullable(true);
         if self.column_index(&column.name).is_some() {
             return Err(Error::ColumnExists {
                 table: self.name.clone(),
@@ -183,10 +248,9 @@ impl TableDefinition {
         columns.push(column);
         let time_column = self.time_column.or_else(|| derive_time_column(&columns));
         Ok(Self {
-            name: self.name.clone(),
             columns,
             time_column,
-            ttl_nanos: self.ttl_nanos,
+            ..self.clone()
         })
     }
 
@@ -211,26 +275,33 @@ impl TableDefinition {
                 self.name
             )));
         }
+        if self.sort_key.iter().any(|c| c == column) {
+            return Err(Error::InvalidDefinition(format!(
+                "Cannot drop column '{column}': the files of table '{}' are sorted by it",
+                self.name
+            )));
+        }
         let mut columns = self.columns.clone();
         columns.remove(idx);
         let time_column = self.time_column.map(|t| if t > idx { t - 1 } else { t });
         Ok(Self {
-            name: self.name.clone(),
             columns,
             time_column,
-            ttl_nanos: self.ttl_nanos,
+            ..self.clone()
         })
     }
 }
 
 /// The conventional time column of a new table; see [`TableDefinition::time_column`].
 fn derive_time_column(columns: &[ColumnDef]) -> Option<usize> {
-    let is_ts = |i: &usize| columns[*i].ty == ColumnType::TimestampNs;
+    let is_instant = |i: &usize| columns[*i].ty.is_instant();
+    let is_ns = |i: &usize| columns[*i].ty == ColumnType::TimestampNs;
     let position = |name: &str| columns.iter().position(|c| c.name == name);
     ["timestamp", "timestamp_ns", "ts", "time"]
         .iter()
-        .find_map(|p| position(p).filter(is_ts))
-        .or_else(|| (0..columns.len()).find(is_ts))
+        .find_map(|p| position(p).filter(is_instant))
+        .or_else(|| (0..columns.len()).find(is_ns))
+        .or_else(|| (0..columns.len()).find(is_instant))
 }
 
 #[cfg(test)]
@@ -274,7 +345,13 @@ mod tests {
                 .metadata()
                 .contains_key(TIME_COLUMN_METADATA_KEY)
         );
-        assert!(schema.field(0).metadata().is_empty());
+        assert!(
+            !schema
+                .field(0)
+                .metadata()
+                .contains_key(TIME_COLUMN_METADATA_KEY)
+        );
+        assert_eq!(declared_type(schema.field(0)), Some(ColumnType::Symbol));
     }
 
     #[test]

@@ -14,6 +14,10 @@ use crate::error::{Error, Result};
 /// what Delta's `timestamp`/`timestamp_nanos` types map to, so the hot tier and the HDB agree.
 pub const UTC: &str = "UTC";
 
+/// The zone a `DATETIME`/`DATETIME64` column is labelled with; `None` is the server's (UTC),
+/// declared without one.
+pub type Zone = Option<chrono_tz::Tz>;
+
 /// A declared column type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ColumnType {
@@ -45,15 +49,25 @@ pub enum ColumnType {
     UInt32,
     /// 64-bit unsigned integer (`UINT64`).
     UInt64,
-    /// A calendar day (`DATE`, ClickHouse's `Date` and `Date32`).
+    /// A calendar day (`DATE`, ClickHouse's `Date`).
     Date,
-    /// A UTC instant in whole seconds (`DATETIME`, ClickHouse's `DateTime`).
-    DateTime,
+    /// A calendar day of ClickHouse's wider `Date32` (the same values in Strata).
+    Date32,
+    /// An instant in whole seconds (`DATETIME`, ClickHouse's `DateTime['tz']`).
+    DateTime(Zone),
+    /// An instant with 3, 6 or 9 fractional digits (ClickHouse's `DateTime64(p[, 'tz'])`).
+    DateTime64(u8, Zone),
+    /// An exact decimal of `precision` digits, `scale` after the point (`DECIMAL(p, s)`), p ≤ 38.
+    Decimal(u8, i8),
+    /// A UUID, held as its canonical 36-character text (`UUID`).
+    Uuid,
+    /// At most `n` bytes of text (ClickHouse's `FixedString(n)`).
+    FixedString(u16),
 }
 
 impl ColumnType {
-    /// Every type, in the order the docs list them.
-    pub const ALL: [ColumnType; 16] = [
+    /// One of each type, in the order the docs list them.
+    pub const ALL: [ColumnType; 21] = [
         ColumnType::Int64,
         ColumnType::Int32,
         ColumnType::Float64,
@@ -69,43 +83,73 @@ impl ColumnType {
         ColumnType::UInt32,
         ColumnType::UInt64,
         ColumnType::Date,
-        ColumnType::DateTime,
+        ColumnType::Date32,
+        ColumnType::DateTime(None),
+        ColumnType::DateTime64(3, Some(chrono_tz::Tz::Europe__Paris)),
+        ColumnType::Decimal(18, 4),
+        ColumnType::Uuid,
+        ColumnType::FixedString(3),
     ];
 
-    /// The canonical name `DESCRIBE` prints.
-    pub fn name(self) -> &'static str {
+    /// The canonical name `DESCRIBE` prints, which parses back to this type.
+    pub fn name(self) -> String {
+        let zone = |tz: Zone| tz.map(|tz| format!("'{}'", tz.name()));
         match self {
-            ColumnType::Int64 => "INT64",
-            ColumnType::Int32 => "INT32",
-            ColumnType::Float64 => "FLOAT64",
-            ColumnType::Float32 => "FLOAT32",
-            ColumnType::TimestampNs => "TIMESTAMP_NS",
-            ColumnType::Symbol => "SYMBOL",
-            ColumnType::String => "STRING",
-            ColumnType::Bool => "BOOL",
-            ColumnType::Int8 => "INT8",
-            ColumnType::Int16 => "INT16",
-            ColumnType::UInt8 => "UINT8",
-            ColumnType::UInt16 => "UINT16",
-            ColumnType::UInt32 => "UINT32",
-            ColumnType::UInt64 => "UINT64",
-            ColumnType::Date => "DATE",
-            ColumnType::DateTime => "DATETIME",
+            ColumnType::Int64 => "INT64".into(),
+            ColumnType::Int32 => "INT32".into(),
+            ColumnType::Float64 => "FLOAT64".into(),
+            ColumnType::Float32 => "FLOAT32".into(),
+            ColumnType::TimestampNs => "TIMESTAMP_NS".into(),
+            ColumnType::Symbol => "SYMBOL".into(),
+            ColumnType::String => "STRING".into(),
+            ColumnType::Bool => "BOOL".into(),
+            ColumnType::Int8 => "INT8".into(),
+            ColumnType::Int16 => "INT16".into(),
+            ColumnType::UInt8 => "UINT8".into(),
+            ColumnType::UInt16 => "UINT16".into(),
+            ColumnType::UInt32 => "UINT32".into(),
+            ColumnType::UInt64 => "UINT64".into(),
+            ColumnType::Date => "DATE".into(),
+            ColumnType::Date32 => "DATE32".into(),
+            ColumnType::DateTime(tz) => match zone(tz) {
+                Some(tz) => format!("DATETIME({tz})"),
+                None => "DATETIME".into(),
+            },
+            ColumnType::DateTime64(p, tz) => match zone(tz) {
+                Some(tz) => format!("DATETIME64({p}, {tz})"),
+                None => format!("DATETIME64({p})"),
+            },
+            ColumnType::Decimal(p, s) => format!("DECIMAL({p}, {s})"),
+            ColumnType::Uuid => "UUID".into(),
+            ColumnType::FixedString(n) => format!("FIXEDSTRING({n})"),
         }
+    }
+
+    /// Whether values are instants, so the column can be a table's time column.
+    pub fn is_instant(self) -> bool {
+        matches!(
+            self,
+            ColumnType::TimestampNs | ColumnType::DateTime(_) | ColumnType::DateTime64(..)
+        )
     }
 
     /// The Arrow type values of this column are held in.
     ///
     /// `SYMBOL` is a plain UTF-8 column: Delta and Parquet readers see an ordinary string and
-    /// DataFusion's string kernels and group-by paths apply directly.
+    /// DataFusion's string kernels and group-by paths apply directly. Instants are labelled with
+    /// their zone (UTC when none was declared); the zone changes how they print, never the value.
     pub fn arrow_type(self) -> DataType {
+        let zone = |tz: Zone| Some(tz.map_or(UTC, |tz| tz.name()).into());
         match self {
             ColumnType::Int64 => DataType::Int64,
             ColumnType::Int32 => DataType::Int32,
             ColumnType::Float64 => DataType::Float64,
             ColumnType::Float32 => DataType::Float32,
             ColumnType::TimestampNs => DataType::Timestamp(TimeUnit::Nanosecond, Some(UTC.into())),
-            ColumnType::Symbol | ColumnType::String => DataType::Utf8,
+            ColumnType::Symbol
+            | ColumnType::String
+            | ColumnType::Uuid
+            | ColumnType::FixedString(_) => DataType::Utf8,
             ColumnType::Bool => DataType::Boolean,
             ColumnType::Int8 => DataType::Int8,
             ColumnType::Int16 => DataType::Int16,
@@ -113,67 +157,159 @@ impl ColumnType {
             ColumnType::UInt16 => DataType::UInt16,
             ColumnType::UInt32 => DataType::UInt32,
             ColumnType::UInt64 => DataType::UInt64,
-            ColumnType::Date => DataType::Date32,
-            ColumnType::DateTime => DataType::Timestamp(TimeUnit::Second, Some(UTC.into())),
+            ColumnType::Date | ColumnType::Date32 => DataType::Date32,
+            ColumnType::DateTime(tz) => DataType::Timestamp(TimeUnit::Second, zone(tz)),
+            ColumnType::DateTime64(p, tz) => DataType::Timestamp(precision_unit(p), zone(tz)),
+            ColumnType::Decimal(p, s) => DataType::Decimal128(p, s),
         }
+    }
+}
+
+/// The Arrow unit of a `DATETIME64(p)` (p is 3, 6 or 9: checked when the type is parsed).
+fn precision_unit(p: u8) -> TimeUnit {
+    match p {
+        0..=3 => TimeUnit::Millisecond,
+        4..=6 => TimeUnit::Microsecond,
+        _ => TimeUnit::Nanosecond,
     }
 }
 
 impl fmt::Display for ColumnType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.write_str(&self.name())
     }
 }
 
 impl FromStr for ColumnType {
     type Err = Error;
 
-    /// Parses a declared type name, case-insensitively. A length or precision suffix such as
-    /// `VARCHAR(32)` is accepted and ignored: strings are variable length.
+    /// Parses a declared type name, case-insensitively, with ClickHouse's `Nullable(…)` and
+    /// `LowCardinality(…)` around it ignored (see [`parse_declared`]).
     fn from_str(s: &str) -> Result<Self> {
-        let base = clickhouse_base(s).to_ascii_uppercase();
-        let ty = match base.as_str() {
-            "INT64" | "BIGINT" | "LONG" => ColumnType::Int64,
-            "INT32" | "INT" | "INTEGER" => ColumnType::Int32,
-            "FLOAT64" | "DOUBLE" | "DOUBLE PRECISION" => ColumnType::Float64,
-            "FLOAT32" | "FLOAT" | "REAL" => ColumnType::Float32,
-            "TIMESTAMP_NS" | "TIMESTAMP" => ColumnType::TimestampNs,
-            "SYMBOL" => ColumnType::Symbol,
-            "STRING" | "VARCHAR" | "TEXT" | "CHARACTER VARYING" => ColumnType::String,
-            "BOOL" | "BOOLEAN" => ColumnType::Bool,
-            "INT8" | "TINYINT" => ColumnType::Int8,
-            "INT16" | "SMALLINT" => ColumnType::Int16,
-            "UINT8" => ColumnType::UInt8,
-            "UINT16" => ColumnType::UInt16,
-            "UINT32" => ColumnType::UInt32,
-            "UINT64" => ColumnType::UInt64,
-            "DATE" | "DATE32" => ColumnType::Date,
-            "DATETIME" => ColumnType::DateTime,
-            // ClickHouse's names Strata holds in the nearest type: DateTime64 of any precision
-            // in nanoseconds, fixed strings and UUIDs as text.
-            "DATETIME64" => ColumnType::TimestampNs,
-            "FIXEDSTRING" | "UUID" => ColumnType::String,
-            _ => return Err(Error::UnsupportedType(s.trim().to_string())),
-        };
-        Ok(ty)
+        parse_declared(s).map(|(ty, _)| ty)
     }
 }
 
-/// The type name inside ClickHouse's `Nullable(…)` and `LowCardinality(…)`, without its
-/// arguments: `Nullable(DateTime64(3))` → `DateTime64`.
-fn clickhouse_base(s: &str) -> &str {
-    let mut t = s.trim();
-    loop {
-        let lower = t.to_ascii_lowercase();
-        let inner = ["nullable(", "lowcardinality("]
-            .iter()
-            .find(|p| lower.starts_with(**p))
-            .and_then(|p| t.get(p.len()..t.len().saturating_sub(1)))
-            .filter(|_| t.ends_with(')'));
-        match inner {
-            Some(inner) => t = inner.trim(),
-            None => return t.split('(').next().unwrap_or(t).trim(),
+/// A declared type: Strata's names (`SYMBOL`, `TIMESTAMP_NS`, …), the SQL aliases (`BIGINT`,
+/// `VARCHAR(32)`: a length is accepted and ignored) and ClickHouse's (`UInt32`,
+/// `DateTime('Europe/Paris')`, `Decimal(10, 2)`, `LowCardinality(String)`, …), and whether it
+/// was wrapped in ClickHouse's `Nullable(…)`. Names are case-insensitive.
+pub fn parse_declared(s: &str) -> Result<(ColumnType, bool)> {
+    let unsupported = || Error::UnsupportedType(s.trim().to_string());
+    let (mut text, mut nullable) = (s.trim(), false);
+    while let Some((name, args)) = split_call(text) {
+        match (name.to_ascii_uppercase().as_str(), args.as_slice()) {
+            ("NULLABLE", [_]) => nullable = true,
+            ("LOWCARDINALITY", [_]) => {}
+            _ => break,
         }
+        text = args[0];
+    }
+    let (name, args) = match split_call(text) {
+        Some((name, args)) => (name, args),
+        None if !text.contains(['(', ')']) => (text, Vec::new()),
+        None => return Err(unsupported()),
+    };
+    let upper = name.to_ascii_uppercase();
+    let int = |i: usize| args.get(i).and_then(|a| a.parse::<u64>().ok());
+    let ty = match (upper.as_str(), args.len()) {
+        ("INT64" | "BIGINT" | "LONG", 0) => ColumnType::Int64,
+        ("INT32" | "INT" | "INTEGER", 0) => ColumnType::Int32,
+        ("FLOAT64" | "DOUBLE" | "DOUBLE PRECISION", 0) => ColumnType::Float64,
+        ("FLOAT32" | "FLOAT" | "REAL", 0) => ColumnType::Float32,
+        ("TIMESTAMP_NS" | "TIMESTAMP", 0) => ColumnType::TimestampNs,
+        ("SYMBOL", 0) => ColumnType::Symbol,
+        ("STRING" | "TEXT", 0) => ColumnType::String,
+        ("VARCHAR" | "CHARACTER VARYING", 0 | 1) => ColumnType::String,
+        ("BOOL" | "BOOLEAN", 0) => ColumnType::Bool,
+        ("INT8" | "TINYINT", 0) => ColumnType::Int8,
+        ("INT16" | "SMALLINT", 0) => ColumnType::Int16,
+        ("UINT8", 0) => ColumnType::UInt8,
+        ("UINT16", 0) => ColumnType::UInt16,
+        ("UINT32", 0) => ColumnType::UInt32,
+        ("UINT64", 0) => ColumnType::UInt64,
+        ("DATE", 0) => ColumnType::Date,
+        ("DATE32", 0) => ColumnType::Date32,
+        ("DATETIME", 0) => ColumnType::DateTime(None),
+        ("DATETIME", 1) => ColumnType::DateTime(Some(zone(s, args[0])?)),
+        ("DATETIME64", 1 | 2) => {
+            let p = int(0).ok_or_else(unsupported)?;
+            if !matches!(p, 3 | 6 | 9) {
+                return Err(Error::InvalidType(format!(
+                    "{}: DateTime64 precision must be 3, 6 or 9 (DateTime holds whole seconds)",
+                    s.trim()
+                )));
+            }
+            let tz = args.get(1).map(|a| zone(s, a)).transpose()?;
+            ColumnType::DateTime64(p as u8, tz)
+        }
+        ("DECIMAL" | "NUMERIC", 2) => decimal(s, int(0), int(1))?,
+        ("DECIMAL32", 1) => decimal(s, Some(9), int(0))?,
+        ("DECIMAL64", 1) => decimal(s, Some(18), int(0))?,
+        ("DECIMAL128", 1) => decimal(s, Some(38), int(0))?,
+        ("UUID", 0) => ColumnType::Uuid,
+        ("FIXEDSTRING", 1) => match int(0).and_then(|n| u16::try_from(n).ok()) {
+            Some(n) if n > 0 => ColumnType::FixedString(n),
+            _ => {
+                return Err(Error::InvalidType(format!(
+                    "{}: FixedString's length must be 1 to 65535 bytes",
+                    s.trim()
+                )));
+            }
+        },
+        _ => return Err(unsupported()),
+    };
+    Ok((ty, nullable))
+}
+
+/// `Name(a, b)` → `("Name", ["a", "b"])`, splitting at top-level commas; `None` if `text` is not a
+/// call.
+fn split_call(text: &str) -> Option<(&str, Vec<&str>)> {
+    let open = text.find('(')?;
+    let inner = text.strip_suffix(')')?.get(open + 1..)?;
+    let (mut depth, mut quoted, mut start, mut args) = (0usize, false, 0, Vec::new());
+    for (i, c) in inner.char_indices() {
+        match c {
+            '\'' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => depth = depth.checked_sub(1)?,
+            ',' if !quoted && depth == 0 => {
+                args.push(inner[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if depth != 0 || quoted {
+        return None;
+    }
+    args.push(inner[start..].trim());
+    Some((text[..open].trim(), args))
+}
+
+/// The zone named by the quoted argument `arg` of type `s`.
+fn zone(s: &str, arg: &str) -> Result<chrono_tz::Tz> {
+    let name = arg
+        .strip_prefix('\'')
+        .and_then(|a| a.strip_suffix('\''))
+        .ok_or_else(|| {
+            Error::InvalidType(format!("{}: the time zone must be a quoted name", s.trim()))
+        })?;
+    name.parse().map_err(|_| {
+        Error::InvalidType(format!(
+            "{}: unknown time zone '{name}' (an IANA name such as 'Europe/Paris')",
+            s.trim()
+        ))
+    })
+}
+
+fn decimal(s: &str, precision: Option<u64>, scale: Option<u64>) -> Result<ColumnType> {
+    match (precision, scale) {
+        (Some(p @ 1..=38), Some(sc)) if sc <= p => Ok(ColumnType::Decimal(p as u8, sc as i8)),
+        _ => Err(Error::InvalidType(format!(
+            "{}: Decimal needs a precision of 1 to 38 digits and a scale no larger than it",
+            s.trim()
+        ))),
     }
 }
 
@@ -187,9 +323,15 @@ mod tests {
             ("UInt32", ColumnType::UInt32),
             ("Nullable(UInt8)", ColumnType::UInt8),
             ("LowCardinality(String)", ColumnType::String),
-            ("DateTime('UTC')", ColumnType::DateTime),
-            ("Date32", ColumnType::Date),
-            ("Nullable(DateTime64(3, 'UTC'))", ColumnType::TimestampNs),
+            (
+                "DateTime('UTC')",
+                ColumnType::DateTime(Some(chrono_tz::Tz::UTC)),
+            ),
+            ("Date32", ColumnType::Date32),
+            (
+                "Nullable(DateTime64(3, 'UTC'))",
+                ColumnType::DateTime64(3, Some(chrono_tz::Tz::UTC)),
+            ),
             ("Float64", ColumnType::Float64),
         ] {
             assert_eq!(text.parse::<ColumnType>().unwrap(), want, "{text}");
@@ -225,7 +367,49 @@ mod tests {
 
     #[test]
     fn unknown_type_names_the_culprit() {
-        let err = "DECIMAL(10,2)".parse::<ColumnType>().unwrap_err();
-        assert!(err.to_string().contains("DECIMAL(10,2)"), "{err}");
+        let err = "MONEY(10,2)".parse::<ColumnType>().unwrap_err();
+        assert!(err.to_string().contains("MONEY(10,2)"), "{err}");
+        for bad in [
+            "DateTime64(4)",
+            "DateTime('Mars/Olympus')",
+            "DateTime(UTC)",
+            "Decimal(40, 2)",
+            "Decimal(5, 6)",
+            "FixedString(0)",
+            "Nullable(Int64",
+        ] {
+            assert!(bad.parse::<ColumnType>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn clickhouse_declarations_keep_their_parameters() {
+        let paris = Some(chrono_tz::Tz::Europe__Paris);
+        for (text, want, nullable) in [
+            (
+                "DateTime('Europe/Paris')",
+                ColumnType::DateTime(paris),
+                false,
+            ),
+            ("DateTime", ColumnType::DateTime(None), false),
+            (
+                "Nullable(DateTime64(3))",
+                ColumnType::DateTime64(3, None),
+                true,
+            ),
+            (
+                "DateTime64(9, 'Europe/Paris')",
+                ColumnType::DateTime64(9, paris),
+                false,
+            ),
+            ("Decimal(10, 2)", ColumnType::Decimal(10, 2), false),
+            ("Decimal64(4)", ColumnType::Decimal(18, 4), false),
+            ("Nullable(UUID)", ColumnType::Uuid, true),
+            ("LowCardinality(Nullable(String))", ColumnType::String, true),
+            ("FixedString(16)", ColumnType::FixedString(16), false),
+            ("Date32", ColumnType::Date32, false),
+        ] {
+            assert_eq!(parse_declared(text).unwrap(), (want, nullable), "{text}");
+        }
     }
 }

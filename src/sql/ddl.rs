@@ -9,38 +9,23 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Int64Array, StringArray, UInt8Array};
 use arrow::datatypes::{DataType, Field, Schema};
-use datafusion::sql::sqlparser::ast::{
-    AlterTableOperation, ColumnDef as SqlColumnDef, CreateTable,
-};
+use datafusion::sql::sqlparser::ast::{AlterTableOperation, ColumnDef as SqlColumnDef};
 use strata_catalog::{ColumnChange, ColumnDef, ColumnType, TableDefinition};
 use strata_tiers::Tiers;
 
 use super::QueryOutput;
 use super::error::{Error, Result};
-use super::parser::{ident_name, table_name};
+use super::parser::ident_name;
 use super::system::{self, DATABASE, DEFAULT_DATABASE};
 use crate::format::clickhouse::types::clickhouse_type;
 
-pub(super) async fn create_table(tiers: &Tiers, create: &CreateTable) -> Result<QueryOutput> {
-    let name = table_name(&create.name)?;
-    if create.query.is_some() {
-        return Err(Error::Invalid(
-            "CREATE TABLE … AS SELECT is not supported: create the table, then INSERT INTO … SELECT"
-                .into(),
-        ));
-    }
-    if create.or_replace {
-        return Err(Error::Invalid(
-            "CREATE OR REPLACE TABLE is not supported: DROP TABLE first".into(),
-        ));
-    }
-    let columns = create
-        .columns
-        .iter()
-        .map(column_def)
-        .collect::<Result<Vec<_>>>()?;
-    let def = TableDefinition::new(&name, columns)?;
-    let message = if tiers.create_table(def, create.if_not_exists).await? {
+pub(super) async fn create_table(
+    tiers: &Tiers,
+    definition: TableDefinition,
+    if_not_exists: bool,
+) -> Result<QueryOutput> {
+    let name = definition.name().to_string();
+    let message = if tiers.create_table(definition, if_not_exists).await? {
         format!("Table '{name}' created")
     } else {
         format!("Table '{name}' already exists")
@@ -233,17 +218,33 @@ pub(super) fn show_create_table(tiers: &Tiers, name: &str) -> Result<QueryOutput
             )
         })
         .collect();
-    let order = def.time_column().map_or_else(
-        || "tuple()".to_string(),
-        |i| format!("`{}`", def.columns()[i].name),
+    let quoted = |c: &str| format!("`{}`", c.replace('`', "\\`"));
+    let order = match (def.sort_key(), def.time_column()) {
+        ([one], _) => quoted(one),
+        ([], Some(i)) => quoted(&def.columns()[i].name),
+        ([], None) => "tuple()".to_string(),
+        (key, _) => format!(
+            "({})",
+            key.iter().map(|c| quoted(c)).collect::<Vec<_>>().join(", ")
+        ),
+    };
+    let mut statement = format!(
+        "CREATE TABLE {DEFAULT_DATABASE}.`{name}`\n(\n{}\n)\nENGINE = MergeTree\nORDER BY {order}",
+        columns.join(",\n")
     );
-    text_output(
-        "statement",
-        vec![format!(
-            "CREATE TABLE {DEFAULT_DATABASE}.`{name}`\n(\n{}\n)\nENGINE = MergeTree\nORDER BY {order}",
-            columns.join(",\n")
-        )],
-    )
+    if let (Some(ttl), Some(i)) = (def.ttl_nanos(), def.time_column()) {
+        const DAY: i64 = 86_400_000_000_000;
+        let interval = if ttl % DAY == 0 {
+            format!("toIntervalDay({})", ttl / DAY)
+        } else {
+            format!("toIntervalSecond({})", ttl / 1_000_000_000)
+        };
+        statement.push_str(&format!(
+            "\nTTL {} + {interval}",
+            quoted(&def.columns()[i].name)
+        ));
+    }
+    text_output("statement", vec![statement])
 }
 
 /// ClickHouse's `EXISTS TABLE`: 1 or 0, as `result` (UInt8).

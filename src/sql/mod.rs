@@ -280,7 +280,10 @@ impl QueryService {
             Statement::Dml { kind, planned } => {
                 self.datafusion(planned, Some(kind), caller, bounds).await
             }
-            Statement::CreateTable(create) => ddl::create_table(tiers, &create).await,
+            Statement::CreateTable {
+                definition,
+                if_not_exists,
+            } => ddl::create_table(tiers, *definition, if_not_exists).await,
             Statement::DropTables { names, if_exists } => {
                 ddl::drop_tables(tiers, &names, if_exists).await
             }

@@ -80,8 +80,13 @@ pub enum Statement {
         /// The whole EXPLAIN.
         planned: Planned,
     },
-    /// `CREATE TABLE name (columns)`.
-    CreateTable(Box<ast::CreateTable>),
+    /// `CREATE TABLE name (columns) …`, read into the table it makes.
+    CreateTable {
+        /// The table.
+        definition: Box<strata_catalog::TableDefinition>,
+        /// Whether an existing table of that name is fine.
+        if_not_exists: bool,
+    },
     /// `DROP TABLE [IF EXISTS] a[, b]`.
     DropTables {
         /// The tables.
@@ -198,7 +203,7 @@ impl Statement {
                 }
             }
             Statement::Dml { .. } | Statement::InsertRows { .. } => Class::Write,
-            Statement::CreateTable(_)
+            Statement::CreateTable { .. }
             | Statement::DropTables { .. }
             | Statement::AlterTable { .. }
             | Statement::SetTtl { .. }
@@ -214,13 +219,7 @@ impl Statement {
         let mut tables = match self {
             Statement::Query(p) | Statement::Dml { planned: p, .. } => p.tables.clone(),
             Statement::Explain { planned, .. } => planned.tables.clone(),
-            Statement::CreateTable(create) => {
-                let mut tables = vec![super::parser::table_name_lossy(&create.name)];
-                if let Some(query) = &create.query {
-                    tables.extend(super::parser::tables::of_query(query));
-                }
-                tables
-            }
+            Statement::CreateTable { definition, .. } => vec![definition.name().to_string()],
             Statement::DropTables { names, .. } => names.clone(),
             Statement::Flush { tables } => tables.clone(),
             Statement::ShowTables | Statement::ShowDatabases | Statement::ShowTableNames { .. } => {
@@ -259,7 +258,7 @@ impl Statement {
                 ..
             } => "DELETE",
             Statement::Explain { .. } => "EXPLAIN",
-            Statement::CreateTable(_) => "CREATE TABLE",
+            Statement::CreateTable { .. } => "CREATE TABLE",
             Statement::DropTables { .. } => "DROP TABLE",
             Statement::AlterTable { .. } => "ALTER TABLE",
             Statement::SetTtl { .. } => "ALTER TABLE … SET TTL",

@@ -531,6 +531,44 @@ async fn clickhouse_connect_works_end_to_end() {
     assert_eq!(out["count"], 2);
     assert_eq!(out["param"], json!([[42]]));
     assert_eq!(out["error"]["code"], 60);
+    assert_eq!(
+        out["typed_types"],
+        json!([
+            "UInt32",
+            "UUID",
+            "FixedString(3)",
+            "Decimal(10, 2)",
+            "Date",
+            "DateTime('Europe/Paris')",
+            "DateTime64(3)",
+            "Nullable(String)"
+        ])
+    );
+    assert_eq!(
+        out["typed_rows"],
+        json!([
+            [
+                1,
+                "61f0c404-5cb3-11e7-907b-a6006ad3dba0",
+                "fra",
+                "12.34",
+                "2024-01-02",
+                "2024-01-02T04:04:05+01:00",
+                "2024-01-02T03:04:05.123000",
+                null
+            ],
+            [
+                2,
+                "00000000-0000-0000-0000-000000000000",
+                "de\u{0}",
+                "-0.50",
+                "1970-01-01",
+                "1970-01-01T01:00:00+01:00",
+                "1970-01-01T00:00:00",
+                "x"
+            ]
+        ])
+    );
 }
 
 #[tokio::test]
@@ -540,11 +578,18 @@ async fn clickhouse_types_are_kept_and_the_hdb_stays_readable() {
     let c = server.client();
     ok(
         &c,
-        "CREATE TABLE typed (id UInt8, n Int16, big UInt64, d Date, dt DateTime, s LowCardinality(String)) ENGINE = MergeTree ORDER BY id",
+        "CREATE TABLE typed (id UInt8, n Int16, big UInt64, d Date, dt DateTime, \
+         s LowCardinality(String), u UUID, code FixedString(2), price Decimal(10, 2), \
+         at DateTime('Europe/Paris'), t3 DateTime64(3), note Nullable(String)) \
+         ENGINE = MergeTree PARTITION BY toYYYYMM(dt) ORDER BY (s, id) SETTINGS index_granularity = 8192",
     )
     .await;
-    let rows = "1\t-2\t18446744073709551615\t2024-01-02\t2024-01-02 03:04:05\tx\n\
-                2\t300\t0\t1970-01-01\t1970-01-01 00:00:00\ty\n";
+    let rows = "1\t-2\t18446744073709551615\t2024-01-02\t2024-01-02 03:04:05\tx\t\
+                61f0c404-5cb3-11e7-907b-a6006ad3dba0\tfr\t12.34\t2024-01-02 04:04:05\t\
+                2024-01-02 03:04:05.123\t\\N\n\
+                2\t300\t0\t1970-01-01\t1970-01-01 00:00:00\ty\t\
+                00000000-0000-0000-0000-000000000000\tde\t-0.50\t1970-01-01 01:00:00\t\
+                1970-01-01 00:00:00.000\tsome text\n";
     let r = c
         .request(
             Method::POST,
@@ -559,6 +604,7 @@ async fn clickhouse_types_are_kept_and_the_hdb_stays_readable() {
         "{}",
         String::from_utf8_lossy(&r.body)
     );
+    // Declared as written, Nullable only where declared.
     let types = ok(
         &c,
         "SELECT name, type FROM system.columns WHERE table = 'typed' FORMAT TSV",
@@ -566,12 +612,91 @@ async fn clickhouse_types_are_kept_and_the_hdb_stays_readable() {
     .await;
     assert_eq!(
         String::from_utf8(types).unwrap(),
-        "id\tNullable(UInt8)\nn\tNullable(Int16)\nbig\tNullable(UInt64)\nd\tNullable(Date32)\n\
-         dt\tNullable(DateTime(\\'UTC\\'))\ns\tNullable(String)\n"
+        "id\tUInt8\nn\tInt16\nbig\tUInt64\nd\tDate\ndt\tDateTime\ns\tString\nu\tUUID\n\
+         code\tFixedString(2)\nprice\tDecimal(10, 2)\nat\tDateTime(\\'Europe/Paris\\')\n\
+         t3\tDateTime64(3)\nnote\tNullable(String)\n"
     );
+    let create = ok(&c, "SHOW CREATE TABLE typed FORMAT TSVRaw").await;
+    let create = String::from_utf8(create).unwrap();
+    assert!(create.contains("`u` UUID,"), "{create}");
+    assert!(create.contains("ORDER BY (`s`, `id`)"), "{create}");
+    // The Paris column reads and prints wall-clock time in Paris: 04:04:05 there is 03:04:05 UTC.
+    let at = ok(
+        &c,
+        "SELECT toUnixTimestamp(at) - toUnixTimestamp(dt) FROM typed FORMAT TSV",
+    )
+    .await;
+    assert_eq!(at, b"0\n0\n");
+
     let query = "SELECT * FROM typed ORDER BY id FORMAT TSV";
     let hot = ok(&c, query).await;
     assert_eq!(String::from_utf8(hot.clone()).unwrap(), rows);
+    // Binary formats in each declared type's layout, read back into a copy of the table.
+    for format in ["Native", "RowBinaryWithNamesAndTypes"] {
+        let copy = format!("copy_{}", format.to_lowercase());
+        ok(
+            &c,
+            &format!(
+                "CREATE TABLE {copy} (id UInt8, n Int16, big UInt64, d Date, dt DateTime, \
+                 s LowCardinality(String), u UUID, code FixedString(2), price Decimal(10, 2), \
+                 at DateTime('Europe/Paris'), t3 DateTime64(3), note Nullable(String)) \
+                 ENGINE = MergeTree ORDER BY id"
+            ),
+        )
+        .await;
+        let body = ok(
+            &c,
+            &format!("SELECT * FROM typed ORDER BY id FORMAT {format}"),
+        )
+        .await;
+        let uuid = [0xe7, 0x11, 0xb3, 0x5c, 0x04, 0xc4, 0xf0, 0x61];
+        assert!(
+            body.windows(8).any(|w| w == uuid),
+            "{format}: UUID's high half, little-endian"
+        );
+        let r = c
+            .request(
+                Method::POST,
+                &format!("/?query=INSERT%20INTO%20{copy}%20FORMAT%20{format}"),
+                &[],
+                body,
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::OK,
+            "{format}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+        let back = ok(&c, &format!("SELECT * FROM {copy} ORDER BY id FORMAT TSV")).await;
+        assert_eq!(back, hot, "{format}");
+    }
+    // A row without values for non-Nullable columns stores their defaults; bad values are named.
+    ok(&c, "INSERT INTO copy_native (id) VALUES (7)").await;
+    assert_eq!(
+        ok(
+            &c,
+            "SELECT u, code, price, d, note FROM copy_native WHERE id = 7 FORMAT TSV"
+        )
+        .await,
+        b"00000000-0000-0000-0000-000000000000\t\t0.00\t1970-01-01\t\\N\n"
+    );
+    for (insert, says) in [
+        (
+            "INSERT INTO copy_native (id, u) VALUES (8, 'not-a-uuid')",
+            "'not-a-uuid' is not one",
+        ),
+        (
+            "INSERT INTO copy_native (id, code) VALUES (8, 'abc')",
+            "FixedString(2)",
+        ),
+    ] {
+        let r = ch(&c, insert, "query_id=t").await;
+        let body = String::from_utf8_lossy(&r.body);
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{insert}: {body}");
+        assert!(body.contains(says), "{insert}: {body}");
+    }
+
     // Flushed to the HDB: the same values from Strata, and from three other readers.
     ok(&c, "FLUSH TABLE typed").await;
     assert_eq!(ok(&c, query).await, hot);
@@ -588,9 +713,46 @@ async fn clickhouse_types_are_kept_and_the_hdb_stays_readable() {
             "18446744073709551615",
             "2024-01-02",
             "2024-01-02 03:04:05+00:00",
-            "x"
+            "x",
+            "61f0c404-5cb3-11e7-907b-a6006ad3dba0",
+            "fr",
+            "12.34",
+            "2024-01-02 03:04:05+00:00",
+            "2024-01-02 03:04:05.123000+00:00",
+            null
         ])
     );
+}
+
+#[tokio::test]
+async fn clickhouse_ttl_and_time_columns_of_datetime() {
+    let data = tempfile::TempDir::new().unwrap();
+    let dir = data.path().to_str().unwrap();
+    let server = TestServer::start(&["--hdb-dir", dir, "--flush-interval-ms", "20"]).await;
+    let c = server.client();
+    ok(
+        &c,
+        "CREATE TABLE ev (id UInt32, at DateTime) ENGINE = MergeTree ORDER BY id \
+         TTL toDateTime(at) + INTERVAL 2 DAY DELETE",
+    )
+    .await;
+    let create = String::from_utf8(ok(&c, "SHOW CREATE TABLE ev FORMAT TSVRaw").await).unwrap();
+    assert!(
+        create.ends_with("TTL `at` + toIntervalDay(2)\n"),
+        "{create}"
+    );
+    ok(
+        &c,
+        "INSERT INTO ev VALUES (1, '2020-01-01 00:00:00'), (2, '2020-01-02 00:00:00')",
+    )
+    .await;
+    ok(&c, "FLUSH TABLE ev").await;
+    ok(&c, "INSERT INTO ev VALUES (3, '2020-01-03 00:00:00')").await;
+    ok(&c, "INSERT INTO ev SELECT 4, now()").await;
+    // Old days leave both tiers: the HDB's by a Delta commit, the hot tier's in memory.
+    crate::tiered::eventually(&c, "SELECT id FROM ev", json!([[4]])).await;
+    let history = c.rows("DESCRIBE HISTORY ev").await;
+    assert_eq!(history[0][2], "DELETE", "{history}");
 }
 
 #[tokio::test]

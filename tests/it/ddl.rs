@@ -110,10 +110,7 @@ async fn bad_definitions_are_refused_and_change_nothing() {
     let server = TestServer::start(&[]).await;
     let c = server.client();
     let bad = [
-        (
-            "CREATE TABLE t (a DECIMAL(10,2))",
-            "Unsupported column type",
-        ),
+        ("CREATE TABLE t (a MONEY(10,2))", "Unsupported column type"),
         ("CREATE TABLE t (a INT64, a BOOL)", "already exists"),
         ("CREATE TABLE \"../etc\" (a INT64)", "Invalid table name"),
         ("CREATE TABLE t (\"a b\" INT64)", "Invalid column name"),

@@ -246,7 +246,7 @@ async fn optimize(hdb: Hdb) {
 }
 
 /// Polls `sql` until it returns `want` (10 s deadline).
-async fn eventually(c: &crate::common::Client, sql: &str, want: serde_json::Value) {
+pub(crate) async fn eventually(c: &crate::common::Client, sql: &str, want: serde_json::Value) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         let got = c.rows(sql).await;

@@ -3,7 +3,10 @@
 Usage: clickhouse_client.py BASE_URL
 """
 import datetime
+import decimal
 import json
+import uuid
+import zoneinfo
 import sys
 from urllib.parse import urlparse
 
@@ -41,6 +44,31 @@ with client.query_row_block_stream("SELECT id FROM cc ORDER BY id") as stream:
 out["streamed_rows"] = blocks
 out["count"] = client.command("SELECT count() FROM cc")
 out["param"] = client.query("SELECT {x:UInt32} + 1 AS y", parameters={"x": 41}).result_rows
+# ClickHouse-declared types through the client's own Native encoder and decoder.
+client.command("DROP TABLE IF EXISTS cct")
+client.command(
+    "CREATE TABLE cct (id UInt32, u UUID, code FixedString(3), price Decimal(10, 2), d Date, "
+    "at DateTime('Europe/Paris'), t3 DateTime64(3), note Nullable(String)) "
+    "ENGINE = MergeTree ORDER BY id"
+)
+paris = zoneinfo.ZoneInfo("Europe/Paris")
+client.insert(
+    "cct",
+    [
+        [1, uuid.UUID("61f0c404-5cb3-11e7-907b-a6006ad3dba0"), "fra", decimal.Decimal("12.34"),
+         datetime.date(2024, 1, 2), datetime.datetime(2024, 1, 2, 4, 4, 5, tzinfo=paris),
+         datetime.datetime(2024, 1, 2, 3, 4, 5, 123000), None],
+        [2, uuid.UUID(int=0), "de", decimal.Decimal("-0.5"), datetime.date(1970, 1, 1),
+         datetime.datetime(1970, 1, 1, 1, 0, 0, tzinfo=paris), datetime.datetime(1970, 1, 1), "x"],
+    ],
+)
+typed = client.query("SELECT * FROM cct ORDER BY id")
+out["typed_types"] = [t.name for t in typed.column_types]
+out["typed_rows"] = [
+    [r[0], str(r[1]), r[2].decode() if isinstance(r[2], bytes) else r[2], str(r[3]), r[4].isoformat(),
+     r[5].isoformat(), r[6].isoformat(), r[7]]
+    for r in typed.result_rows
+]
 try:
     client.query("SELECT * FROM no_such_table")
     out["error"] = None

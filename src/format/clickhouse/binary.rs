@@ -9,7 +9,7 @@ use arrow::datatypes::{
     TimestampNanosecondType, TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
 
-use super::{Header, Unprintable, printable_columns, type_names};
+use super::{Header, Unprintable, binary_columns, type_names};
 
 /// Appends `n` as ClickHouse's varuint (unsigned LEB128).
 pub fn write_varuint(out: &mut Vec<u8>, mut n: u64) {
@@ -59,7 +59,7 @@ pub fn encode_row_binary(
         }
     }
     for batch in batches {
-        let columns = printable_columns(batch, &names)?;
+        let columns = binary_columns(schema, batch, &names)?;
         for row in 0..batch.num_rows() {
             for (i, column) in columns.iter().enumerate() {
                 let nullable = is_nullable(&schema.fields()[i]);

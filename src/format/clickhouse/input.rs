@@ -293,6 +293,7 @@ fn arrow_file(data: &Bytes, max_decoded_bytes: u64) -> Result<Vec<RecordBatch>, 
 fn parquet(data: &Bytes, max_decoded_bytes: u64) -> Result<Vec<RecordBatch>, String> {
     use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     let data = data.clone();
+    let file_len = data.len() as u64;
     let read = std::panic::catch_unwind(move || -> Result<Vec<RecordBatch>, String> {
         let builder = ParquetRecordBatchReaderBuilder::try_new(data).map_err(|e| e.to_string())?;
         let meta = builder.metadata();
@@ -309,6 +310,24 @@ fn parquet(data: &Bytes, max_decoded_bytes: u64) -> Result<Vec<RecordBatch>, Str
             return Err(format!(
                 "the file decodes to more than {max_decoded_bytes} bytes; send it in smaller requests"
             ));
+        }
+        // Every column chunk must lie inside the file: the reader asserts (panics) on negative
+        // offsets or sizes rather than refusing them.
+        let inside = |c: &datafusion::parquet::file::metadata::ColumnChunkMetaData| {
+            let start = c.dictionary_page_offset().unwrap_or(c.data_page_offset());
+            let len = c.compressed_size();
+            c.data_page_offset() >= 0
+                && start >= 0
+                && len >= 0
+                && u64::try_from(start.saturating_add(len)).is_ok_and(|end| end <= file_len)
+        };
+        if !meta
+            .row_groups()
+            .iter()
+            .flat_map(|g| g.columns())
+            .all(inside)
+        {
+            return Err("a column chunk of the Parquet file lies outside the file".into());
         }
         builder
             .build()

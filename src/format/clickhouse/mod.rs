@@ -10,6 +10,7 @@
 //! - [`pretty`]: `Pretty` and `PrettyCompact` tables.
 //! - [`binary`]: `RowBinary` and `RowBinaryWithNamesAndTypes`.
 //! - [`native`]: `Native` blocks, with BlockInfo and `has_custom` by protocol revision.
+//! - `wire`: the binary layouts of `Date`, `UUID` and `FixedString` columns.
 //! - [`input`]: the rows of `INSERT … FORMAT X` decoded ([`text_read`], [`values_read`],
 //!   [`row_binary_read`], [`native_read`] for the formats that need their own reader).
 
@@ -25,6 +26,7 @@ pub mod text_read;
 pub mod type_name;
 pub mod types;
 pub mod values_read;
+mod wire;
 
 use arrow::array::RecordBatch;
 use arrow::compute::cast;
@@ -333,6 +335,25 @@ fn printable_columns(
                 reason: e.to_string(),
             }),
             _ => Ok(std::sync::Arc::clone(c)),
+        })
+        .collect()
+}
+
+/// A batch's columns as the binary formats write them: [`printable_columns`], then each in its
+/// declared type's ClickHouse layout (`wire`).
+fn binary_columns(
+    schema: &Schema,
+    batch: &RecordBatch,
+    names: &[&str],
+) -> Result<Vec<arrow::array::ArrayRef>, Unprintable> {
+    printable_columns(batch, names)?
+        .iter()
+        .zip(schema.fields())
+        .map(|(column, field)| {
+            wire::binary_column(field, column).map_err(|reason| Unprintable {
+                column: field.name().clone(),
+                reason,
+            })
         })
         .collect()
 }

@@ -12,7 +12,7 @@ use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema};
 
 use super::binary::{is_nullable, write_default, write_plain, write_string, write_varuint};
-use super::{Unprintable, printable_columns, type_names};
+use super::{Unprintable, binary_columns, type_names};
 
 /// The protocol revision Strata reports (`revision()`) and encodes at most.
 pub const REVISION: u64 = 54460;
@@ -34,7 +34,7 @@ pub fn encode_native(
     let mut out = Vec::new();
     let mut blocks = 0;
     for batch in batches.iter().filter(|b| b.num_rows() > 0) {
-        let columns = printable_columns(batch, &names)?;
+        let columns = binary_columns(schema, batch, &names)?;
         block(
             &mut out,
             revision,

@@ -268,15 +268,8 @@ impl<'a> Reader<'a> {
                 let values = bytes.chunks_exact(16).map(|c| {
                     let hi = u64::from_le_bytes(c[..8].try_into().unwrap_or_default());
                     let lo = u64::from_le_bytes(c[8..].try_into().unwrap_or_default());
-                    let hex = format!("{hi:016x}{lo:016x}");
-                    format!(
-                        "{}-{}-{}-{}-{}",
-                        &hex[..8],
-                        &hex[8..12],
-                        &hex[12..16],
-                        &hex[16..20],
-                        &hex[20..]
-                    )
+                    strata_tiers::conform::canonical_uuid(&format!("{hi:016x}{lo:016x}"))
+                        .unwrap_or_default()
                 });
                 Arc::new(StringArray::from_iter_values(values))
             }

@@ -125,11 +125,6 @@ fn write(
             text_like(out, &date.format("%Y-%m-%d").to_string(), dialect, nested);
         }
         DataType::Timestamp(unit, tz) => {
-            if let Some(tz) = tz.as_deref()
-                && !matches!(tz, "UTC" | "+00:00" | "Z" | "Etc/UTC")
-            {
-                return Err(format!("time zone '{tz}' (only UTC is printed)"));
-            }
             let v = match unit {
                 TimeUnit::Second => array.as_primitive::<TimestampSecondType>().value(row),
                 TimeUnit::Millisecond => {
@@ -140,7 +135,7 @@ fn write(
                 }
                 TimeUnit::Nanosecond => array.as_primitive::<TimestampNanosecondType>().value(row),
             };
-            text_like(out, &timestamp(v, *unit)?, dialect, nested);
+            text_like(out, &timestamp(v, *unit, tz.as_deref())?, dialect, nested);
         }
         DataType::Decimal128(..) => {
             let text = array
@@ -180,8 +175,9 @@ fn write(
     Ok(())
 }
 
-/// `YYYY-MM-DD hh:mm:ss`, with as many fraction digits as the unit has.
-fn timestamp(v: i64, unit: TimeUnit) -> Result<String, String> {
+/// `YYYY-MM-DD hh:mm:ss` in zone `tz` (none: UTC), with as many fraction digits as the unit
+/// has, as ClickHouse prints a `DateTime`/`DateTime64` in its column's zone.
+fn timestamp(v: i64, unit: TimeUnit, tz: Option<&str>) -> Result<String, String> {
     let per_second: i64 = match unit {
         TimeUnit::Second => 1,
         TimeUnit::Millisecond => 1_000,
@@ -192,7 +188,16 @@ fn timestamp(v: i64, unit: TimeUnit) -> Result<String, String> {
     let nanos = u32::try_from(frac * (1_000_000_000 / per_second)).unwrap_or(0);
     let t = chrono::DateTime::from_timestamp(secs, nanos)
         .ok_or_else(|| format!("timestamp {v} is out of range"))?;
-    let mut text = t.format("%Y-%m-%d %H:%M:%S").to_string();
+    let pattern = "%Y-%m-%d %H:%M:%S";
+    let mut text = match tz {
+        None | Some("UTC" | "+00:00" | "Z" | "Etc/UTC") => t.format(pattern).to_string(),
+        Some(tz) => {
+            let zone: arrow::array::timezone::Tz = tz
+                .parse()
+                .map_err(|_| format!("time zone '{tz}' is not one Strata knows"))?;
+            t.with_timezone(&zone).format(pattern).to_string()
+        }
+    };
     let digits = fraction_digits(unit);
     if digits > 0 {
         let _ = write!(text, ".{frac:0digits$}");

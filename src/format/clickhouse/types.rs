@@ -2,14 +2,20 @@
 //! (`meta[].type` in JSON, the second line of `TabSeparatedWithNamesAndTypes`, Native's column
 //! headers). Strata's `TIMESTAMP_NS` is `DateTime64(9, 'UTC')`, so Grafana sees a time column;
 //! strings are plain `String` (never `LowCardinality`, which clients would have to decode
-//! specially: `clickhouse-http.md`, cross-cutting decision 4).
+//! specially: `clickhouse-http.md`, cross-cutting decision 4). A column read straight from a
+//! table is named as it was declared (`Date`, `UUID`, `FixedString(3)`, `DateTime` without a
+//! zone), from the declared type its field carries.
 
 use arrow::datatypes::{DataType, Field, TimeUnit};
+use strata_catalog::{ColumnType, declared_type};
 
 /// The ClickHouse type of `field`, or `None` for an Arrow type ClickHouse has no name for.
 /// A nullable field is `Nullable(T)`, except arrays, which ClickHouse cannot wrap.
 pub fn clickhouse_type(field: &Field) -> Option<String> {
-    let inner = base_type(field.data_type())?;
+    let inner = match declared(field) {
+        Some(ty) => declared_name(ty)?,
+        None => base_type(field.data_type())?,
+    };
     Some(
         if field.is_nullable()
             && !matches!(
@@ -22,6 +28,30 @@ pub fn clickhouse_type(field: &Field) -> Option<String> {
             inner
         },
     )
+}
+
+/// The declared type `field` carries, if its values are still held as that type holds them.
+pub fn declared(field: &Field) -> Option<ColumnType> {
+    declared_type(field).filter(|ty| ty.arrow_type() == *field.data_type())
+}
+
+/// ClickHouse's name for a declared type whose name the Arrow type does not tell.
+fn declared_name(ty: ColumnType) -> Option<String> {
+    let zone = |tz: strata_catalog::types::Zone| tz.map(|tz| format!("'{}'", tz.name()));
+    Some(match ty {
+        ColumnType::Date => "Date".into(),
+        ColumnType::Uuid => "UUID".into(),
+        ColumnType::FixedString(n) => format!("FixedString({n})"),
+        ColumnType::DateTime(tz) => match zone(tz) {
+            Some(tz) => format!("DateTime({tz})"),
+            None => "DateTime".into(),
+        },
+        ColumnType::DateTime64(p, tz) => match zone(tz) {
+            Some(tz) => format!("DateTime64({p}, {tz})"),
+            None => format!("DateTime64({p})"),
+        },
+        other => base_type(&other.arrow_type())?,
+    })
 }
 
 fn base_type(data_type: &DataType) -> Option<String> {

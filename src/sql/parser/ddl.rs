@@ -1,5 +1,6 @@
-//! Catalog statements: `CREATE TABLE`, `DROP TABLE`, `ALTER TABLE` (with Strata's `SET TTL`),
-//! `SHOW TABLES`, `DESCRIBE`. All but `SHOW TABLES` and `DESCRIBE` are admin statements.
+//! Catalog statements: `DROP TABLE`, `ALTER TABLE` (with Strata's `SET TTL`), `SHOW TABLES`,
+//! `DESCRIBE` (`CREATE TABLE` is `create.rs`). All but `SHOW TABLES` and `DESCRIBE` are admin
+//! statements.
 
 use datafusion::sql::sqlparser::ast::{ObjectType, Statement as Ast};
 use datafusion::sql::sqlparser::parser::Parser;
@@ -38,9 +39,6 @@ pub(crate) fn set_ttl(parser: &mut Parser<'_>) -> Result<Statement> {
 /// The catalog statement `ast` is, if it is one.
 pub(crate) fn from_ast(ast: Box<Ast>) -> std::result::Result<Result<Statement>, Box<Ast>> {
     let statement = match *ast {
-        Ast::CreateTable(create) => {
-            table_name(&create.name).map(|_| Statement::CreateTable(Box::new(create)))
-        }
         Ast::Drop {
             object_type: ObjectType::Table,
             if_exists,

@@ -9,13 +9,15 @@
 //! |---|---|
 //! | `maintenance` | `FLUSH TABLE`, `OPTIMIZE`, `VACUUM` |
 //! | `history` | `DESCRIBE HISTORY`, `VERSION AS OF` / `TIMESTAMP AS OF` table versions |
-//! | `ddl` | `CREATE`, `DROP`, `ALTER` (and `SET TTL`), `SHOW TABLES`, `DESCRIBE` |
+//! | `create` | `CREATE TABLE`, Strata's and ClickHouse's (`ENGINE`, `ORDER BY`, `TTL`, typed columns) |
+//! | `ddl` | `DROP`, `ALTER` (and `SET TTL`), `SHOW TABLES`, `DESCRIBE` |
 //! | `query` | `SELECT`, `INSERT`, `UPDATE`, `DELETE`, `EXPLAIN`: classification and checks |
 //! | `tables` | the tables a statement touches (CTE scopes, table functions, time travel) |
 //! | `dialect` | the generic dialect plus table versions |
 //! | `clickhouse` | ClickHouse requests: `FORMAT`, `SETTINGS`, `{name:Type}` parameters, inserts with rows, `SHOW DATABASES`, `EXISTS`, … |
 
 pub mod clickhouse;
+pub(crate) mod create;
 pub(crate) mod ddl;
 pub(crate) mod dialect;
 pub(crate) mod history;
@@ -83,6 +85,8 @@ fn parse_one(parser: &mut Parser<'_>) -> Result<Statement> {
         && word_at(parser, 4, "TTL")
     {
         ddl::set_ttl(parser)
+    } else if create::is_create_table(parser) {
+        create::create_table(parser)
     } else {
         query::standard(parser.parse_statement()?)
     }

@@ -23,13 +23,6 @@ pub(crate) fn of_statement(ast: &Ast) -> Vec<String> {
     walk.found.into_iter().collect()
 }
 
-/// Every table `query` touches, sorted, each once.
-pub(crate) fn of_query(query: &Query) -> Vec<String> {
-    let mut walk = Walk::default();
-    let _ = query.visit(&mut walk);
-    walk.found.into_iter().collect()
-}
-
 #[derive(Default)]
 struct Walk {
     found: BTreeSet<String>,

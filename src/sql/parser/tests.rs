@@ -164,9 +164,10 @@ fn catalog_statements_are_admin_and_name_their_tables() {
             vec!["t"],
         ),
         (
-            "CREATE TABLE t AS SELECT * FROM s",
+            "CREATE TABLE default.e (ts DateTime('Europe/Paris'), id UUID) ENGINE = MergeTree \
+             ORDER BY (id, ts) PARTITION BY toYYYYMM(ts) TTL ts + INTERVAL 30 DAY",
             Class::Admin,
-            vec!["s", "t"],
+            vec!["e"],
         ),
         ("DROP TABLE a, b", Class::Admin, vec!["a", "b"]),
         ("DROP TABLE IF EXISTS a", Class::Admin, vec!["a"]),
@@ -280,6 +281,7 @@ fn bad_input_is_refused_before_planning() {
     assert!(parse("SELECT 1;").is_ok());
     assert!(refused("SELECT 1 SELECT 2").starts_with("Parse error"));
     assert!(refused("CREATE VIEW v AS SELECT 1").contains("Unsupported statement"));
+    assert!(refused("CREATE TABLE t AS SELECT * FROM s").contains("INSERT INTO … SELECT"));
     assert!(refused("SELECT a INTO t2 FROM t").contains("SELECT … INTO"));
     // datafusion-sql panics on a typed literal whose value is not a string.
     let err = refused("SELECT xbar(timestamp 1000) b, count(*) FROM f GROUP BY b");
@@ -288,4 +290,76 @@ fn bad_input_is_refused_before_planning() {
     assert!(parse("SELECT TIMESTAMP '2024-01-01 00:00:00'").is_ok());
     let deep = format!("SELECT {}1{}", "(".repeat(500), ")".repeat(500));
     assert!(refused(&deep).starts_with("Parse error"));
+}
+
+#[test]
+fn clickhouse_create_table_keeps_types_sort_key_and_ttl() {
+    let Statement::CreateTable { definition, .. } = parse(
+        "CREATE TABLE IF NOT EXISTS `ev` (`ts` DateTime64(3, 'UTC') CODEC(Delta, ZSTD), \
+         id UInt32 COMMENT 'key', price Decimal(10, 2), code Nullable(FixedString(3)), \
+         n Float64 NULL, day Date) ENGINE = MergeTree() PARTITION BY toDate(ts) \
+         ORDER BY (id, ts) TTL toDateTime(ts) + toIntervalMonth(1) SETTINGS index_granularity = 8192",
+    )
+    .unwrap() else {
+        panic!("not a CREATE TABLE")
+    };
+    let nullable: Vec<bool> = definition.columns().iter().map(|c| c.nullable).collect();
+    assert_eq!(nullable, [false, false, false, true, true, false]);
+    assert_eq!(definition.sort_key(), ["id", "ts"]);
+    assert_eq!(definition.time_column(), Some(0));
+    assert_eq!(definition.ttl_nanos(), Some(31 * 86_400_000_000_000));
+    assert_eq!(
+        definition.columns()[2].ty,
+        strata_catalog::ColumnType::Decimal(10, 2)
+    );
+
+    let Statement::CreateTable { definition, .. } =
+        parse("CREATE TABLE s (symbol SYMBOL, v INT64 NOT NULL, ts TIMESTAMP_NS)").unwrap()
+    else {
+        panic!("not a CREATE TABLE")
+    };
+    let nullable: Vec<bool> = definition.columns().iter().map(|c| c.nullable).collect();
+    assert_eq!(
+        nullable,
+        [true, false, true],
+        "Strata's columns hold NULLs by default"
+    );
+
+    for (sql, says) in [
+        (
+            "CREATE TABLE r (a UInt8) ENGINE = ReplacingMergeTree ORDER BY a",
+            "ReplacingMergeTree",
+        ),
+        (
+            "CREATE TABLE r (a UInt8 DEFAULT 1) ENGINE = MergeTree ORDER BY a",
+            "DEFAULT",
+        ),
+        (
+            "CREATE TABLE r (a UInt8) ENGINE = MergeTree ORDER BY a + 1",
+            "names columns",
+        ),
+        (
+            "CREATE TABLE r (a UInt8) ENGINE = MergeTree ORDER BY b",
+            "no column 'b'",
+        ),
+        (
+            "CREATE TABLE r (a UInt8, t DateTime) ENGINE = MergeTree ORDER BY a TTL a + INTERVAL 1 DAY",
+            "time column",
+        ),
+        (
+            "CREATE TABLE r (a DateTime64(4)) ENGINE = MergeTree ORDER BY a",
+            "3, 6 or 9",
+        ),
+        (
+            "CREATE TABLE r (a Map(String, UInt8)) ENGINE = MergeTree ORDER BY a",
+            "Map(String,UInt8)",
+        ),
+        (
+            "CREATE TABLE r (a UInt8, INDEX i a TYPE minmax) ENGINE = MergeTree ORDER BY a",
+            "indexes",
+        ),
+    ] {
+        let err = refused(sql);
+        assert!(err.contains(says), "{sql}: {err}");
+    }
 }

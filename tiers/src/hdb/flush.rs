@@ -1,7 +1,8 @@
 //! Frozen hot rows → Parquet files + one Delta commit.
 //!
-//! Each day becomes one file, its rows sorted by (symbol, time) where the table has those
-//! columns, so readers' row-group statistics prune well on both. The commit carries the
+//! Each day becomes one file, its rows sorted by the table's sort key (ClickHouse's `ORDER BY`),
+//! or else by (symbol, time) where the table has those columns, so readers' row-group statistics
+//! prune well on them. The commit carries the
 //! application transaction `(strata-wal, last WAL sequence)`: replay after a crash skips what is
 //! already in the HDB, so a flush is idempotent.
 
@@ -45,7 +46,7 @@ pub async fn write_frozen(table: &mut DeltaTable, frozen: &FrozenRows) -> Result
         if day.num_rows() == 0 {
             continue;
         }
-        let sorted = sort_for_scans(&day)?;
+        let sorted = sort_for_scans(&day, &frozen.sort_key)?;
         writer
             .write(to_delta_layout(&sorted, &delta_schema)?)
             .await?;
@@ -81,22 +82,28 @@ pub(crate) fn writer_properties() -> Result<WriterProperties> {
         .build())
 }
 
-/// `batch` ordered by (symbol, time) — whichever of the two the table has.
-pub(crate) fn sort_for_scans(batch: &RecordBatch) -> Result<RecordBatch> {
+/// `batch` ordered by `sort_key`, or when it is empty by (symbol, time) — whichever of the two
+/// the table has.
+pub(crate) fn sort_for_scans(batch: &RecordBatch, sort_key: &[String]) -> Result<RecordBatch> {
     let schema = batch.schema();
-    let mut keys: Vec<SortColumn> = Vec::new();
-    if let Ok(i) = schema.index_of("symbol") {
-        keys.push(SortColumn {
-            values: Arc::clone(batch.column(i)),
-            options: None,
-        });
-    }
-    if let Some(i) = time_column_index(&schema) {
-        keys.push(SortColumn {
-            values: Arc::clone(batch.column(i)),
-            options: None,
-        });
-    }
+    let key = |i: usize| SortColumn {
+        values: Arc::clone(batch.column(i)),
+        options: None,
+    };
+    let keys: Vec<SortColumn> = if sort_key.is_empty() {
+        let symbol = schema.index_of("symbol").ok();
+        symbol
+            .into_iter()
+            .chain(time_column_index(&schema))
+            .map(key)
+            .collect()
+    } else {
+        sort_key
+            .iter()
+            .filter_map(|c| schema.index_of(c).ok())
+            .map(key)
+            .collect()
+    };
     if keys.is_empty() {
         return Ok(batch.clone());
     }
@@ -122,4 +129,37 @@ pub(crate) fn to_delta_layout(
         )
         .collect::<Result<Vec<ArrayRef>>>()?;
     Ok(RecordBatch::try_new(Arc::clone(delta_schema), columns)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::{AsArray, Int64Array, StringArray};
+    use arrow::datatypes::Int64Type;
+
+    use super::*;
+
+    fn ids(batch: &RecordBatch) -> Vec<i64> {
+        batch
+            .column(1)
+            .as_primitive::<Int64Type>()
+            .values()
+            .to_vec()
+    }
+
+    #[test]
+    fn files_follow_the_sort_key_else_symbol() {
+        let batch = RecordBatch::try_from_iter(vec![
+            (
+                "symbol",
+                Arc::new(StringArray::from(vec!["b", "a", "b"])) as ArrayRef,
+            ),
+            ("id", Arc::new(Int64Array::from(vec![1, 3, 2])) as ArrayRef),
+        ])
+        .unwrap();
+        assert_eq!(ids(&sort_for_scans(&batch, &[]).unwrap()), [3, 1, 2]);
+        let key = ["id".to_string()];
+        assert_eq!(ids(&sort_for_scans(&batch, &key).unwrap()), [1, 2, 3]);
+        let key = ["symbol".to_string(), "id".to_string()];
+        assert_eq!(ids(&sort_for_scans(&batch, &key).unwrap()), [3, 1, 2]);
+    }
 }

@@ -41,6 +41,7 @@ pub struct CompactOutcome {
 pub async fn compact(
     table: &mut DeltaTable,
     schema: &SchemaRef,
+    sort_key: &[String],
     min_files: usize,
 ) -> Result<CompactOutcome> {
     let time_column = time_column_index(schema).map(|i| schema.field(i).name().clone());
@@ -71,7 +72,7 @@ pub async fn compact(
             batches.extend(super::read_file(&store, file.path().as_ref(), schema).await?);
             actions.push(Action::Remove(file.remove_action(false)));
         }
-        let merged = sort_for_scans(&concat_batches(schema, &batches)?)?;
+        let merged = sort_for_scans(&concat_batches(schema, &batches)?, sort_key)?;
         if merged.num_rows() > 0 {
             writer
                 .write(to_delta_layout(&merged, &delta_schema)?)
@@ -92,10 +93,22 @@ pub async fn compact(
     Ok(outcome)
 }
 
-/// `minValues[column]` of a file's JSON statistics, as an integer.
+/// `minValues[column]` of a file's JSON statistics, as nanoseconds.
 fn min_of(stats: Option<&str>, column: &str) -> Option<i64> {
     let stats: serde_json::Value = serde_json::from_str(stats?).ok()?;
-    stats.get("minValues")?.get(column)?.as_i64()
+    stat_nanos(stats.get("minValues")?.get(column)?)
+}
+
+/// A time column's statistic as nanoseconds: an integer for columns stored as Delta `long`
+/// (nanoseconds), an RFC 3339 text for Delta `timestamp` columns (whose statistics Delta keeps
+/// to the millisecond, truncated: never later than the true value).
+fn stat_nanos(value: &serde_json::Value) -> Option<i64> {
+    match value {
+        serde_json::Value::String(text) => chrono::DateTime::parse_from_rfc3339(text)
+            .ok()?
+            .timestamp_nanos_opt(),
+        other => other.as_i64(),
+    }
 }
 
 /// Removes from the table's current version every file whose rows all have `time_column` before
@@ -120,10 +133,10 @@ pub async fn expire(table: &mut DeltaTable, time_column: &str, before: i64) -> R
     Ok(rows)
 }
 
-/// `maxValues[column]` of a file's JSON statistics, as an integer.
+/// `maxValues[column]` of a file's JSON statistics, as nanoseconds.
 fn max_of(stats: Option<&str>, column: &str) -> Option<i64> {
     let stats: serde_json::Value = serde_json::from_str(stats?).ok()?;
-    stats.get("maxValues")?.get(column)?.as_i64()
+    stat_nanos(stats.get("maxValues")?.get(column)?)
 }
 
 /// Deletes data files no version newer than `retain_hours` ago refers to; returns how many.

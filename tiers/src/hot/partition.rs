@@ -6,9 +6,9 @@
 
 use std::collections::BTreeMap;
 
-use arrow::array::{Array, AsArray, RecordBatch, UInt32Array};
-use arrow::compute::{concat_batches, take_record_batch};
-use arrow::datatypes::TimestampNanosecondType;
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, UInt32Array, make_array};
+use arrow::compute::{CastOptions, cast_with_options, concat_batches, take_record_batch};
+use arrow::datatypes::{DataType, TimeUnit, TimestampNanosecondType};
 
 use crate::error::Result;
 
@@ -118,12 +118,30 @@ impl Partition {
     }
 }
 
-/// Smallest and largest non-null value of a nanosecond timestamp column.
+/// Smallest and largest non-null instant of a timestamp column, in nanoseconds.
 fn time_bounds(col: &dyn Array) -> Option<(i64, i64)> {
-    let ts = col.as_primitive_opt::<TimestampNanosecondType>()?;
+    let ts = as_nanos(col)?;
+    let ts = ts.as_primitive_opt::<TimestampNanosecondType>()?;
     let min = arrow::compute::min(ts)?;
     let max = arrow::compute::max(ts)?;
     Some((min, max))
+}
+
+/// A timestamp column of any unit as nanoseconds (`None` if it is not a timestamp column, or
+/// holds an instant nanoseconds cannot count).
+fn as_nanos(col: &dyn Array) -> Option<ArrayRef> {
+    match col.data_type() {
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => Some(make_array(col.to_data())),
+        DataType::Timestamp(_, tz) => {
+            let strict = CastOptions {
+                safe: false,
+                ..Default::default()
+            };
+            let to = DataType::Timestamp(TimeUnit::Nanosecond, tz.clone());
+            cast_with_options(col, &to, &strict).ok()
+        }
+        _ => None,
+    }
 }
 
 /// Splits `batch` into one chunk per day of column `time_col`. The common case of a batch within
@@ -138,8 +156,10 @@ pub fn split_by_day(
     let Some(tc) = time_col else {
         return Ok(vec![(PartitionKey(None), Chunk::new(batch, None))]);
     };
-    let col = batch.column(tc);
-    let Some(ts) = col.as_primitive_opt::<TimestampNanosecondType>() else {
+    let Some(nanos) = as_nanos(batch.column(tc)) else {
+        return Ok(vec![(PartitionKey(None), Chunk::new(batch, None))]);
+    };
+    let Some(ts) = nanos.as_primitive_opt::<TimestampNanosecondType>() else {
         return Ok(vec![(PartitionKey(None), Chunk::new(batch, None))]);
     };
     let bounds = time_bounds(ts);

@@ -29,6 +29,8 @@ pub struct HotTable {
 struct TableState {
     schema: SchemaRef,
     time_col: Option<usize>,
+    /// What flushed files are sorted by (the definition's sort key).
+    sort_key: Vec<String>,
     /// Rows taking writes.
     partitions: BTreeMap<PartitionKey, Partition>,
     /// WAL sequences of the rows in `partitions` (`None` in memory-only mode or when empty).
@@ -94,6 +96,8 @@ pub struct FrozenRows {
     pub seqs: Option<SeqRange>,
     /// Total rows.
     pub rows: usize,
+    /// The columns the flushed files are sorted by (empty: symbol, then time).
+    pub sort_key: Vec<String>,
 }
 
 /// What a scan reads: the batches of the partitions and chunks that survived pruning.
@@ -126,6 +130,7 @@ impl HotTable {
             state: RwLock::new(TableState {
                 schema: def.arrow_schema(),
                 time_col: def.time_column(),
+                sort_key: def.sort_key().to_vec(),
                 partitions: BTreeMap::new(),
                 active_seqs: None,
                 frozen: None,
@@ -143,6 +148,11 @@ impl HotTable {
     /// Current schema.
     pub fn schema(&self) -> SchemaRef {
         Arc::clone(&self.state.read().schema)
+    }
+
+    /// The columns flushed files are sorted by (empty: symbol, then time).
+    pub fn sort_key(&self) -> Vec<String> {
+        self.state.read().sort_key.clone()
     }
 
     /// Appends batches that were built against `schema`. Fails with
@@ -251,6 +261,7 @@ impl HotTable {
             days,
             seqs: frozen.seqs,
             rows: frozen.partitions.values().map(Partition::rows).sum(),
+            sort_key: state.sort_key.clone(),
         })
     }
 
@@ -382,6 +393,7 @@ impl HotTable {
         };
         state.schema = Arc::clone(&schema);
         state.time_col = time_col;
+        state.sort_key = def.sort_key().to_vec();
         state.partitions = partitions;
         state.frozen = frozen;
         Ok(())

@@ -12,6 +12,7 @@ pub mod prune;
 mod sink;
 
 use std::any::Any;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
@@ -42,13 +43,28 @@ pub struct TieredTable {
     table: TableHandle,
     /// Fixed when the provider is created, so one statement sees one schema from planning to end.
     schema: SchemaRef,
+    /// What an INSERT that omits a column which holds no NULLs stores: its type's default.
+    defaults: HashMap<String, Expr>,
 }
 
 impl TieredTable {
     /// A provider over `table` at its current schema.
     pub fn new(table: TableHandle) -> Self {
         let schema = table.schema();
-        Self { table, schema }
+        let defaults = schema
+            .fields()
+            .iter()
+            .filter(|f| !f.is_nullable())
+            .filter_map(|f| {
+                let value = crate::conform::default_value(f)?;
+                Some((f.name().clone(), Expr::Literal(value, None)))
+            })
+            .collect();
+        Self {
+            table,
+            schema,
+            defaults,
+        }
     }
 
     fn time_column(&self) -> Option<&str> {
@@ -128,6 +144,10 @@ impl TableProvider for TieredTable {
 
     fn table_type(&self) -> TableType {
         TableType::Base
+    }
+
+    fn get_column_default(&self, column: &str) -> Option<&Expr> {
+        self.defaults.get(column)
     }
 
     async fn scan(

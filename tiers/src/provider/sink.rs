@@ -4,7 +4,7 @@ use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{Field, Schema, SchemaRef};
 use async_trait::async_trait;
 use datafusion::datasource::sink::DataSink;
 use datafusion::error::Result;
@@ -12,6 +12,7 @@ use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType};
 use futures::TryStreamExt;
 
+use crate::conform::conform_batch;
 use crate::store::TableHandle;
 
 /// Appends an INSERT's rows to a table. All rows are gathered before anything is stored, so a row
@@ -19,12 +20,27 @@ use crate::store::TableHandle;
 #[derive(Debug)]
 pub(crate) struct TableSink {
     table: TableHandle,
-    schema: SchemaRef,
+    /// The table's schema, which the append checks the table still has.
+    table_schema: SchemaRef,
+    /// The rows the sink takes: the table's columns, every one nullable. A NULL (or an omitted
+    /// value) for a column that holds none becomes its type's default when the rows are
+    /// conformed, as ClickHouse does, instead of failing DataFusion's NOT NULL check.
+    accepted: SchemaRef,
 }
 
 impl TableSink {
     pub(crate) fn new(table: TableHandle, schema: SchemaRef) -> Self {
-        Self { table, schema }
+        let fields: Vec<Field> = schema
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone().with_nullable(true))
+            .collect();
+        let accepted = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+        Self {
+            table,
+            table_schema: schema,
+            accepted,
+        }
     }
 }
 
@@ -41,7 +57,7 @@ impl DataSink for TableSink {
     }
 
     fn schema(&self) -> &SchemaRef {
-        &self.schema
+        &self.accepted
     }
 
     async fn write_all(
@@ -50,8 +66,14 @@ impl DataSink for TableSink {
         _context: &Arc<TaskContext>,
     ) -> Result<u64> {
         let batches: Vec<_> = data.try_collect().await?;
+        // The same fitting every ingest gets: declared types checked (UUIDs, fixed strings),
+        // defaults where a column holds no NULLs, the table's exact schema.
+        let batches = batches
+            .iter()
+            .map(|b| conform_batch(self.table.name(), &self.table_schema, b))
+            .collect::<crate::error::Result<Vec<_>>>()?;
         // In tiered mode the append waits for the WAL's fsync: keep it off the async workers.
-        let (table, schema) = (self.table.clone(), Arc::clone(&self.schema));
+        let (table, schema) = (self.table.clone(), Arc::clone(&self.table_schema));
         let rows = tokio::task::spawn_blocking(move || table.append(&schema, batches))
             .await
             .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))??;

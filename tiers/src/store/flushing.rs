@@ -173,7 +173,7 @@ impl Tiers {
         let hdb = durable.table(table)?;
         let mut delta = hdb.lock().await;
         let schema = hot.schema();
-        let outcome = compact(&mut delta, &schema, min_files).await?;
+        let outcome = compact(&mut delta, &schema, &hot.sort_key(), min_files).await?;
         if outcome.files_removed > 0 {
             hot.set_hdb(Arc::new(delta.clone()));
             tracing::info!(
