@@ -37,6 +37,7 @@ pub const X_ZEPTO_FORMAT: HeaderName = HeaderName::from_static("x-zepto-format")
 struct SqlState {
     queries: Arc<QueryService>,
     limits: HttpLimits,
+    sessions: Arc<super::clickhouse::sessions::Sessions>,
 }
 
 /// The routes of this module.
@@ -46,6 +47,7 @@ pub fn router(state: &AppState) -> Router {
         .with_state(SqlState {
             queries: Arc::clone(&state.queries),
             limits: state.limits,
+            sessions: Arc::default(),
         })
 }
 
@@ -124,6 +126,7 @@ async fn post_sql(
             headers: &headers,
             body,
             max_decoded_bytes: limit,
+            sessions: &state.sessions,
         };
         return Ok(clickhouse::answer(&state.queries, call).await);
     }
@@ -159,6 +162,7 @@ async fn get_sql(
             headers: &headers,
             body: bytes::Bytes::new(),
             max_decoded_bytes: max_decoded_bytes(state.limits.max_request_bytes),
+            sessions: &state.sessions,
         };
         return Ok(clickhouse::answer(&state.queries, call).await);
     }

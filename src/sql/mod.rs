@@ -294,6 +294,11 @@ impl QueryService {
             } => ddl::alter_table(tiers, &name, if_exists, &operations).await,
             Statement::ShowTables => ddl::show_tables(tiers, |t| caller.may_see(t)),
             Statement::ShowDatabases => ddl::show_databases(),
+            Statement::SetSettings { .. } => Err(Error::Invalid(
+                "SET changes the settings of a ClickHouse session: send it to the ClickHouse \
+                 protocol with session_id"
+                    .into(),
+            )),
             Statement::ShowTableNames { database } => {
                 ddl::show_table_names(tiers, &database, |t| caller.may_see(t))
             }

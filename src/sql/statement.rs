@@ -119,6 +119,12 @@ pub enum Statement {
     },
     /// `SHOW DATABASES` (ClickHouse): `default` and `system`.
     ShowDatabases,
+    /// `SET name = value, …` (ClickHouse): settings for the rest of the client's session, which
+    /// the ClickHouse edge keeps. It reads and changes nothing.
+    SetSettings {
+        /// The settings assigned, values as text.
+        settings: Vec<(String, String)>,
+    },
     /// `SHOW TABLES [FROM db]` as ClickHouse answers it: the names in one database.
     ShowTableNames {
         /// The database (`default`, or `system`).
@@ -188,6 +194,7 @@ impl Statement {
             Statement::Query(_)
             | Statement::ShowTables
             | Statement::ShowDatabases
+            | Statement::SetSettings { .. }
             | Statement::ShowTableNames { .. }
             | Statement::ShowCreateTable { .. }
             | Statement::ExistsTable { .. }
@@ -222,9 +229,10 @@ impl Statement {
             Statement::CreateTable { definition, .. } => vec![definition.name().to_string()],
             Statement::DropTables { names, .. } => names.clone(),
             Statement::Flush { tables } => tables.clone(),
-            Statement::ShowTables | Statement::ShowDatabases | Statement::ShowTableNames { .. } => {
-                Vec::new()
-            }
+            Statement::ShowTables
+            | Statement::ShowDatabases
+            | Statement::SetSettings { .. }
+            | Statement::ShowTableNames { .. } => Vec::new(),
             Statement::AlterTable { name: table, .. }
             | Statement::SetTtl { table, .. }
             | Statement::Describe { table }
@@ -264,6 +272,7 @@ impl Statement {
             Statement::SetTtl { .. } => "ALTER TABLE … SET TTL",
             Statement::ShowTables | Statement::ShowTableNames { .. } => "SHOW TABLES",
             Statement::ShowDatabases => "SHOW DATABASES",
+            Statement::SetSettings { .. } => "SET",
             Statement::ShowCreateTable { .. } => "SHOW CREATE TABLE",
             Statement::ExistsTable { .. } => "EXISTS",
             Statement::DescribeColumns { .. } => "DESCRIBE",

@@ -733,6 +733,8 @@ const CLICKHOUSE_CORPUS: &[&str] = &[
     "SELECT name, type FROM system.columns WHERE table = 'ticks' FORMAT CSVWithNames",
     "SELECT number FROM system.numbers LIMIT 3 FORMAT JSONEachRow",
     "SHOW DATABASES FORMAT JSON",
+    "SET max_result_rows = 2, result_overflow_mode = 'break'",
+    "CREATE TABLE IF NOT EXISTS fz (id UInt32, at DateTime('Europe/Paris'), u UUID, p Decimal(10, 2), c Nullable(FixedString(2))) ENGINE = MergeTree ORDER BY (id, at) TTL at + INTERVAL 30 DAY",
     "SHOW TABLES FROM \"default\"",
     "DESC TABLE `ticks` FORMAT Native",
     "SHOW CREATE TABLE ticks",
@@ -806,6 +808,7 @@ async fn mutated_clickhouse_requests_never_fail_on_our_side() {
             "/?default_format=Native&client_protocol_version=54460",
             "/?database=nope",
             "/?enable_http_compression=1&readonly=1",
+            "/?session_id=fuzz&session_timeout=5",
         ]);
         let encoding = *rng.pick(&["", "", "", "gzip", "lz4", "snappy"]);
         let headers: Vec<(&str, &str)> = if encoding.is_empty() {

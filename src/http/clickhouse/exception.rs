@@ -84,7 +84,7 @@ impl Exception {
             6 | 25 | 26 | 27 | 36 | 38 | 41 | 53 | 62 | 72 | 117 => StatusCode::BAD_REQUEST,
             194 => StatusCode::UNAUTHORIZED,
             192 | 193 | 497 | 516 => StatusCode::FORBIDDEN,
-            46 | 47 | 50 | 60 | 73 | 81 | 115 => StatusCode::NOT_FOUND,
+            46 | 47 | 50 | 60 | 73 | 81 | 115 | 372 => StatusCode::NOT_FOUND,
             48 => StatusCode::NOT_IMPLEMENTED,
             201 => StatusCode::TOO_MANY_REQUESTS,
             209 => StatusCode::SERVICE_UNAVAILABLE,

@@ -18,6 +18,7 @@ use super::compression::{self, Method};
 use super::exception::Exception;
 use super::output::{self, OutputFormat};
 use super::request::Params;
+use super::sessions::Sessions;
 use super::settings::Settings;
 use crate::auth::Caller;
 use crate::format::clickhouse::json::Statistics;
@@ -52,6 +53,8 @@ pub struct Call<'a> {
     /// The most bytes the rows of an `INSERT … FORMAT` may decode to: a bound on what a small
     /// compressed or columnar body can expand into in memory.
     pub max_decoded_bytes: u64,
+    /// The server's sessions (`session_id`).
+    pub sessions: &'a Sessions,
 }
 
 /// A successful answer.
@@ -130,7 +133,27 @@ async fn run(
         }
         Err(e) => return Err(e.into()),
     };
-    let settings = Settings::new(&request.settings, &call.params.settings);
+    // Held to the end of the request: the session serves one request at a time.
+    let session = match &call.params.session {
+        Some(params) => Some(call.sessions.hold(params, &call.caller.identity.subject)?),
+        None => None,
+    };
+    let session_settings = session.as_ref().map(|s| s.settings()).unwrap_or_default();
+    if let Statement::SetSettings { settings: assigned } = &request.statement {
+        // Checked now, so a bad value fails the SET rather than every later statement.
+        Settings::new(assigned, &call.params.settings, &session_settings).bounds()?;
+        if let Some(session) = &session {
+            session.set(assigned);
+            tracing::debug!(session = session.id(), settings = ?assigned, "SET");
+        }
+        return Ok(Answer {
+            body: Vec::new(),
+            format: None,
+            written_rows: 0,
+            result_rows: 0,
+        });
+    }
+    let settings = Settings::new(&request.settings, &call.params.settings, &session_settings);
     let read_only = call.read_only || settings.read_only();
     let bounds = settings.bounds()?;
     let access = if read_only {

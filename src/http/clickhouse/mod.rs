@@ -6,6 +6,7 @@
 //! |---|---|
 //! | [`request`] | recognition, and the URL parameters this edge reads |
 //! | [`settings`] | the query settings it enforces (`readonly`, `max_execution_time`, …) |
+//! | [`sessions`] | `session_id` sessions: their `SET` settings, one request at a time |
 //! | [`credentials`] | where ClickHouse clients put their credentials |
 //! | [`handler`] | one request end to end, and ClickHouse's response headers |
 //! | [`output`] | the result formats by name |
@@ -21,6 +22,7 @@ pub mod exception;
 pub mod handler;
 pub mod output;
 pub mod request;
+pub mod sessions;
 pub mod settings;
 
 /// The ClickHouse version Strata reports (`version()`, the exception suffix): a modern release,

@@ -126,6 +126,8 @@ pub struct Params {
     pub user: Option<String>,
     /// See `user`.
     pub password: Option<String>,
+    /// `session_id` (with `session_timeout`, `session_check`).
+    pub session: Option<super::sessions::SessionParams>,
 }
 
 impl Params {
@@ -145,12 +147,21 @@ impl Params {
                 "add_http_cors_header" => p.cors = on(value),
                 "user" => p.user = Some(value.clone()),
                 "password" => p.password = Some(value.clone()),
+                "session_id" | "session_timeout" | "session_check" => {}
                 other => match other.strip_prefix("param_") {
                     Some(param) => p.bound.push((param.to_string(), value.clone())),
                     None => p.settings.push((other.to_string(), value.clone())),
                 },
             }
         }
+        let get = |name: &str| pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v);
+        p.session = get("session_id").filter(|id| !id.is_empty()).map(|id| {
+            super::sessions::SessionParams {
+                id: id.clone(),
+                timeout: get("session_timeout").cloned(),
+                check: get("session_check").is_some_and(|v| on(v)),
+            }
+        });
         p
     }
 }

@@ -1,5 +1,6 @@
-//! The query settings this edge enforces, from the URL (`?max_execution_time=5`) and the
-//! statement's `SETTINGS` clause, which wins as in ClickHouse: `readonly`, and the bounds of
+//! The query settings this edge enforces, from the session's `SET`s, the URL
+//! (`?max_execution_time=5`) and the statement's `SETTINGS` clause, each winning over the one
+//! before as in ClickHouse: `readonly`, and the bounds of
 //! one statement (`max_execution_time` in seconds, `max_result_rows`, `result_overflow_mode`).
 //! Every other setting a client sends is accepted and ignored, as ClickHouse's clients send
 //! many that only matter to ClickHouse's own engine.
@@ -10,23 +11,34 @@ use super::exception::Exception;
 use super::request::Pairs;
 use crate::sql::{Bounds, Limit};
 
-/// The settings of one statement: its `SETTINGS` clause over the URL's.
+/// The settings of one statement: its `SETTINGS` clause over the URL's over its session's.
 #[derive(Debug)]
 pub struct Settings<'a> {
     clause: &'a [(String, String)],
     url: &'a Pairs,
+    session: &'a [(String, String)],
 }
 
 impl<'a> Settings<'a> {
-    /// The settings of a statement with `clause` sent with `url`.
-    pub fn new(clause: &'a [(String, String)], url: &'a Pairs) -> Self {
-        Settings { clause, url }
+    /// The settings of a statement with `clause` sent with `url`, in a session that `SET`
+    /// `session` (oldest first).
+    pub fn new(
+        clause: &'a [(String, String)],
+        url: &'a Pairs,
+        session: &'a [(String, String)],
+    ) -> Self {
+        Settings {
+            clause,
+            url,
+            session,
+        }
     }
 
     fn get(&self, name: &str) -> Option<&'a str> {
         self.clause
             .iter()
             .chain(self.url.iter())
+            .chain(self.session.iter().rev())
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.trim().trim_matches('\''))
     }
@@ -111,7 +123,7 @@ mod tests {
     fn the_clause_wins_over_the_url() {
         let url = pairs(&[("max_execution_time", "10"), ("max_result_rows", "5")]);
         let clause = pairs(&[("max_execution_time", "0.5")]);
-        let bounds = Settings::new(&clause, &url).bounds().unwrap();
+        let bounds = Settings::new(&clause, &url, &[]).bounds().unwrap();
         assert_eq!(bounds.timeout.unwrap().value, Duration::from_millis(500));
         assert_eq!(bounds.max_rows.unwrap().value, 5);
         assert!(!bounds.truncate);
@@ -120,13 +132,20 @@ mod tests {
     #[test]
     fn zero_is_unlimited_and_garbage_is_refused() {
         let url = pairs(&[("max_execution_time", "0"), ("max_result_rows", "0")]);
-        let bounds = Settings::new(&[], &url).bounds().unwrap();
+        let bounds = Settings::new(&[], &url, &[]).bounds().unwrap();
         assert_eq!(bounds, Bounds::default());
         let bad = pairs(&[("max_result_rows", "many")]);
-        assert_eq!(Settings::new(&[], &bad).bounds().unwrap_err().code, 72);
+        assert_eq!(Settings::new(&[], &bad, &[]).bounds().unwrap_err().code, 72);
         let bad = pairs(&[("result_overflow_mode", "any")]);
-        assert_eq!(Settings::new(&[], &bad).bounds().unwrap_err().code, 36);
+        assert_eq!(Settings::new(&[], &bad, &[]).bounds().unwrap_err().code, 36);
         let clause = pairs(&[("readonly", "1")]);
-        assert!(Settings::new(&clause, &Pairs::new()).read_only());
+        assert!(Settings::new(&clause, &Pairs::new(), &[]).read_only());
+        let session = [("readonly".to_string(), "1".to_string())];
+        assert!(Settings::new(&[], &Pairs::new(), &session).read_only());
+        let url = vec![("readonly".to_string(), "0".to_string())];
+        assert!(
+            !Settings::new(&[], &url, &session).read_only(),
+            "the URL wins"
+        );
     }
 }

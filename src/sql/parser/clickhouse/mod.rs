@@ -6,7 +6,8 @@
 //! never tokenized: they may be binary. The statement itself goes through the same parser and
 //! checks as every other (`super::parse_with`), with ClickHouse's string escapes, and a few
 //! ClickHouse-only statements are read here: `SHOW DATABASES`, `SHOW TABLES [FROM db]`,
-//! `SHOW CREATE TABLE`, `EXISTS [TABLE]`, `DESC[RIBE] [TABLE]`.
+//! `SHOW CREATE TABLE`, `EXISTS [TABLE]`, `DESC[RIBE] [TABLE]`, and `SET name = value, …` (the
+//! settings of the request's session).
 //!
 //! `SETTINGS additional_table_filters` (Grafana's ad hoc filters) is applied here (`filters.rs`).
 //! Result shapes follow ClickHouse where its clients depend on them: `count()` is `UInt64`, and
@@ -60,6 +61,14 @@ pub fn parse<'a>(text: &'a [u8], params: &[(String, String)]) -> Result<Request<
         });
     }
     let (end, format, settings) = trailer(&sql)?;
+    if let Some(assigned) = set_statement(&sql[..end])? {
+        return Ok(Request {
+            statement: Statement::SetSettings { settings: assigned },
+            format,
+            settings,
+            rows: None,
+        });
+    }
     let mut statement = statement(&sql[..end])?;
     if let Some((_, filters)) = settings.iter().find(|(name, _)| name == filters::SETTING) {
         statement = filters::apply(statement, filters)?;
@@ -154,11 +163,7 @@ fn split_rows(text: &[u8]) -> Result<Option<(usize, String, usize)>> {
 #[allow(clippy::type_complexity)]
 fn trailer(sql: &str) -> Result<(usize, Option<String>, Vec<(String, String)>)> {
     let text = sql.as_bytes();
-    let pieces: Vec<Piece> = lexer::pieces(text)
-        .map_err(unterminated)?
-        .into_iter()
-        .filter(|p| p.kind != Kind::Blank)
-        .collect();
+    let pieces = words(text)?;
     let mut end = pieces.len();
     while end > 0 && pieces[end - 1].kind == Kind::Punct && text[pieces[end - 1].start] == b';' {
         end -= 1;
@@ -189,6 +194,27 @@ fn trailer(sql: &str) -> Result<(usize, Option<String>, Vec<(String, String)>)> 
     }
     let end_byte = if end == 0 { 0 } else { pieces[end - 1].end };
     Ok((end_byte, format, settings))
+}
+
+/// The pieces of `text` without the blanks (spaces, comments).
+fn words(text: &[u8]) -> Result<Vec<Piece>> {
+    Ok(lexer::pieces(text)
+        .map_err(unterminated)?
+        .into_iter()
+        .filter(|p| p.kind != Kind::Blank)
+        .collect())
+}
+
+/// `SET name = value, …`: the settings it assigns, if `sql` is a SET statement.
+fn set_statement(sql: &str) -> Result<Option<Vec<(String, String)>>> {
+    let text = sql.as_bytes();
+    let pieces = words(text)?;
+    match pieces.split_first() {
+        Some((first, rest)) if is_word(text, first, "SET") => setting_list(sql, rest)
+            .map(Some)
+            .map_err(|_| Error::parse("Expected SET name = value, … (settings of the session)")),
+        _ => Ok(None),
+    }
 }
 
 /// `name = value, …`.
