@@ -122,20 +122,7 @@ pub fn schema(
     provider.register_table("columns".into(), columns_table(&column_rows)?)?;
 
     provider.register_table("functions".into(), functions_table(functions)?)?;
-    provider.register_table("settings".into(), {
-        let schema = Arc::new(Schema::new(vec![
-            Field::new("name", DataType::Utf8, false),
-            Field::new("value", DataType::Utf8, false),
-            Field::new("changed", DataType::UInt8, false),
-            Field::new("description", DataType::Utf8, false),
-            Field::new("readonly", DataType::UInt8, false),
-            Field::new("type", DataType::Utf8, false),
-        ]));
-        Arc::new(MemTable::try_new(
-            Arc::clone(&schema),
-            vec![vec![RecordBatch::new_empty(schema)]],
-        )?)
-    })?;
+    provider.register_table("settings".into(), settings_table()?)?;
     let one = Arc::new(Schema::new(vec![Field::new(
         "dummy",
         DataType::UInt8,
@@ -237,6 +224,73 @@ fn columns_table(rows: &[(String, String, String, u64)]) -> Result<Arc<dyn Table
 }
 
 /// `system.functions` with the columns Grafana's SQL editor selects.
+/// The settings Strata acts on, at their defaults: what clients and people read to learn which
+/// settings a server knows (`name, value, changed, description, readonly, type, default`).
+/// Only these are listed: clients send the settings they see listed, and a listed setting
+/// Strata ignored would be a promise it does not keep.
+const SETTINGS: [(&str, &str, &str, &str); 6] = [
+    (
+        "readonly",
+        "0",
+        "UInt64",
+        "1 or 2: the request may only read (GET requests always are).",
+    ),
+    (
+        "max_execution_time",
+        "0",
+        "Seconds",
+        "Stop a statement after this many seconds (0: the server's --query-timeout-ms).",
+    ),
+    (
+        "max_result_rows",
+        "0",
+        "UInt64",
+        "Most rows a result may have (0: no limit beyond the server's).",
+    ),
+    (
+        "result_overflow_mode",
+        "throw",
+        "OverflowMode",
+        "Past max_result_rows: 'throw' fails the statement, 'break' answers the first rows.",
+    ),
+    (
+        "additional_table_filters",
+        "{}",
+        "Map(String, String)",
+        "Extra conditions per table: every read of a table reads only the rows they admit.",
+    ),
+    (
+        "enable_http_compression",
+        "0",
+        "Bool",
+        "Compress responses with the Accept-Encoding method the client lists.",
+    ),
+];
+
+fn settings_table() -> Result<Arc<dyn TableProvider>> {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("name", DataType::Utf8, false),
+        Field::new("value", DataType::Utf8, false),
+        Field::new("changed", DataType::UInt8, false),
+        Field::new("description", DataType::Utf8, false),
+        Field::new("readonly", DataType::UInt8, false),
+        Field::new("type", DataType::Utf8, false),
+        Field::new("default", DataType::Utf8, false),
+    ]));
+    let n = SETTINGS.len();
+    let columns: Vec<ArrayRef> = vec![
+        text(SETTINGS.iter().map(|s| s.0)),
+        text(SETTINGS.iter().map(|s| s.1)),
+        Arc::new(UInt8Array::from(vec![0; n])),
+        text(SETTINGS.iter().map(|s| s.3)),
+        Arc::new(UInt8Array::from(vec![0; n])),
+        text(SETTINGS.iter().map(|s| s.2)),
+        text(SETTINGS.iter().map(|s| s.1)),
+    ];
+    let batch = RecordBatch::try_new(Arc::clone(&schema), columns)?;
+    Ok(Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))
+}
+
 fn functions_table(mut functions: Vec<(String, bool)>) -> Result<Arc<dyn TableProvider>> {
     functions.sort();
     functions.dedup();

@@ -929,6 +929,17 @@ async fn settings_bound_statements_and_clickhouse_functions_answer() {
          ('b', 2, '2024-05-06 07:08:08'), ('b', 10, '2024-05-06 07:08:11')",
     )
     .await;
+    // The settings Strata acts on are listed, at their defaults, and only those.
+    let listed = ok(
+        &c,
+        "SELECT name, value, changed, type FROM system.settings WHERE name LIKE 'max%' \
+         ORDER BY name FORMAT TSV",
+    )
+    .await;
+    assert_eq!(
+        listed,
+        b"max_execution_time\t0\t0\tSeconds\nmax_result_rows\t0\t0\tUInt64\n"
+    );
     let r = ch(&c, "SELECT * FROM f", "max_result_rows=3").await;
     assert_eq!(
         r.header("x-clickhouse-exception-code").as_deref(),
