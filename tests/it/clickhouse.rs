@@ -940,6 +940,12 @@ async fn settings_bound_statements_and_clickhouse_functions_answer() {
         listed,
         b"max_execution_time\t0\t0\tSeconds\nmax_result_rows\t0\t0\tUInt64\n"
     );
+    // Comparisons are UInt8 1 or 0 (Nullable, as the columns are), as ClickHouse computes
+    // them; Bool stays Bool.
+    assert_eq!(
+        ok(&c, "SELECT p > 2 AS big, s = 'a' AND p < 2, true FROM f ORDER BY p LIMIT 2 FORMAT TSVWithNamesAndTypes").await,
+        b"big\ts = \\'a\\' AND p < 2\ttrue\nNullable(UInt8)\tNullable(UInt8)\tBool\n0\t1\ttrue\n0\t0\ttrue\n"
+    );
     let r = ch(&c, "SELECT * FROM f", "max_result_rows=3").await;
     assert_eq!(
         r.header("x-clickhouse-exception-code").as_deref(),
@@ -991,7 +997,7 @@ async fn settings_bound_statements_and_clickhouse_functions_answer() {
     );
     assert_eq!(
         ok(&c, "SELECT arrayJoin([1, 2]) AS x, uptime() < 86400").await,
-        b"1\ttrue\n2\ttrue\n"
+        b"1\t1\n2\t1\n"
     );
 }
 

@@ -1,13 +1,15 @@
 //! Result shapes ClickHouse clients depend on, applied to a parsed ClickHouse query: `count()`
-//! is `UInt64` (JSON prints it quoted, as ClickHouse does), and a bare integer literal in the
-//! result has ClickHouse's literal type (`SELECT 1` is `UInt8`: clients compare types). Result
-//! columns are named first, by their text as written, so these casts do not show in names.
+//! is `UInt64` (JSON prints it quoted, as ClickHouse does), a bare integer literal in the
+//! result has ClickHouse's literal type (`SELECT 1` is `UInt8`: clients compare types), and a
+//! comparison or logical operator in the result is `UInt8` 1 or 0 (`SELECT x > 5`), as ClickHouse
+//! computes them. Result columns are named first, by their text as written, so these casts do
+//! not show in names.
 
 use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
-    CastKind, DataType, Expr, Function, FunctionArguments, Query, SelectItem, SetExpr,
-    Statement as Ast, UnaryOperator, Value, ValueWithSpan, visit_expressions_mut,
+    BinaryOperator, CastKind, DataType, Expr, Function, FunctionArguments, Query, SelectItem,
+    SetExpr, Statement as Ast, UnaryOperator, Value, ValueWithSpan, visit_expressions_mut,
 };
 
 use crate::sql::rewrite::name_columns;
@@ -66,10 +68,42 @@ fn type_literals(query: &mut Query) {
         let (SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. }) = item else {
             continue;
         };
-        if let Some(ty) = literal_type(expr) {
+        if let Some(ty) = literal_type(expr)
+            .or_else(|| is_predicate(expr).then_some(DataType::TinyIntUnsigned(None)))
+        {
             let literal = std::mem::replace(expr, Expr::value(Value::Null));
             *expr = cast(literal, ty);
         }
+    }
+}
+
+/// Whether `expr` is a comparison or logical operator, which ClickHouse answers as `UInt8`.
+fn is_predicate(expr: &Expr) -> bool {
+    match expr {
+        Expr::BinaryOp { op, .. } => matches!(
+            op,
+            BinaryOperator::Eq
+                | BinaryOperator::NotEq
+                | BinaryOperator::Lt
+                | BinaryOperator::LtEq
+                | BinaryOperator::Gt
+                | BinaryOperator::GtEq
+                | BinaryOperator::And
+                | BinaryOperator::Or
+        ),
+        Expr::UnaryOp {
+            op: UnaryOperator::Not,
+            ..
+        }
+        | Expr::IsNull(_)
+        | Expr::IsNotNull(_)
+        | Expr::InList { .. }
+        | Expr::InSubquery { .. }
+        | Expr::Between { .. }
+        | Expr::Like { .. }
+        | Expr::ILike { .. } => true,
+        Expr::Nested(inner) => is_predicate(inner),
+        _ => false,
     }
 }
 

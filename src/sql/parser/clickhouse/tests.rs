@@ -100,6 +100,23 @@ fn results_take_clickhouse_shapes() {
         "{sql}"
     );
     assert!(sql.contains("CAST(-2 AS TINYINT) AS \"-2\""), "{sql}");
+    // Comparisons and logical operators are UInt8, named as written; a Bool stays Bool.
+    let Statement::Query(p) =
+        request("SELECT a > 1, a IS NULL AND b, true, a + 1 FROM t").statement
+    else {
+        panic!("not a query")
+    };
+    let sql = p.ast.to_string();
+    assert!(
+        sql.contains("CAST(a > 1 AS TINYINT UNSIGNED) AS \"a > 1\""),
+        "{sql}"
+    );
+    assert!(
+        sql.contains("CAST(a IS NULL AND b AS TINYINT UNSIGNED)"),
+        "{sql}"
+    );
+    assert!(sql.contains("true AS \"true\""), "{sql}");
+    assert!(sql.contains("a + 1 AS \"a + 1\""), "{sql}");
     // Backslash escapes are ClickHouse's.
     let Statement::Query(p) = request("SELECT 'a\\tb' AS s").statement else {
         panic!("not a query")
