@@ -18,7 +18,8 @@
 //! `DEFAULT`/`MATERIALIZED`/`ALIAS` columns, indexes, `AS SELECT` — is refused, saying so.
 
 use datafusion::sql::sqlparser::ast::{
-    BinaryOperator, DateTimeField, Expr, Interval, Value, ValueWithSpan,
+    BinaryOperator, DateTimeField, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments,
+    Interval, Value, ValueWithSpan,
 };
 use datafusion::sql::sqlparser::parser::Parser;
 use datafusion::sql::sqlparser::tokenizer::Token;
@@ -375,17 +376,7 @@ fn ttl_column(expr: &Expr) -> Option<String> {
             if !name.starts_with("todate") {
                 return None;
             }
-            let datafusion::sql::sqlparser::ast::FunctionArguments::List(list) = &f.args else {
-                return None;
-            };
-            match list.args.as_slice() {
-                [
-                    datafusion::sql::sqlparser::ast::FunctionArg::Unnamed(
-                        datafusion::sql::sqlparser::ast::FunctionArgExpr::Expr(inner),
-                    ),
-                ] => ttl_column(inner),
-                _ => None,
-            }
+            ttl_column(only_argument(f)?)
         }
         _ => None,
     }
@@ -413,21 +404,22 @@ fn interval_nanos(expr: &Expr) -> Option<i64> {
                 "year" => DateTimeField::Year,
                 _ => return None,
             };
-            let datafusion::sql::sqlparser::ast::FunctionArguments::List(list) = &f.args else {
-                return None;
-            };
-            match list.args.as_slice() {
-                [
-                    datafusion::sql::sqlparser::ast::FunctionArg::Unnamed(
-                        datafusion::sql::sqlparser::ast::FunctionArgExpr::Expr(n),
-                    ),
-                ] => (number(n)?, unit_nanos(&unit)?),
-                _ => return None,
-            }
+            (number(only_argument(f)?)?, unit_nanos(&unit)?)
         }
         _ => return None,
     };
     count.checked_mul(unit).filter(|n| *n > 0)
+}
+
+/// The one plain argument of `f(x)`.
+fn only_argument(f: &Function) -> Option<&Expr> {
+    let FunctionArguments::List(list) = &f.args else {
+        return None;
+    };
+    match list.args.as_slice() {
+        [FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))] => Some(arg),
+        _ => None,
+    }
 }
 
 fn number(expr: &Expr) -> Option<i64> {
