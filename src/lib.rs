@@ -83,11 +83,17 @@ pub async fn run(config: Config) -> Result<()> {
     tiers.set_memory_budget(settings.tiers.memory_budget);
     demo::seed(&tiers, settings.ticks).await?;
     let maintenance = Maintenance::spawn(Arc::clone(&tiers), settings.tiers.maintenance);
-    let queries = Arc::new(QueryService::new(
-        Arc::clone(&tiers),
-        settings.query.parallelism,
-        settings.query.limits,
-    ));
+    let queries = Arc::new(
+        QueryService::new(
+            Arc::clone(&tiers),
+            settings.query.parallelism,
+            settings.query.limits,
+        )
+        .map_err(|source| Error::Io {
+            context: "cannot start the query threads".into(),
+            source,
+        })?,
+    );
     let memory = memory::open(&memory_settings)
         .await
         .map_err(|e| Error::Memory(Box::new(e)))?;

@@ -69,11 +69,14 @@ impl AppState {
         timeout: std::time::Duration,
     ) -> crate::error::Result<Self> {
         let tiers = Arc::new(Tiers::new(Arc::new(strata_catalog::Catalog::new())));
-        let queries = Arc::new(QueryService::new(
-            Arc::clone(&tiers),
-            2,
-            crate::sql::QueryLimits { timeout },
-        ));
+        let queries = Arc::new(
+            QueryService::new(Arc::clone(&tiers), 2, crate::sql::QueryLimits { timeout }).map_err(
+                |source| crate::error::Error::Io {
+                    context: "cannot start the query threads".into(),
+                    source,
+                },
+            )?,
+        );
         let settings = MemorySettings {
             limits: crate::memory::settings::Limits::default(),
             ann: crate::memory::settings::AnnSettings {

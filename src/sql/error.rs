@@ -93,6 +93,10 @@ pub enum Error {
     #[error("could not build the result: {0}")]
     Output(#[source] arrow::error::ArrowError),
 
+    /// The statement's task on the query threads panicked or was stopped (a fault on our side).
+    #[error("the query did not finish: {0}")]
+    QueryTask(String),
+
     /// The catalog refused or failed (unknown table, bad definition, storage).
     #[error(transparent)]
     Catalog(#[from] strata_catalog::Error),
@@ -125,7 +129,7 @@ impl Error {
             Error::Timeout { .. } | Error::Cancelled => ErrorKind::Timeout,
             Error::Denied(e) => e.kind(),
             Error::ResultTooLarge { .. } => ErrorKind::TooLarge,
-            Error::Output(_) => ErrorKind::Internal,
+            Error::Output(_) | Error::QueryTask(_) => ErrorKind::Internal,
             Error::Catalog(e) => crate::error::catalog_kind(e),
             Error::Tiers(e) => crate::error::tiers_kind(e),
             Error::Engine(e) => engine_kind(e),

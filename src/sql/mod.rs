@@ -18,11 +18,13 @@ pub mod parser;
 pub mod policy;
 pub mod rewrite;
 pub mod running;
+pub mod runtime;
 pub mod session;
 pub mod statement;
 mod storage;
 pub mod system;
 pub mod udf;
+pub mod yield_points;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,6 +41,7 @@ use strata_tiers::Tiers;
 
 pub use error::{Error, Result};
 use running::RunningQueries;
+use runtime::QueryRuntime;
 use statement::{Class, DmlKind, Planned, Statement};
 
 use crate::auth::{Caller, Permission};
@@ -116,6 +119,7 @@ pub struct QueryService {
     limits: QueryLimits,
     executed: AtomicU64,
     running: Arc<RunningQueries>,
+    runtime: QueryRuntime,
 }
 
 impl std::fmt::Debug for QueryService {
@@ -128,16 +132,22 @@ impl std::fmt::Debug for QueryService {
 }
 
 impl QueryService {
-    /// A service over `tiers`, running each query on up to `parallelism` threads.
-    pub fn new(tiers: Arc<Tiers>, parallelism: usize, limits: QueryLimits) -> Self {
+    /// A service over `tiers`, running each query on up to `parallelism` threads of its own
+    /// ([`QueryRuntime`]); fails only when those threads cannot be started.
+    pub fn new(
+        tiers: Arc<Tiers>,
+        parallelism: usize,
+        limits: QueryLimits,
+    ) -> std::io::Result<Self> {
         let ctx = session::context(Arc::clone(&tiers), parallelism);
-        Self {
+        Ok(Self {
             tiers,
             ctx,
             limits,
             executed: AtomicU64::new(0),
             running: Arc::new(RunningQueries::default()),
-        }
+            runtime: QueryRuntime::new(parallelism)?,
+        })
     }
 
     /// The statements running now.
@@ -356,36 +366,51 @@ impl QueryService {
             caller.symbols().map(|s| Arc::new(s.clone())),
             system,
         );
-        let plan = state
-            .statement_to_plan(DfStatement::Statement(Box::new(ast)))
-            .await?;
-        let frame = DataFrame::new(state, plan);
-        let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
-        let mut stream = frame.execute_stream().await?;
-        let mut batches = Vec::new();
-        let mut rows = 0;
-        while let Some(batch) = stream.next().await {
-            let batch = batch?;
-            rows += batch.num_rows();
-            if let Some(max) = bounds.max_rows.filter(|m| rows > m.value) {
-                if !bounds.truncate {
-                    return Err(Error::ResultTooLarge {
-                        max: max.value,
-                        set_by: max.set_by,
-                    });
-                }
-                let keep = batch.num_rows() - (rows - max.value);
-                batches.push(batch.slice(0, keep));
-                break;
-            }
-            batches.push(batch);
-        }
-        let output = QueryOutput::new(schema, batches);
+        // Planning and execution both run on the query threads: physical planning already
+        // starts DataFusion's partition tasks, and they must not land on the server's runtime.
+        let output = self
+            .runtime
+            .spawn(plan_and_collect(state, ast, bounds))
+            .await
+            .map_err(Error::QueryTask)??;
         match dml {
             Some(kind) => dml_count(output, kind),
             None => Ok(output),
         }
     }
+}
+
+/// Plans `ast` against `state` and collects its result within `bounds`.
+async fn plan_and_collect(
+    state: datafusion::execution::SessionState,
+    ast: datafusion::sql::sqlparser::ast::Statement,
+    bounds: Bounds,
+) -> Result<QueryOutput> {
+    let plan = state
+        .statement_to_plan(DfStatement::Statement(Box::new(ast)))
+        .await?;
+    let frame = DataFrame::new(state, plan);
+    let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
+    let mut stream = frame.execute_stream().await?;
+    let mut batches = Vec::new();
+    let mut rows = 0;
+    while let Some(batch) = stream.next().await {
+        let batch = batch?;
+        rows += batch.num_rows();
+        if let Some(max) = bounds.max_rows.filter(|m| rows > m.value) {
+            if !bounds.truncate {
+                return Err(Error::ResultTooLarge {
+                    max: max.value,
+                    set_by: max.set_by,
+                });
+            }
+            let keep = batch.num_rows() - (rows - max.value);
+            batches.push(batch.slice(0, keep));
+            break;
+        }
+        batches.push(batch);
+    }
+    Ok(QueryOutput::new(schema, batches))
 }
 
 /// Checks `statement` for `caller`, in the reference's order: the statement class against the

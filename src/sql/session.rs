@@ -1,4 +1,5 @@
-//! The DataFusion session every query runs in: Strata's tables, functions and analyzer rules.
+//! The DataFusion session every query runs in: Strata's tables, functions, analyzer rules and
+//! the yield points above joins (`super::yield_points`).
 //!
 //! One template [`SessionContext`] is built at start; each query clones its state (cheap: the
 //! registries are `Arc`s), so queries never share mutable planning state.
@@ -17,6 +18,7 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use strata_tiers::{HistoricalTable, TieredTable, Tiers};
 
 use super::policy::{RowPolicyTable, Symbols};
+use super::yield_points::YieldAboveJoins;
 use super::{analyzer, udf};
 use strata_catalog::{ColumnType, TableDefinition};
 
@@ -35,6 +37,7 @@ pub fn context(tiers: Arc<Tiers>, parallelism: usize) -> SessionContext {
         .with_config(config)
         .with_default_features()
         .with_analyzer_rules(analyzer::rules())
+        .with_physical_optimizer_rule(Arc::new(YieldAboveJoins))
         .build();
     let ctx = SessionContext::new_with_state(state);
     ctx.register_catalog(CATALOG, strata_catalog(tiers, None, None));
