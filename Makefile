@@ -122,7 +122,7 @@ $(PYTHON):
 
 .PHONY: deps-python
 deps-python: $(PYTHON) ## Python packages the tests use (pyarrow; deltalake and DuckDB read the HDB)
-	@$(PYTHON) -c "import pyarrow, deltalake, duckdb, duckdb_extension_delta, duckdb_extension_httpfs, pytz, lance, clickhouse_connect, lz4, pandas" 2>/dev/null \
+	@$(PYTHON) -c "import pyarrow, deltalake, duckdb, duckdb_extension_delta, duckdb_extension_httpfs, pytz, lance, clickhouse_connect, lz4, pandas, clickhouse_cityhash, zstandard" 2>/dev/null \
 		|| $(PYTHON) -m pip install -q -r tests/requirements.txt
 
 .PHONY: deps-node

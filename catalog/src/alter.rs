@@ -29,9 +29,9 @@ pub enum ColumnChange {
 }
 
 /// How one stored row batch changes; applied in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LayoutStep {
-    /// A new last column, NULL in every stored row.
+    /// A new last column, NULL (or its type's default, when it holds no NULLs) in every stored row.
     Append(ColumnType),
     /// The column at this position goes.
     Remove(usize),
@@ -60,7 +60,7 @@ pub fn plan(current: &TableDefinition, changes: &[ColumnChange]) -> Result<Alter
                     continue;
                 }
                 definition = definition.with_column(column.clone())?;
-                steps.push(LayoutStep::Append(column.ty));
+                steps.push(LayoutStep::Append(column.ty.clone()));
             }
             ColumnChange::Drop { name, if_exists } => {
                 let idx = match definition.column_index(name) {

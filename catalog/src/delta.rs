@@ -19,7 +19,9 @@
 
 use std::collections::HashMap;
 
-use deltalake::kernel::{DataType, MetadataValue, PrimitiveType, StructField, StructType};
+use deltalake::kernel::{
+    ArrayType, DataType, MetadataValue, PrimitiveType, StructField, StructType,
+};
 
 use crate::error::{Error, Result};
 use crate::table::{ColumnDef, TableDefinition};
@@ -34,9 +36,9 @@ pub const TTL_KEY: &str = "strata.ttl_ns";
 /// Table configuration key holding the sort key: column names, comma-separated.
 pub const SORT_KEY: &str = "strata.sort_key";
 
-/// The Delta type a column is stored as.
-pub fn delta_type(ty: ColumnType) -> DataType {
-    DataType::Primitive(match ty {
+/// The Delta type a column is stored as. An array is a Delta `array` of its items' own Delta type.
+pub fn delta_type(ty: &ColumnType) -> DataType {
+    DataType::Primitive(match *ty {
         ColumnType::Int64 | ColumnType::TimestampNs | ColumnType::DateTime64(9, _) => {
             PrimitiveType::Long
         }
@@ -60,12 +62,18 @@ pub fn delta_type(ty: ColumnType) -> DataType {
         ColumnType::Decimal(p, s) => {
             PrimitiveType::decimal(p, s.unsigned_abs()).unwrap_or(PrimitiveType::Double)
         }
+        ColumnType::Array(ref item, items_nullable) => {
+            return DataType::Array(Box::new(ArrayType::new(delta_type(item), items_nullable)));
+        }
     })
 }
 
-/// The Delta field of a column: its declared type in the metadata.
+/// The Delta field of a column: its declared type in the metadata. An array column's field is
+/// nullable although the column holds no NULLs: files written before the column was added
+/// (`ALTER TABLE … ADD COLUMN`) lack it, and the scan reads the empty array there.
 pub fn delta_field(column: &ColumnDef) -> StructField {
-    StructField::new(column.name.clone(), delta_type(column.ty), column.nullable).with_metadata([(
+    let nullable = column.nullable || matches!(column.ty, ColumnType::Array(..));
+    StructField::new(column.name.clone(), delta_type(&column.ty), nullable).with_metadata([(
         TYPE_KEY.to_string(),
         MetadataValue::String(column.ty.name()),
     )])
@@ -136,8 +144,15 @@ pub fn definition_from_delta(
 }
 
 fn nearest_type(ty: &DataType) -> Option<ColumnType> {
-    let DataType::Primitive(p) = ty else {
-        return None;
+    let p = match ty {
+        DataType::Primitive(p) => p,
+        DataType::Array(a) => {
+            return Some(ColumnType::array(
+                nearest_type(a.element_type())?,
+                a.contains_null(),
+            ));
+        }
+        _ => return None,
     };
     Some(match p {
         PrimitiveType::Long => ColumnType::Int64,
@@ -157,11 +172,16 @@ mod tests {
     use super::*;
 
     fn every_type() -> TableDefinition {
+        let arrays = [
+            ColumnType::array(ColumnType::UInt16, false),
+            ColumnType::array(ColumnType::array(ColumnType::TimestampNs, true), false),
+        ];
         let cols = ColumnType::ALL
-            .iter()
+            .into_iter()
+            .chain(arrays)
             .enumerate()
             .map(|(i, t)| {
-                ColumnDef::new(format!("c{i}"), *t)
+                ColumnDef::new(format!("c{i}"), t)
                     .unwrap()
                     .with_nullable(i % 2 == 0)
             })
@@ -175,9 +195,15 @@ mod tests {
     #[test]
     fn nanosecond_time_is_a_delta_long() {
         let delta = delta_schema(&every_type()).unwrap();
-        assert_eq!(delta.fields().count(), ColumnType::ALL.len());
+        assert_eq!(delta.fields().count(), ColumnType::ALL.len() + 2);
         let ts = delta.field("c4").unwrap();
         assert_eq!(ts.data_type(), &DataType::LONG);
+        let nested = delta.field("c22").unwrap().data_type();
+        let long_items = DataType::Array(Box::new(ArrayType::new(DataType::LONG, true)));
+        assert_eq!(
+            nested,
+            &DataType::Array(Box::new(ArrayType::new(long_items, false)))
+        );
     }
 
     #[test]
@@ -196,11 +222,20 @@ mod tests {
         let schema = StructType::try_new([
             StructField::new("n", DataType::INTEGER, true),
             StructField::new("s", DataType::STRING, true),
+            StructField::new(
+                "a",
+                DataType::Array(Box::new(ArrayType::new(DataType::DOUBLE, true))),
+                true,
+            ),
         ])
         .unwrap();
         let def = definition_from_delta("ext", &schema, &HashMap::new()).unwrap();
         assert_eq!(def.columns()[0].ty, ColumnType::Int32);
         assert_eq!(def.columns()[1].ty, ColumnType::String);
+        assert_eq!(
+            def.columns()[2].ty,
+            ColumnType::array(ColumnType::Float64, true)
+        );
         assert_eq!(def.time_column(), None);
     }
 }

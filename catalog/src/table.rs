@@ -52,19 +52,18 @@ pub struct ColumnDef {
 }
 
 impl ColumnDef {
-    /// A nullable column, with its name validated.
+    /// A nullable column, with its name validated. An array column never holds NULLs (as in
+    /// ClickHouse, a row without one holds the empty array), whatever it is declared.
     pub fn new(name: impl Into<String>, ty: ColumnType) -> Result<Self> {
         let name = name.into();
         validate_column_name(&name)?;
-        Ok(Self {
-            name,
-            ty,
-            nullable: true,
-        })
+        let nullable = !matches!(ty, ColumnType::Array(..));
+        Ok(Self { name, ty, nullable })
     }
 
-    /// This column, holding NULLs or not.
+    /// This column, holding NULLs or not (an array column never does).
     pub fn with_nullable(self, nullable: bool) -> Self {
+        let nullable = nullable && !matches!(self.ty, ColumnType::Array(..));
         Self { nullable, ..self }
     }
 }
@@ -124,6 +123,17 @@ impl TableDefinition {
         if let Some(missing) = columns.iter().find(|c| self.column_index(c).is_none()) {
             return Err(Error::InvalidDefinition(format!(
                 "Table '{}' has no column '{missing}' to sort by (ORDER BY names columns)",
+                self.name
+            )));
+        }
+        let array = columns.iter().find(|c| {
+            self.column_index(c)
+                .is_some_and(|i| matches!(self.columns[i].ty, ColumnType::Array(..)))
+        });
+        if let Some(array) = array {
+            return Err(Error::InvalidDefinition(format!(
+                "Table '{}': the array column '{array}' cannot be in the sort key (ORDER BY names \
+                 scalar columns)",
                 self.name
             )));
         }
@@ -312,7 +322,7 @@ mod tests {
         TableDefinition::new(
             "t",
             cols.iter()
-                .map(|(n, t)| ColumnDef::new(*n, *t).unwrap())
+                .map(|(n, t)| ColumnDef::new(*n, t.clone()).unwrap())
                 .collect(),
         )
         .unwrap()

@@ -4,9 +4,10 @@
 //! instrument identifiers, `TIMESTAMP_NS` is nanoseconds since the Unix epoch in UTC. Every type
 //! has one canonical name, which `DESCRIBE` prints.
 
-use arrow_schema::{DataType, TimeUnit};
+use arrow_schema::{DataType, Field, TimeUnit};
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
 
@@ -19,7 +20,7 @@ pub const UTC: &str = "UTC";
 pub type Zone = Option<chrono_tz::Tz>;
 
 /// A declared column type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ColumnType {
     /// 64-bit signed integer (`INT64`, `BIGINT`, `LONG`).
     Int64,
@@ -63,10 +64,23 @@ pub enum ColumnType {
     Uuid,
     /// At most `n` bytes of text (ClickHouse's `FixedString(n)`).
     FixedString(u16),
+    /// A list of values of one type (ClickHouse's `Array(T)`); the flag says whether an item may be
+    /// NULL (`Array(Nullable(T))`). The list itself is never NULL, as in ClickHouse: a row
+    /// without one holds the empty list.
+    Array(Box<ColumnType>, bool),
 }
 
+/// The name of an Arrow list's item field. Arrow's own default, which the Parquet writer keeps in
+/// the embedded schema so the HDB reads back the type the hot tier holds.
+pub const LIST_ITEM: &str = "item";
+
 impl ColumnType {
-    /// One of each type, in the order the docs list them.
+    /// An `Array(item)`, its items NULL-able when `items_nullable`.
+    pub fn array(item: ColumnType, items_nullable: bool) -> Self {
+        ColumnType::Array(Box::new(item), items_nullable)
+    }
+
+    /// One of each scalar type, in the order the docs list them.
     pub const ALL: [ColumnType; 21] = [
         ColumnType::Int64,
         ColumnType::Int32,
@@ -92,8 +106,8 @@ impl ColumnType {
     ];
 
     /// The canonical name `DESCRIBE` prints, which parses back to this type.
-    pub fn name(self) -> String {
-        let zone = |tz: Zone| tz.map(|tz| format!("'{}'", tz.name()));
+    pub fn name(&self) -> String {
+        let zone = |tz: &Zone| tz.map(|tz| format!("'{}'", tz.name()));
         match self {
             ColumnType::Int64 => "INT64".into(),
             ColumnType::Int32 => "INT32".into(),
@@ -122,11 +136,13 @@ impl ColumnType {
             ColumnType::Decimal(p, s) => format!("DECIMAL({p}, {s})"),
             ColumnType::Uuid => "UUID".into(),
             ColumnType::FixedString(n) => format!("FIXEDSTRING({n})"),
+            ColumnType::Array(item, false) => format!("ARRAY({})", item.name()),
+            ColumnType::Array(item, true) => format!("ARRAY(NULLABLE({}))", item.name()),
         }
     }
 
     /// Whether values are instants, so the column can be a table's time column.
-    pub fn is_instant(self) -> bool {
+    pub fn is_instant(&self) -> bool {
         matches!(
             self,
             ColumnType::TimestampNs | ColumnType::DateTime(_) | ColumnType::DateTime64(..)
@@ -138,8 +154,9 @@ impl ColumnType {
     /// `SYMBOL` is a plain UTF-8 column: Delta and Parquet readers see an ordinary string and
     /// DataFusion's string kernels and group-by paths apply directly. Instants are labelled with
     /// their zone (UTC when none was declared); the zone changes how they print, never the value.
-    pub fn arrow_type(self) -> DataType {
-        let zone = |tz: Zone| Some(tz.map_or(UTC, |tz| tz.name()).into());
+    /// An array is an Arrow `List` whose item field is [`LIST_ITEM`].
+    pub fn arrow_type(&self) -> DataType {
+        let zone = |tz: &Zone| Some(tz.map_or(UTC, |tz| tz.name()).into());
         match self {
             ColumnType::Int64 => DataType::Int64,
             ColumnType::Int32 => DataType::Int32,
@@ -159,8 +176,13 @@ impl ColumnType {
             ColumnType::UInt64 => DataType::UInt64,
             ColumnType::Date | ColumnType::Date32 => DataType::Date32,
             ColumnType::DateTime(tz) => DataType::Timestamp(TimeUnit::Second, zone(tz)),
-            ColumnType::DateTime64(p, tz) => DataType::Timestamp(precision_unit(p), zone(tz)),
-            ColumnType::Decimal(p, s) => DataType::Decimal128(p, s),
+            ColumnType::DateTime64(p, tz) => DataType::Timestamp(precision_unit(*p), zone(tz)),
+            ColumnType::Decimal(p, s) => DataType::Decimal128(*p, *s),
+            ColumnType::Array(item, nullable) => DataType::List(Arc::new(Field::new(
+                LIST_ITEM,
+                item.arrow_type(),
+                *nullable,
+            ))),
         }
     }
 }
@@ -194,6 +216,9 @@ impl FromStr for ColumnType {
 /// `VARCHAR(32)`: a length is accepted and ignored) and ClickHouse's (`UInt32`,
 /// `DateTime('Europe/Paris')`, `Decimal(10, 2)`, `LowCardinality(String)`, …), and whether it
 /// was wrapped in ClickHouse's `Nullable(…)`. Names are case-insensitive.
+///
+/// Arrays are `Array(T)` (ClickHouse), `ARRAY<T>` or `T[]` (SQL), nested as deep as wanted, with
+/// `Nullable(…)` allowed on the items and refused around the array itself, as in ClickHouse.
 pub fn parse_declared(s: &str) -> Result<(ColumnType, bool)> {
     let unsupported = || Error::UnsupportedType(s.trim().to_string());
     let (mut text, mut nullable) = (s.trim(), false);
@@ -204,6 +229,17 @@ pub fn parse_declared(s: &str) -> Result<(ColumnType, bool)> {
             _ => break,
         }
         text = args[0];
+    }
+    if let Some(item) = array_item(text) {
+        if nullable {
+            return Err(Error::InvalidType(format!(
+                "{}: an array cannot be Nullable (a row without one holds the empty array); \
+                 Array(Nullable(T)) makes its items NULL-able",
+                s.trim()
+            )));
+        }
+        let (item, items_nullable) = parse_declared(item)?;
+        return Ok((ColumnType::array(item, items_nullable), false));
     }
     let (name, args) = match split_call(text) {
         Some((name, args)) => (name, args),
@@ -260,6 +296,24 @@ pub fn parse_declared(s: &str) -> Result<(ColumnType, bool)> {
         _ => return Err(unsupported()),
     };
     Ok((ty, nullable))
+}
+
+/// The item type's text of an array declared as `Array(T)`, `ARRAY<T>` or `T[]`.
+fn array_item(text: &str) -> Option<&str> {
+    if let Some(item) = text.strip_suffix("[]") {
+        return Some(item.trim());
+    }
+    let head = text.get(..5)?;
+    if !head.eq_ignore_ascii_case("ARRAY") {
+        return None;
+    }
+    let rest = text[5..].trim_start();
+    match split_call(text) {
+        Some((name, args)) if name.eq_ignore_ascii_case("ARRAY") && args.len() == 1 => {
+            Some(args[0])
+        }
+        _ => rest.strip_prefix('<')?.strip_suffix('>').map(str::trim),
+    }
 }
 
 /// `Name(a, b)` → `("Name", ["a", "b"])`, splitting at top-level commas; `None` if `text` is not a
@@ -380,6 +434,59 @@ mod tests {
         ] {
             assert!(bad.parse::<ColumnType>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn arrays_parse_in_every_spelling_and_nest() {
+        let ints = ColumnType::array(ColumnType::Int64, false);
+        for (text, want) in [
+            ("Array(Int64)", ints.clone()),
+            ("ARRAY<INT64>", ints.clone()),
+            ("BIGINT[]", ints.clone()),
+            (
+                "Array(Nullable(String))",
+                ColumnType::array(ColumnType::String, true),
+            ),
+            (
+                "Array(Array(DateTime64(3, 'UTC')))",
+                ColumnType::array(
+                    ColumnType::array(ColumnType::DateTime64(3, Some(chrono_tz::Tz::UTC)), false),
+                    false,
+                ),
+            ),
+            (
+                "Array(LowCardinality(String))",
+                ColumnType::array(ColumnType::String, false),
+            ),
+        ] {
+            assert_eq!(
+                parse_declared(text).unwrap(),
+                (want.clone(), false),
+                "{text}"
+            );
+            assert_eq!(want.name().parse::<ColumnType>().unwrap(), want, "{text}");
+        }
+        let err = parse_declared("Nullable(Array(Int64))").unwrap_err();
+        assert!(err.to_string().contains("cannot be Nullable"), "{err}");
+        for bad in [
+            "Array()",
+            "Array(Int64, Int64)",
+            "Array(Money)",
+            "ARRAY<INT64",
+        ] {
+            assert!(parse_declared(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_array_is_an_arrow_list_of_its_items() {
+        let ty = ColumnType::array(ColumnType::Date, true);
+        assert_eq!(
+            ty.arrow_type(),
+            DataType::List(Arc::new(Field::new(LIST_ITEM, DataType::Date32, true)))
+        );
+        assert_eq!(ty.name(), "ARRAY(NULLABLE(DATE))");
+        assert!(!ty.is_instant());
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //!
 //! `{"columns":["a",..],"data":[[..],..],"rows":N,"execution_time_us":F}` with real JSON types
 //! (DESIGN.md "API decisions"): integers as integers, doubles as doubles (NaN and ±∞, which JSON
-//! cannot express, as `null`), strings as strings, NULL as `null`, and timestamps as integer
-//! nanoseconds since the epoch.
+//! cannot express, as `null`), strings as strings, NULL as `null`, timestamps as integer
+//! nanoseconds since the epoch, and arrays as JSON arrays of such values.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -70,6 +70,8 @@ enum Cells {
     NumberText(ArrayRef),
     /// Anything else: Arrow's display text as a JSON string.
     Text(ArrayRef),
+    /// Lists (array columns): a JSON array of the items, each written as its own type's cells.
+    List(ArrayRef, Box<Cells>),
     Null,
 }
 
@@ -108,6 +110,10 @@ impl Cells {
             | DataType::Decimal64(..)
             | DataType::Decimal128(..)
             | DataType::Decimal256(..) => Cells::NumberText(array),
+            DataType::List(_) => {
+                let items = Cells::new(array.as_list::<i32>().values())?;
+                Cells::List(array, Box::new(items))
+            }
             _ => Cells::Text(array),
         })
     }
@@ -125,7 +131,8 @@ impl Cells {
             | Cells::Str(a)
             | Cells::Nanos(a, _)
             | Cells::NumberText(a)
-            | Cells::Text(a) => a,
+            | Cells::Text(a)
+            | Cells::List(a, _) => a,
         };
         if array.is_null(row) {
             out.extend_from_slice(b"null");
@@ -157,6 +164,18 @@ impl Cells {
                 } else {
                     write_str(out, &text);
                 }
+            }
+            Cells::List(a, items) => {
+                let offsets = a.as_list::<i32>().value_offsets();
+                let (start, end) = (offsets[row] as usize, offsets[row + 1] as usize);
+                out.push(b'[');
+                for item in start..end {
+                    if item > start {
+                        out.push(b',');
+                    }
+                    items.write(out, item)?;
+                }
+                out.push(b']');
             }
             Cells::Null => {}
         }
@@ -235,6 +254,33 @@ mod tests {
         );
         assert_eq!(v["rows"], 2);
         assert_eq!(v["execution_time_us"], 12.35);
+    }
+
+    #[test]
+    fn arrays_are_json_arrays_of_their_items() {
+        use arrow::array::ListArray;
+        use arrow::datatypes::Int64Type;
+        let lists = ListArray::from_iter_primitive::<Int64Type, _, _>(vec![
+            Some(vec![Some(1), None]),
+            Some(vec![]),
+            None,
+        ]);
+        let sliced = lists.slice(1, 2);
+        let batch = RecordBatch::try_from_iter(vec![
+            ("a", Arc::new(lists) as ArrayRef),
+            ("n", Arc::new(Int32Array::from(vec![1, 2, 3])) as ArrayRef),
+        ])
+        .unwrap();
+        let v = encode_batch(batch);
+        assert_eq!(
+            v["data"],
+            serde_json::json!([[[1, null], 1], [[], 2], [null, 3]])
+        );
+        let batch = RecordBatch::try_from_iter(vec![("a", Arc::new(sliced) as ArrayRef)]).unwrap();
+        assert_eq!(
+            encode_batch(batch)["data"],
+            serde_json::json!([[[]], [null]])
+        );
     }
 
     #[test]

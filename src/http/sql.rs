@@ -14,10 +14,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
 
-use super::clickhouse::compression;
 use super::clickhouse::exception::Exception;
 use super::clickhouse::handler::{self as clickhouse, Call};
 use super::clickhouse::request::{self as marks, Pairs};
+use super::clickhouse::{blocks, compression};
 use super::error::{ApiError, SqlError};
 use super::extract::LimitedBody;
 use super::paths;
@@ -107,7 +107,14 @@ async fn post_sql(
         Err(e) => return Err(e.into()),
     };
     let limit = max_decoded_bytes(state.limits.max_request_bytes);
+    let ch_params = marks::Params::from_pairs(&pairs);
     let body = match compression::decode_body(&headers, body, limit) {
+        Ok(body) if ch_params.decompress_body => {
+            blocks::decode(&body, limit).map(bytes::Bytes::from)
+        }
+        decoded => decoded,
+    };
+    let body = match body {
         Ok(body) => body,
         // Compressed bodies are ClickHouse's: answer in its terms.
         Err(e) => return Ok(Exception::from(&e).response()),
@@ -122,7 +129,7 @@ async fn post_sql(
         let call = Call {
             caller: &caller,
             read_only: false,
-            params: marks::Params::from_pairs(&pairs),
+            params: ch_params,
             headers: &headers,
             body,
             max_decoded_bytes: limit,

@@ -4,6 +4,8 @@
 
 mod common;
 
+/// Array columns: both dialects' declarations, every format, refusals, the HDB and other readers.
+mod arrays;
 /// The ClickHouse HTTP protocol: formats, inserts, errors, credentials, Grafana, clickhouse-connect.
 mod clickhouse;
 /// DDL: CREATE/DROP/ALTER TABLE, SHOW TABLES, DESCRIBE, the quick-start table.

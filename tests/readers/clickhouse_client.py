@@ -69,6 +69,25 @@ out["typed_rows"] = [
      r[5].isoformat(), r[6].isoformat(), r[7]]
     for r in typed.result_rows
 ]
+# Array columns, nested and with NULL items, both ways through the client's Native codec.
+client.command("DROP TABLE IF EXISTS cca")
+client.command(
+    "CREATE TABLE cca (id UInt32, tags Array(String), xs Array(Nullable(Int32)), "
+    "days Array(Date), grid Array(Array(Float64))) ENGINE = MergeTree ORDER BY id"
+)
+client.insert(
+    "cca",
+    [
+        [1, ["a", "b'c"], [1, None], [datetime.date(2024, 1, 2)], [[1.5], []]],
+        [2, [], [], [], []],
+    ],
+)
+arrays = client.query("SELECT * FROM cca ORDER BY id")
+out["array_types"] = [t.name for t in arrays.column_types]
+out["array_rows"] = [
+    [r[0], list(r[1]), list(r[2]), [d.isoformat() for d in r[3]], [list(g) for g in r[4]]]
+    for r in arrays.result_rows
+]
 try:
     client.query("SELECT * FROM no_such_table")
     out["error"] = None

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, new_null_array};
 use arrow::compute::kernels::zip::zip;
 use arrow::compute::{CastOptions, cast_with_options, is_null};
-use arrow::datatypes::{Field, SchemaRef};
+use arrow::datatypes::{DataType, Field, SchemaRef};
 use datafusion::common::ScalarValue;
 use strata_catalog::{ColumnType, declared_type};
 
@@ -43,14 +43,40 @@ pub fn conform_batch(table: &str, schema: &SchemaRef, batch: &RecordBatch) -> Re
         .fields()
         .iter()
         .map(|field| match source.index_of(field.name()) {
-            Ok(i) => cast_with_options(batch.column(i), field.data_type(), &strict).map_err(|e| {
-                Error::InvalidData(format!(
-                    "Column '{}' of table '{table}' is {}, and the data sent ({}) does not convert: {e}",
+            Ok(i) if is_list(field.data_type()) && !is_list(source.field(i).data_type()) => {
+                Err(Error::InvalidData(format!(
+                    "Column '{}' of table '{table}' is an array, and the data sent is {}, not a list",
                     field.name(),
-                    field.data_type(),
                     source.field(i).data_type()
-                ))
-            }),
+                )))
+            }
+            Ok(i) => {
+                // Cast with every item NULL-able first, so a NULL item where the declared type
+                // has none is refused in the column's terms rather than by the cast kernel.
+                let relaxed = nullable_items(field.data_type());
+                let cast = cast_with_options(batch.column(i), &relaxed, &strict).map_err(|e| {
+                    Error::InvalidData(format!(
+                        "Column '{}' of table '{table}' is {}, and the data sent ({}) does not \
+                         convert: {e}",
+                        field.name(),
+                        field.data_type(),
+                        source.field(i).data_type()
+                    ))
+                })?;
+                if relaxed == *field.data_type() {
+                    return Ok(cast);
+                }
+                if has_null_items(&cast, field.data_type()) {
+                    return Err(Error::InvalidData(format!(
+                        "Column '{}' of table '{table}' is {}, whose items cannot be NULL \
+                         (declare Array(Nullable(T)) to hold NULL items)",
+                        field.name(),
+                        declared_type(field)
+                            .map_or_else(|| field.data_type().to_string(), |t| t.name())
+                    )));
+                }
+                Ok(arrow::compute::cast(&cast, field.data_type())?)
+            }
             Err(_) => Ok(new_null_array(field.data_type(), batch.num_rows())),
         })
         .zip(schema.fields())
@@ -72,6 +98,40 @@ pub fn conform_batch(table: &str, schema: &SchemaRef, batch: &RecordBatch) -> Re
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(RecordBatch::try_new(Arc::clone(schema), columns)?)
+}
+
+fn is_list(ty: &DataType) -> bool {
+    matches!(
+        ty,
+        DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..)
+    )
+}
+
+/// `ty` with the item field of every list in it, at any depth, NULL-able.
+fn nullable_items(ty: &DataType) -> DataType {
+    match ty {
+        DataType::List(item) => DataType::List(Arc::new(
+            item.as_ref()
+                .clone()
+                .with_data_type(nullable_items(item.data_type()))
+                .with_nullable(true),
+        )),
+        other => other.clone(),
+    }
+}
+
+/// Whether a list column (in `declared`'s shape, its items NULL-able) holds a NULL where
+/// `declared`'s item field, at any depth, says it cannot.
+fn has_null_items(column: &ArrayRef, declared: &DataType) -> bool {
+    let DataType::List(item) = declared else {
+        return false;
+    };
+    let Some(lists) = column.as_list_opt::<i32>() else {
+        return false;
+    };
+    lists.iter().flatten().any(|items| {
+        (!item.is_nullable() && items.null_count() > 0) || has_null_items(&items, item.data_type())
+    })
 }
 
 /// A `UUID` column's text in canonical form (lower case, hyphenated); anything that is not a
@@ -141,7 +201,7 @@ fn check_lengths(table: &str, field: &Field, column: &ArrayRef, max: usize) -> R
 }
 
 /// `column` with each NULL replaced by the default of `field`'s type.
-fn with_defaults(table: &str, field: &Field, column: &ArrayRef) -> Result<ArrayRef> {
+pub(crate) fn with_defaults(table: &str, field: &Field, column: &ArrayRef) -> Result<ArrayRef> {
     let default = default_value(field)
         .and_then(|v| v.to_array().ok())
         .ok_or_else(|| {
@@ -289,6 +349,63 @@ mod tests {
         assert_eq!(out.column(1).as_string::<i32>().value(1), "");
         assert_eq!(out.column(1).null_count(), 0);
         assert_eq!(out.column(2).null_count(), 2, "nullable columns keep NULL");
+    }
+
+    #[test]
+    fn arrays_cast_by_item_refuse_null_items_and_default_to_empty() {
+        use arrow::array::ListArray;
+        use arrow::datatypes::{Int32Type, Int64Type};
+        let column = |ty: ColumnType| {
+            let mut def = strata_catalog::ColumnDef::new("a", ty).unwrap();
+            def.nullable = false;
+            Field::new("a", def.ty.arrow_type(), false).with_metadata(
+                [(
+                    strata_catalog::DECLARED_TYPE_METADATA_KEY.to_string(),
+                    def.ty.name(),
+                )]
+                .into(),
+            )
+        };
+        let ints = Arc::new(Schema::new(vec![
+            column(ColumnType::array(ColumnType::Int64, false)),
+            Field::new("x", DataType::Int64, true),
+        ]));
+        let sent = |lists: Vec<Option<Vec<Option<i32>>>>| {
+            let lists = ListArray::from_iter_primitive::<Int32Type, _, _>(lists);
+            RecordBatch::try_from_iter(vec![("a", Arc::new(lists) as ArrayRef)]).unwrap()
+        };
+        let out =
+            conform_batch("t", &ints, &sent(vec![Some(vec![Some(1), Some(2)]), None])).unwrap();
+        let lists = out.column(0).as_list::<i32>();
+        assert_eq!(lists.null_count(), 0, "a missing array is the empty one");
+        assert_eq!(lists.value(0).as_primitive::<Int64Type>().values(), &[1, 2]);
+        assert_eq!(lists.value(1).len(), 0);
+        let absent = RecordBatch::try_from_iter(vec![(
+            "x",
+            Arc::new(Int64Array::from(vec![1])) as ArrayRef,
+        )])
+        .unwrap();
+        assert_eq!(
+            conform_batch("t", &ints, &absent).unwrap().column(0).len(),
+            1
+        );
+
+        let err = conform_batch("t", &ints, &sent(vec![Some(vec![Some(1), None])])).unwrap_err();
+        assert!(err.to_string().contains("Array(Nullable(T))"), "{err}");
+        let nullable = Arc::new(Schema::new(vec![column(ColumnType::array(
+            ColumnType::Int64,
+            true,
+        ))]));
+        let out = conform_batch("t", &nullable, &sent(vec![Some(vec![Some(1), None])])).unwrap();
+        assert_eq!(out.column(0).as_list::<i32>().value(0).null_count(), 1);
+
+        let text = RecordBatch::try_from_iter(vec![(
+            "a",
+            Arc::new(StringArray::from(vec!["[1]"])) as ArrayRef,
+        )])
+        .unwrap();
+        let err = conform_batch("t", &ints, &text).unwrap_err();
+        assert!(err.to_string().contains("not a list"), "{err}");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Rows in ClickHouse's input formats (the body of `INSERT … FORMAT X`), decoded into Arrow
 //! batches for the insert to fit to the table: every format Strata writes that ClickHouse also
 //! reads. The TabSeparated and CSV families ([`super::text_read`]) and `Values`
-//! ([`super::values_read`]) arrive as text; the JSON formats through arrow-json, the table's
+//! ([`super::values_read`]) arrive as text (arrays in their text form, read by
+//! `array_text`); the JSON formats through arrow-json, the table's
 //! types guiding it; `RowBinary` ([`super::row_binary_read`]) and `Native`
 //! ([`super::native_read`]) in ClickHouse's own encodings; `Arrow`, `ArrowStream` and
 //! `Parquet` through the same checked readers the Arrow ingest uses. Every value is converted to
@@ -12,12 +13,12 @@ use std::io::Cursor;
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
-use arrow::datatypes::{Field, Schema, SchemaRef};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use bytes::Bytes;
 use serde_json::Value;
 
 use super::text_read::{Separator, text};
-use super::{Family, Header, TextFormat, canonical_name, row_binary_read, values_read};
+use super::{Family, Header, TextFormat, array_text, canonical_name, row_binary_read, values_read};
 
 /// What an unknown input format's error lists.
 pub const SUPPORTED: &str = "TabSeparated, TabSeparatedRaw, CSV (each also WithNames and \
@@ -71,16 +72,22 @@ pub fn decode(
             Header::Names => 1,
             Header::NamesAndTypes => 2,
         };
+        let text_arrays = |batches: Result<Vec<RecordBatch>, String>| {
+            batches?
+                .into_iter()
+                .map(|batch| array_text::parse_columns(batch, &target))
+                .collect()
+        };
         return match text_format.family {
-            Family::TabSeparated => text(data, &target, Separator::Tab, skip),
-            Family::TabSeparatedRaw => text(data, &target, Separator::RawTab, skip),
-            Family::Csv => text(data, &target, Separator::Comma, skip),
+            Family::TabSeparated => text_arrays(text(data, &target, Separator::Tab, skip)),
+            Family::TabSeparatedRaw => text_arrays(text(data, &target, Separator::RawTab, skip)),
+            Family::Csv => text_arrays(text(data, &target, Separator::Comma, skip)),
             Family::JsonEachRow { strings: false } => json_rows(data, &target),
             Family::JsonEachRow { strings: true } => string_rows(data, table),
             Family::JsonCompactEachRow { strings } => {
                 compact_rows(data, &target, text_format.header, table, strings)
             }
-            Family::Values => values_read::decode(data, &target),
+            Family::Values => text_arrays(values_read::decode(data, &target)),
         }
         .map_err(malformed);
     }
@@ -236,9 +243,15 @@ fn objects(
     strings: bool,
 ) -> Result<Vec<RecordBatch>, String> {
     if strings {
-        for value in rows.iter_mut().flat_map(|row| row.values_mut()) {
+        for (name, value) in rows.iter_mut().flat_map(|row| row.iter_mut()) {
             if value.as_str() == Some(super::text::PLAIN_NULL) {
                 *value = Value::Null;
+            }
+            let is_list = table
+                .field_with_name(name)
+                .is_ok_and(|f| matches!(f.data_type(), DataType::List(_)));
+            if let (true, Some(text)) = (is_list, value.as_str()) {
+                *value = array_text::to_json(text).map_err(|e| format!("column '{name}': {e}"))?;
             }
         }
     }

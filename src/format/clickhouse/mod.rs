@@ -10,10 +10,12 @@
 //! - [`pretty`]: `Pretty` and `PrettyCompact` tables.
 //! - [`binary`]: `RowBinary` and `RowBinaryWithNamesAndTypes`.
 //! - [`native`]: `Native` blocks, with BlockInfo and `has_custom` by protocol revision.
-//! - `wire`: the binary layouts of `Date`, `UUID` and `FixedString` columns.
+//! - `wire`: the binary layouts of `Date`, `UUID` and `FixedString` columns (array items too).
 //! - [`input`]: the rows of `INSERT … FORMAT X` decoded ([`text_read`], [`values_read`],
-//!   [`row_binary_read`], [`native_read`] for the formats that need their own reader).
+//!   [`row_binary_read`], [`native_read`] for the formats that need their own reader;
+//!   `array_text` for arrays written as text).
 
+mod array_text;
 pub mod binary;
 pub mod input;
 pub mod json;

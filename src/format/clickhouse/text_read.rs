@@ -31,12 +31,23 @@ pub(super) fn text(
     let mut line_no = 0;
     let mut rest = text;
     let mut rows = 0;
+    // An array's field is its text form, whose strings carry their own escapes: it is read as
+    // it is (`super::array_text`), the other fields unescaped.
+    let unescape: Vec<bool> = target
+        .fields()
+        .iter()
+        .map(|f| separator == Separator::Tab && !matches!(f.data_type(), DataType::List(_)))
+        .collect();
     while !rest.is_empty() {
-        let (fields, next) = match separator {
-            Separator::Tab => tsv_line(rest, unescape_tsv),
-            Separator::RawTab => tsv_line(rest, str::to_string),
+        let (mut fields, next) = match separator {
+            Separator::Tab | Separator::RawTab => tsv_line(rest),
             Separator::Comma => csv_line(rest).map_err(|e| format!("line {}: {e}", line_no + 1))?,
         };
+        for (field, _) in fields.iter_mut().zip(&unescape).filter(|(_, u)| **u) {
+            if let Some(text) = field {
+                *text = unescape_tsv(text);
+            }
+        }
         rest = next;
         line_no += 1;
         if line_no <= skip
@@ -83,8 +94,8 @@ pub(super) fn string_batch(
         .map_err(|e| e.to_string())
 }
 
-/// One TabSeparated line: fields through `field` (unescaped, or as they are), `\N` as NULL.
-fn tsv_line(text: &str, field: fn(&str) -> String) -> (Vec<Option<String>>, &str) {
+/// One TabSeparated line: its fields as they are, `\N` as NULL.
+fn tsv_line(text: &str) -> (Vec<Option<String>>, &str) {
     let (line, rest) = match text.find('\n') {
         Some(i) => (&text[..i], &text[i + 1..]),
         None => (text, ""),
@@ -92,7 +103,7 @@ fn tsv_line(text: &str, field: fn(&str) -> String) -> (Vec<Option<String>>, &str
     let line = line.strip_suffix('\r').unwrap_or(line);
     let fields = line
         .split('\t')
-        .map(|f| (f != "\\N").then(|| field(f)))
+        .map(|f| (f != "\\N").then(|| f.to_string()))
         .collect();
     (fields, rest)
 }

@@ -4,7 +4,7 @@
 //! strings are plain `String` (never `LowCardinality`, which clients would have to decode
 //! specially: `clickhouse-http.md`, cross-cutting decision 4). A column read straight from a
 //! table is named as it was declared (`Date`, `UUID`, `FixedString(3)`, `DateTime` without a
-//! zone), from the declared type its field carries.
+//! zone, `Array(Nullable(Date))`), from the declared type its field carries.
 
 use arrow::datatypes::{DataType, Field, TimeUnit};
 use strata_catalog::{ColumnType, declared_type};
@@ -13,7 +13,7 @@ use strata_catalog::{ColumnType, declared_type};
 /// A nullable field is `Nullable(T)`, except arrays, which ClickHouse cannot wrap.
 pub fn clickhouse_type(field: &Field) -> Option<String> {
     let inner = match declared(field) {
-        Some(ty) => declared_name(ty)?,
+        Some(ty) => declared_name(&ty)?,
         None => base_type(field.data_type())?,
     };
     Some(
@@ -36,8 +36,8 @@ pub fn declared(field: &Field) -> Option<ColumnType> {
 }
 
 /// ClickHouse's name for a declared type whose name the Arrow type does not tell.
-fn declared_name(ty: ColumnType) -> Option<String> {
-    let zone = |tz: strata_catalog::types::Zone| tz.map(|tz| format!("'{}'", tz.name()));
+fn declared_name(ty: &ColumnType) -> Option<String> {
+    let zone = |tz: &strata_catalog::types::Zone| tz.map(|tz| format!("'{}'", tz.name()));
     Some(match ty {
         ColumnType::Date => "Date".into(),
         ColumnType::Uuid => "UUID".into(),
@@ -50,6 +50,8 @@ fn declared_name(ty: ColumnType) -> Option<String> {
             Some(tz) => format!("DateTime64({p}, {tz})"),
             None => format!("DateTime64({p})"),
         },
+        ColumnType::Array(item, false) => format!("Array({})", declared_name(item)?),
+        ColumnType::Array(item, true) => format!("Array(Nullable({}))", declared_name(item)?),
         other => base_type(&other.arrow_type())?,
     })
 }

@@ -1,13 +1,14 @@
 //! The binary layouts (`RowBinary`, `Native`) of declared types Strata holds in another Arrow
 //! type: a `Date` is held as `Date32` and sent as UInt16 days, a `UUID` is held as its text and
 //! sent as two little-endian UInt64 halves (high first), a `FixedString(n)` is held as text and
-//! sent as exactly `n` bytes, zero-padded. Every other column is sent as it is held.
+//! sent as exactly `n` bytes, zero-padded; an array's items are sent in their own layouts. Every
+//! other column is sent as it is held.
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, AsArray, FixedSizeBinaryArray, UInt16Array};
+use arrow::array::{Array, ArrayRef, AsArray, FixedSizeBinaryArray, ListArray, UInt16Array};
 use arrow::datatypes::{Date32Type, Field};
-use strata_catalog::ColumnType;
+use strata_catalog::{ColumnType, DECLARED_TYPE_METADATA_KEY, LIST_ITEM};
 
 use super::types::declared;
 
@@ -59,8 +60,30 @@ pub(super) fn binary_column(field: &Field, column: &ArrayRef) -> Result<ArrayRef
                 .collect::<Result<Vec<_>, String>>()?;
             fixed(values, n)
         }
+        Some(ColumnType::Array(item, items_nullable)) => array_items(column, &item, items_nullable),
         _ => Ok(Arc::clone(column)),
     }
+}
+
+/// An `Array(item)` column with its items in their own binary layouts (`Array(Date)`'s items are
+/// UInt16 days, and so on at any depth).
+fn array_items(column: &ArrayRef, item: &ColumnType, nullable: bool) -> Result<ArrayRef, String> {
+    let lists = column.as_list::<i32>();
+    let item_field = Field::new(LIST_ITEM, item.arrow_type(), nullable)
+        .with_metadata([(DECLARED_TYPE_METADATA_KEY.to_string(), item.name())].into());
+    let values = binary_column(&item_field, lists.values())?;
+    if values.data_type() == lists.values().data_type() {
+        return Ok(Arc::clone(column));
+    }
+    let field = Arc::new(Field::new(LIST_ITEM, values.data_type().clone(), nullable));
+    let lists = ListArray::try_new(
+        field,
+        lists.offsets().clone(),
+        values,
+        lists.nulls().cloned(),
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(Arc::new(lists))
 }
 
 fn fixed(values: Vec<Option<Vec<u8>>>, size: usize) -> Result<ArrayRef, String> {
@@ -127,5 +150,27 @@ mod tests {
         assert!(binary_column(&field(ColumnType::Date), &before).is_err());
         let wide = binary_column(&field(ColumnType::Date32), &before).unwrap();
         assert_eq!(wide.data_type(), &DataType::Date32);
+    }
+
+    #[test]
+    fn array_items_take_their_own_layout() {
+        let ty = ColumnType::array(ColumnType::array(ColumnType::Date, true), false);
+        let inner = ListArray::new(
+            Arc::new(Field::new(LIST_ITEM, DataType::Date32, true)),
+            arrow::buffer::OffsetBuffer::from_lengths([2, 0]),
+            Arc::new(Date32Array::from(vec![Some(1), None])),
+            None,
+        );
+        let outer: ArrayRef = Arc::new(ListArray::new(
+            Arc::new(Field::new(LIST_ITEM, inner.data_type().clone(), false)),
+            arrow::buffer::OffsetBuffer::from_lengths([2]),
+            Arc::new(inner),
+            None,
+        ));
+        let out = binary_column(&field(ty), &outer).unwrap();
+        let days = out.as_list::<i32>().value(0);
+        let days = days.as_list::<i32>().value(0);
+        assert_eq!(days.data_type(), &DataType::UInt16);
+        assert_eq!(days.null_count(), 1);
     }
 }

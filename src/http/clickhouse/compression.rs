@@ -62,6 +62,26 @@ pub enum Error {
         /// What the decoder said.
         reason: String,
     },
+    /// A compressed block (`decompress=1`) whose checksum does not match its bytes.
+    #[error(
+        "The checksum of the compressed block at byte {at} does not match its data: the body \
+         was damaged or is not in ClickHouse's compressed-block format"
+    )]
+    Checksum {
+        /// Where the block starts in the body.
+        at: usize,
+    },
+    /// A compressed block (`decompress=1`) in a method Strata does not decode.
+    #[error(
+        "The compressed block at byte {at} has method 0x{method:02x} (supported: 0x02 none, \
+         0x82 LZ4, 0x90 ZSTD)"
+    )]
+    UnknownBlockMethod {
+        /// The method byte.
+        method: u8,
+        /// Where the block starts in the body.
+        at: usize,
+    },
     /// Decompressed, the body would exceed the limit.
     #[error("The decompressed request body exceeds {limit} bytes")]
     TooLarge {

@@ -48,6 +48,14 @@ impl Exception {
 
     /// The whole HTTP answer: status, body, `X-ClickHouse-Exception-Code`.
     pub fn response(&self) -> axum::response::Response {
+        self.response_with_body(self.body())
+    }
+
+    /// The response with `body` in place of the plain text (the text in compressed blocks).
+    pub fn response_with_body(
+        &self,
+        body: impl Into<axum::body::Body>,
+    ) -> axum::response::Response {
         use axum::response::IntoResponse;
         (
             self.status(),
@@ -61,7 +69,7 @@ impl Exception {
                     self.code.to_string(),
                 ),
             ],
-            self.body(),
+            body.into(),
         )
             .into_response()
     }
@@ -82,6 +90,9 @@ impl Exception {
             // BAD_ARGUMENTS (36) is Strata's code for input no more specific code names: a
             // client's error, so a 400 like ClickHouse's parse errors.
             6 | 25 | 26 | 27 | 36 | 38 | 41 | 53 | 62 | 72 | 117 => StatusCode::BAD_REQUEST,
+            // A body that does not decompress is the client's error (ClickHouse answers 500).
+            40 | 89 | 271 => StatusCode::BAD_REQUEST,
+            307 => StatusCode::PAYLOAD_TOO_LARGE,
             194 => StatusCode::UNAUTHORIZED,
             192 | 193 | 497 | 516 => StatusCode::FORBIDDEN,
             46 | 47 | 50 | 60 | 73 | 81 | 115 | 372 => StatusCode::NOT_FOUND,
@@ -116,7 +127,8 @@ impl From<&super::compression::Error> for Exception {
     fn from(error: &super::compression::Error) -> Self {
         use super::compression::Error as C;
         let (code, name) = match error {
-            C::Unknown(_) => (89, "UNKNOWN_COMPRESSION_METHOD"),
+            C::Unknown(_) | C::UnknownBlockMethod { .. } => (89, "UNKNOWN_COMPRESSION_METHOD"),
+            C::Checksum { .. } => (40, "CHECKSUM_DOESNT_MATCH"),
             C::Corrupt { .. } => (271, "CANNOT_DECOMPRESS"),
             C::TooLarge { .. } => (307, "TOO_MANY_BYTES"),
         };

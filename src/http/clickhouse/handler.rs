@@ -72,10 +72,18 @@ pub async fn answer(queries: &QueryService, call: Call<'_>) -> Response {
     let query_id = call.params.query_id.clone().unwrap_or_else(new_query_id);
     let compression = compression::response_method(call.headers, call.params.compress_response);
     let cors = call.params.cors;
+    let blocks = call.params.compress_blocks;
     let result = run(queries, &call, started).await;
     let mut response = match result {
-        Ok(answer) => ok(answer, compression, started),
-        Err(exception) => exception.response(),
+        Ok(answer) => ok(answer, blocks, compression, started),
+        // With `compress=1` ClickHouse writes its exception into the compressed stream too.
+        Err(exception) => {
+            match blocks.map(|codec| super::blocks::encode(exception.body().as_bytes(), codec)) {
+                Some(Ok(packed)) => exception.response_with_body(packed),
+                Some(Err(e)) => Exception::internal(&e).response(),
+                None => exception.response(),
+            }
+        }
     };
     let headers = response.headers_mut();
     if let Ok(id) = HeaderValue::from_str(&query_id) {
@@ -257,7 +265,12 @@ fn dml_rows(output: &QueryOutput) -> u64 {
         .sum()
 }
 
-fn ok(answer: Answer, compression: Option<Method>, started: Instant) -> Response {
+fn ok(
+    mut answer: Answer,
+    blocks: Option<super::blocks::Codec>,
+    compression: Option<Method>,
+    started: Instant,
+) -> Response {
     let summary = serde_json::json!({
         "read_rows": "0",
         "read_bytes": "0",
@@ -268,6 +281,12 @@ fn ok(answer: Answer, compression: Option<Method>, started: Instant) -> Response
         "result_bytes": answer.body.len().to_string(),
         "elapsed_ns": started.elapsed().as_nanos().to_string(),
     });
+    if let Some(codec) = blocks.filter(|_| !answer.body.is_empty()) {
+        match super::blocks::encode(&answer.body, codec) {
+            Ok(packed) => answer.body = packed,
+            Err(e) => return Exception::internal(&e).response(),
+        }
+    }
     let (body, encoding) = match compression {
         Some(method) if !answer.body.is_empty() => {
             match compression::compress(method, &answer.body) {

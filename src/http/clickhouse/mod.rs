@@ -10,12 +10,15 @@
 //! | [`credentials`] | where ClickHouse clients put their credentials |
 //! | [`handler`] | one request end to end, and ClickHouse's response headers |
 //! | [`output`] | the result formats by name |
-//! | [`compression`] | request and response compression |
+//! | [`compression`] | request and response compression (HTTP's `Content-Encoding`) |
+//! | [`blocks`] | ClickHouse's own compressed blocks (`compress=1`, `decompress=1`), [`cityhash`] their checksum |
 //! | [`exception`] | every failure as ClickHouse's code, status and body |
 //!
 //! The encodings themselves are in [`crate::format::clickhouse`]; what a ClickHouse statement
 //! means is the front end's (`crate::sql::parser::clickhouse`).
 
+pub mod blocks;
+pub mod cityhash;
 pub mod compression;
 pub mod credentials;
 pub mod exception;

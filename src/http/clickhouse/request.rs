@@ -116,6 +116,11 @@ pub struct Params {
     pub protocol: u64,
     /// `enable_http_compression=1`.
     pub compress_response: bool,
+    /// `compress=1`: the response in ClickHouse's compressed blocks, in this method
+    /// (`network_compression_method`).
+    pub compress_blocks: Option<super::blocks::Codec>,
+    /// `decompress=1`: the request body is ClickHouse's compressed blocks.
+    pub decompress_body: bool,
     /// Every other parameter: the settings ([`super::settings`] reads those it acts on).
     pub settings: Pairs,
     /// `add_http_cors_header=1`.
@@ -144,6 +149,17 @@ impl Params {
                 "database" => p.database = Some(value.clone()).filter(|v| !v.is_empty()),
                 "client_protocol_version" => p.protocol = value.parse().unwrap_or(0),
                 "enable_http_compression" => p.compress_response = on(value),
+                "compress" => {
+                    p.compress_blocks = on(value).then(|| {
+                        super::blocks::Codec::from_setting(
+                            pairs
+                                .iter()
+                                .find(|(n, _)| n == "network_compression_method")
+                                .map(|(_, v)| v.as_str()),
+                        )
+                    })
+                }
+                "decompress" => p.decompress_body = on(value),
                 "add_http_cors_header" => p.cors = on(value),
                 "user" => p.user = Some(value.clone()),
                 "password" => p.password = Some(value.clone()),

@@ -26,6 +26,7 @@ pub(crate) mod query;
 pub(crate) mod tables;
 
 use datafusion::sql::sqlparser::ast::{Ident, ObjectName, ObjectNamePart};
+use datafusion::sql::sqlparser::dialect::{ClickHouseDialect, Dialect};
 use datafusion::sql::sqlparser::parser::Parser;
 use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan};
 
@@ -46,6 +47,19 @@ pub(crate) fn parse_with(sql: &str, dialect: &StrataDialect) -> Result<Statement
     if sql.trim().is_empty() {
         return Err(Error::Empty);
     }
+    match parse_in(sql, dialect) {
+        // ALTER TABLE's column types may be spelled as ClickHouse spells them (`Array(T)`),
+        // which only sqlparser's ClickHouse dialect reads: an ALTER the generic dialect cannot
+        // read is read again in that one, and its first error stands if neither can.
+        Err(Error::Parse(e)) if is_alter_table(sql) => {
+            parse_in(sql, &ClickHouseDialect {}).map_err(|_| Error::Parse(e))
+        }
+        parsed => parsed,
+    }
+}
+
+/// [`parse`] with sqlparser's `dialect`.
+fn parse_in(sql: &str, dialect: &dyn Dialect) -> Result<Statement> {
     let mut parser = Parser::new(dialect)
         .with_recursion_limit(MAX_NESTING)
         .try_with_sql(sql)?;
@@ -65,6 +79,15 @@ pub(crate) fn parse_with(sql: &str, dialect: &StrataDialect) -> Result<Statement
         return Err(Error::MultipleStatements(statements.len()));
     }
     statements.pop().ok_or(Error::Empty)
+}
+
+/// Whether `sql` starts with `ALTER TABLE`.
+fn is_alter_table(sql: &str) -> bool {
+    let mut words = sql.split_whitespace();
+    matches!(
+        (words.next(), words.next()),
+        (Some(a), Some(t)) if a.eq_ignore_ascii_case("ALTER") && t.eq_ignore_ascii_case("TABLE")
+    )
 }
 
 /// One statement, chosen by its leading keyword(s).

@@ -196,6 +196,14 @@ fn catalog_statements_are_admin_and_name_their_tables() {
     assert!(refused("ALTER TABLE t SET TTL 2 WEEKS").contains("SET TTL n DAYS|HOURS"));
     assert!(refused("ALTER TABLE t SET TTL -1 DAYS").contains("SET TTL n DAYS|HOURS"));
     assert!(refused("CREATE TABLE s.t (a INT64)").contains("Qualified table names"));
+    // ALTER reads ClickHouse's spelling of column types as CREATE does.
+    for sql in [
+        "ALTER TABLE t ADD COLUMN a Array(Nullable(Int64))",
+        "alter table t add column a INT64[], add column b SYMBOL",
+        "ALTER TABLE t ADD COLUMN d DateTime64(3, 'UTC')",
+    ] {
+        assert_eq!(facts(sql), (Class::Admin, tables(&["t"])), "{sql}");
+    }
 }
 
 #[test]

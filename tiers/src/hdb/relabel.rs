@@ -9,6 +9,7 @@ use std::sync::Arc;
 use arrow::array::{RecordBatch, RecordBatchOptions};
 use arrow::compute::cast;
 use arrow::datatypes::SchemaRef;
+use arrow::error::ArrowError;
 use datafusion::error::Result;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::EquivalenceProperties;
@@ -48,13 +49,20 @@ pub(crate) fn relabel(batch: RecordBatch, schema: &SchemaRef) -> Result<RecordBa
         .iter()
         .zip(schema.fields())
         .map(|(column, field)| {
-            if column.data_type() == field.data_type() {
-                Ok(Arc::clone(column))
+            let column = if column.data_type() == field.data_type() {
+                Arc::clone(column)
             } else {
-                cast(column, field.data_type())
+                cast(column, field.data_type())?
+            };
+            // Files written before `ALTER TABLE … ADD COLUMN` lack the column: a column that
+            // holds no NULLs (an array) reads its type's default there, as ClickHouse does.
+            if !field.is_nullable() && column.null_count() > 0 {
+                return crate::conform::with_defaults("", field, &column)
+                    .map_err(|e| ArrowError::ComputeError(e.to_string()));
             }
+            Ok(column)
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, ArrowError>>()?;
     // A projection can be empty (`count(*)`): keep the row count.
     let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
     Ok(RecordBatch::try_new_with_options(

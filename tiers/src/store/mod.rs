@@ -254,12 +254,12 @@ impl Tiers {
             // No write may be logged against the old schema once the hot tier has the new one.
             let _order = hdb.write_order().lock();
             hot.change_schema(&plan.definition, |batch, schema| {
-                reshape(batch, schema, &plan.steps)
+                reshape(table, batch, schema, &plan.steps)
             })?;
             hot.set_hdb(Arc::new(next));
         } else {
             hot.change_schema(&plan.definition, |batch, schema| {
-                reshape(batch, schema, &plan.steps)
+                reshape(table, batch, schema, &plan.steps)
             })?;
         }
         self.catalog.replace(plan.definition)?;
@@ -309,19 +309,35 @@ impl Durable {
     }
 }
 
-/// `batch` reshaped by an ALTER's steps into `schema`.
-fn reshape(batch: &RecordBatch, schema: &SchemaRef, steps: &[LayoutStep]) -> Result<RecordBatch> {
+/// `batch` reshaped by an ALTER's steps into `schema`. A new column that holds no NULLs (an
+/// array, say) gets its type's default in the stored rows.
+fn reshape(
+    table: &str,
+    batch: &RecordBatch,
+    schema: &SchemaRef,
+    steps: &[LayoutStep],
+) -> Result<RecordBatch> {
     let mut columns = batch.columns().to_vec();
     for step in steps {
-        match *step {
+        match step {
             LayoutStep::Append(ty) => {
                 columns.push(new_null_array(&ty.arrow_type(), batch.num_rows()))
             }
             LayoutStep::Remove(idx) => {
-                columns.remove(idx);
+                columns.remove(*idx);
             }
         }
     }
+    let columns = columns
+        .into_iter()
+        .zip(schema.fields())
+        .map(
+            |(column, field)| match field.is_nullable() || column.null_count() == 0 {
+                true => Ok(column),
+                false => crate::conform::with_defaults(table, field, &column),
+            },
+        )
+        .collect::<Result<Vec<_>>>()?;
     Ok(RecordBatch::try_new(Arc::clone(schema), columns)?)
 }
 

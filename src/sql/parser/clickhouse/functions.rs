@@ -145,6 +145,28 @@ fn replacement(expr: &Expr) -> Option<Expr> {
         ("argMax", 2) => format!("first_value({} ORDER BY {} DESC NULLS LAST)", a(0), a(1)),
         ("median" | "medianExact", 1) => format!("percentile({}, 0.5)", a(0)),
         ("arrayJoin", 1) => format!("unnest({})", a(0)),
+        // Array functions: ClickHouse's predicates answer UInt8, positions count from 1 (0:
+        // not found).
+        ("has", 2) => format!("CAST(array_has({}, {}) AS TINYINT UNSIGNED)", a(0), a(1)),
+        ("hasAll", 2) => format!(
+            "CAST(array_has_all({}, {}) AS TINYINT UNSIGNED)",
+            a(0),
+            a(1)
+        ),
+        ("hasAny", 2) => format!(
+            "CAST(array_has_any({}, {}) AS TINYINT UNSIGNED)",
+            a(0),
+            a(1)
+        ),
+        ("indexOf", 2) => format!(
+            "CAST(COALESCE(array_position({}, {}), 0) AS BIGINT UNSIGNED)",
+            a(0),
+            a(1)
+        ),
+        ("arrayConcat", n) if n >= 1 => format!("array_concat({})", args.join(", ")),
+        ("arraySort", 1) => format!("array_sort({})", a(0)),
+        ("arrayReverse", 1) => format!("array_reverse({})", a(0)),
+        ("arrayDistinct", 1) => format!("array_distinct({})", a(0)),
         ("uptime", 0) => format!(
             "CAST({} AS INT UNSIGNED)",
             crate::metrics::uptime().as_secs()

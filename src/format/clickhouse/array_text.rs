@@ -1,0 +1,228 @@
+//! ClickHouse's text form of an array (`[1,'a\'b',NULL,[2]]`), as the TabSeparated, CSV and
+//! `Values` formats and the `…Strings` JSON formats carry it, read into an Arrow list of the
+//! column's type. The text becomes a JSON array (quoted items as strings, `NULL` as null,
+//! `true`/`false` as booleans, every other item as its text) that arrow-json reads by the
+//! column's item type, so an item is parsed exactly as the same value would be in JSON, and a
+//! number is never rounded through a float on its way to a `Decimal` or `UInt64`.
+
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, AsArray, RecordBatch};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use serde_json::Value;
+
+/// `batch` (text columns named as `target`'s) with each column `target` holds as a list parsed
+/// from its text; the other columns stay text for the insert to cast.
+pub(super) fn parse_columns(batch: RecordBatch, target: &SchemaRef) -> Result<RecordBatch, String> {
+    let is_list = |f: &Field| matches!(f.data_type(), DataType::List(_));
+    if !target.fields().iter().any(|f| is_list(f)) {
+        return Ok(batch);
+    }
+    let mut fields = Vec::with_capacity(batch.num_columns());
+    let mut columns = Vec::with_capacity(batch.num_columns());
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        match target.field_with_name(field.name()) {
+            Ok(list) if is_list(list) && column.data_type() == &DataType::Utf8 => {
+                let parsed = parse_column(list, column)?;
+                fields.push(Field::new(field.name(), parsed.data_type().clone(), true));
+                columns.push(parsed);
+            }
+            _ => {
+                fields.push(field.as_ref().clone());
+                columns.push(Arc::clone(column));
+            }
+        }
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(|e| e.to_string())
+}
+
+/// The text arrays of `column` as a list array of `list`'s type.
+fn parse_column(list: &Field, column: &ArrayRef) -> Result<ArrayRef, String> {
+    let rows = column
+        .as_string::<i32>()
+        .iter()
+        .enumerate()
+        .map(|(row, text)| {
+            let value = match text {
+                None => Value::Null,
+                Some(text) => to_json(text)
+                    .map_err(|e| format!("row {}, column '{}': {e}", row + 1, list.name()))?,
+            };
+            Ok(serde_json::Map::from_iter([(list.name().clone(), value)]))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let schema = Arc::new(Schema::new(vec![list.clone().with_nullable(true)]));
+    let mut decoder = arrow::json::ReaderBuilder::new(schema)
+        .with_batch_size(rows.len().max(1))
+        .build_decoder()
+        .map_err(|e| e.to_string())?;
+    decoder
+        .serialize(&rows)
+        .map_err(|e| format!("column '{}': {e}", list.name()))?;
+    match decoder.flush().map_err(|e| e.to_string())? {
+        Some(batch) => Ok(Arc::clone(batch.column(0))),
+        None => Ok(arrow::array::new_empty_array(list.data_type())),
+    }
+}
+
+/// One array's text as a JSON array.
+pub(super) fn to_json(text: &str) -> Result<Value, String> {
+    let mut cursor = Cursor { text, at: 0 };
+    cursor.skip_space();
+    if cursor.peek() != Some(b'[') {
+        return Err(format!(
+            "'{text}' is not an array (arrays are written [a, b, …])"
+        ));
+    }
+    let value = cursor.value()?;
+    cursor.skip_space();
+    if cursor.at != text.len() {
+        return Err(cursor.error("text after the array's closing ']'"));
+    }
+    Ok(value)
+}
+
+struct Cursor<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl Cursor<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.at).copied()
+    }
+
+    fn skip_space(&mut self) {
+        while self.peek().is_some_and(|b| b.is_ascii_whitespace()) {
+            self.at += 1;
+        }
+    }
+
+    fn error(&self, what: &str) -> String {
+        format!("'{}' at byte {}: {what}", self.text, self.at)
+    }
+
+    fn value(&mut self) -> Result<Value, String> {
+        match self.peek() {
+            Some(b'[') => self.array(),
+            Some(b'\'') => self.quoted().map(Value::String),
+            Some(_) => {
+                let start = self.at;
+                while self
+                    .peek()
+                    .is_some_and(|b| !b.is_ascii_whitespace() && !b",[]'".contains(&b))
+                {
+                    self.at += 1;
+                }
+                Ok(match &self.text[start..self.at] {
+                    "" => return Err(self.error("expected an item")),
+                    w if w.eq_ignore_ascii_case("null") => Value::Null,
+                    "true" => Value::Bool(true),
+                    "false" => Value::Bool(false),
+                    w => Value::String(w.to_string()),
+                })
+            }
+            None => Err(self.error("the array does not end")),
+        }
+    }
+
+    fn array(&mut self) -> Result<Value, String> {
+        self.at += 1;
+        let mut items = Vec::new();
+        self.skip_space();
+        if self.peek() == Some(b']') {
+            self.at += 1;
+            return Ok(Value::Array(items));
+        }
+        loop {
+            self.skip_space();
+            items.push(self.value()?);
+            self.skip_space();
+            match self.peek() {
+                Some(b',') => self.at += 1,
+                Some(b']') => {
+                    self.at += 1;
+                    return Ok(Value::Array(items));
+                }
+                _ => return Err(self.error("expected ',' or ']' after an item")),
+            }
+        }
+    }
+
+    /// A single-quoted string: backslash escapes as in ClickHouse, `''` as one quote.
+    fn quoted(&mut self) -> Result<String, String> {
+        self.at += 1;
+        let mut out = String::new();
+        let mut chars = self.text[self.at..].char_indices();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\'' if self.text[self.at + i + 1..].starts_with('\'') => {
+                    out.push('\'');
+                    chars.next();
+                }
+                '\'' => {
+                    self.at += i + 1;
+                    return Ok(out);
+                }
+                '\\' => match chars.next() {
+                    Some((_, c)) => out.push(super::text_read::unescaped(c)),
+                    None => break,
+                },
+                c => out.push(c),
+            }
+        }
+        Err(self.error("a quoted item does not end"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::{Array, StringArray};
+    use arrow::datatypes::Int64Type;
+
+    use super::*;
+
+    #[test]
+    fn text_arrays_become_json() {
+        let parsed = to_json(r"[1, 'a\'b', NULL, ['it''s', []], true]").unwrap();
+        assert_eq!(
+            parsed,
+            serde_json::json!(["1", "a'b", null, ["it's", []], true])
+        );
+        for bad in ["1", "[1", "[1,]", "[1] x", "['a]", "[1 2]"] {
+            assert!(to_json(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn list_columns_are_parsed_by_their_item_type() {
+        let item = Arc::new(Field::new("item", DataType::Int64, true));
+        let target = Arc::new(Schema::new(vec![
+            Field::new("a", DataType::List(item), false),
+            Field::new("s", DataType::Utf8, true),
+        ]));
+        let text = Arc::new(Schema::new(vec![
+            Field::new("a", DataType::Utf8, true),
+            Field::new("s", DataType::Utf8, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            text,
+            vec![
+                Arc::new(StringArray::from(vec![
+                    Some("[1,NULL,9007199254740993]"),
+                    None,
+                ])),
+                Arc::new(StringArray::from(vec!["[x]", "y"])),
+            ],
+        )
+        .unwrap();
+        let out = parse_columns(batch, &target).unwrap();
+        let lists = out.column(0).as_list::<i32>();
+        let first = lists.value(0);
+        let first = first.as_primitive::<Int64Type>();
+        assert_eq!(first.value(2), 9_007_199_254_740_993, "no float on the way");
+        assert!(first.is_null(1));
+        assert!(lists.is_null(1));
+        assert_eq!(out.column(1).as_string::<i32>().value(0), "[x]");
+    }
+}
