@@ -151,27 +151,10 @@ impl Cursor<'_> {
 
     /// A single-quoted string: backslash escapes as in ClickHouse, `''` as one quote.
     fn quoted(&mut self) -> Result<String, String> {
-        self.at += 1;
-        let mut out = String::new();
-        let mut chars = self.text[self.at..].char_indices();
-        while let Some((i, c)) = chars.next() {
-            match c {
-                '\'' if self.text[self.at + i + 1..].starts_with('\'') => {
-                    out.push('\'');
-                    chars.next();
-                }
-                '\'' => {
-                    self.at += i + 1;
-                    return Ok(out);
-                }
-                '\\' => match chars.next() {
-                    Some((_, c)) => out.push(super::text_read::unescaped(c)),
-                    None => break,
-                },
-                c => out.push(c),
-            }
-        }
-        Err(self.error("a quoted item does not end"))
+        let (text, len) = super::text_read::quoted_literal(&self.text[self.at..])
+            .ok_or_else(|| self.error("a quoted item does not end"))?;
+        self.at += len;
+        Ok(text)
     }
 }
 

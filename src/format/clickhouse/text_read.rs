@@ -138,6 +138,25 @@ pub(super) fn unescaped(c: char) -> char {
     }
 }
 
+/// The single-quoted string that opens `text` (at its quote): its contents, with ClickHouse's
+/// backslash escapes and `''` as one quote, and the bytes it spans; `None` if it does not end.
+pub(super) fn quoted_literal(text: &str) -> Option<(String, usize)> {
+    let mut out = String::new();
+    let mut chars = text.char_indices().skip(1);
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\'' if text[i + 1..].starts_with('\'') => {
+                out.push('\'');
+                chars.next();
+            }
+            '\'' => return Some((out, i + 1)),
+            '\\' => out.push(unescaped(chars.next()?.1)),
+            c => out.push(c),
+        }
+    }
+    None
+}
+
 /// One CSV line (a quoted field may span lines): `""` is a quote, an unquoted `\N` is NULL.
 #[allow(clippy::type_complexity)]
 fn csv_line(text: &str) -> Result<(Vec<Option<String>>, &str), String> {
