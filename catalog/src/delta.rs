@@ -20,7 +20,7 @@
 use std::collections::HashMap;
 
 use deltalake::kernel::{
-    ArrayType, DataType, MetadataValue, PrimitiveType, StructField, StructType,
+    ArrayType, DataType, MapType, MetadataValue, PrimitiveType, StructField, StructType,
 };
 
 use crate::error::{Error, Result};
@@ -65,14 +65,21 @@ pub fn delta_type(ty: &ColumnType) -> DataType {
         ColumnType::Array(ref item, items_nullable) => {
             return DataType::Array(Box::new(ArrayType::new(delta_type(item), items_nullable)));
         }
+        ColumnType::Map(ref key, ref value, values_nullable) => {
+            return DataType::Map(Box::new(MapType::new(
+                delta_type(key),
+                delta_type(value),
+                values_nullable,
+            )));
+        }
     })
 }
 
-/// The Delta field of a column: its declared type in the metadata. An array column's field is
-/// nullable although the column holds no NULLs: files written before the column was added
-/// (`ALTER TABLE … ADD COLUMN`) lack it, and the scan reads the empty array there.
+/// The Delta field of a column: its declared type in the metadata. An array or map column's
+/// field is nullable although the column holds no NULLs: files written before the column was
+/// added (`ALTER TABLE … ADD COLUMN`) lack it, and the scan reads the empty one there.
 pub fn delta_field(column: &ColumnDef) -> StructField {
-    let nullable = column.nullable || matches!(column.ty, ColumnType::Array(..));
+    let nullable = column.nullable || column.ty.is_collection();
     StructField::new(column.name.clone(), delta_type(&column.ty), nullable).with_metadata([(
         TYPE_KEY.to_string(),
         MetadataValue::String(column.ty.name()),
@@ -150,6 +157,17 @@ fn nearest_type(ty: &DataType) -> Option<ColumnType> {
             return Some(ColumnType::array(
                 nearest_type(a.element_type())?,
                 a.contains_null(),
+            ));
+        }
+        DataType::Map(m) => {
+            let key = nearest_type(m.key_type())?;
+            if key.is_collection() || matches!(key, ColumnType::Float32 | ColumnType::Float64) {
+                return None;
+            }
+            return Some(ColumnType::map(
+                key,
+                nearest_type(m.value_type())?,
+                m.value_contains_null(),
             ));
         }
         _ => return None,

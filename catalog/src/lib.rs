@@ -34,4 +34,4 @@ pub use table::{
     ColumnDef, DECLARED_TYPE_METADATA_KEY, TIME_COLUMN_METADATA_KEY, TableDefinition,
     declared_type, is_time_column, time_column_index,
 };
-pub use types::{ColumnType, LIST_ITEM};
+pub use types::{ColumnType, LIST_ITEM, MAP_ENTRIES, MAP_KEY, MAP_VALUE};

@@ -52,18 +52,18 @@ pub struct ColumnDef {
 }
 
 impl ColumnDef {
-    /// A nullable column, with its name validated. An array column never holds NULLs (as in
-    /// ClickHouse, a row without one holds the empty array), whatever it is declared.
+    /// A nullable column, with its name validated. An array or map column never holds NULLs (as
+    /// in ClickHouse, a row without one holds the empty one), whatever it is declared.
     pub fn new(name: impl Into<String>, ty: ColumnType) -> Result<Self> {
         let name = name.into();
         validate_column_name(&name)?;
-        let nullable = !matches!(ty, ColumnType::Array(..));
+        let nullable = !ty.is_collection();
         Ok(Self { name, ty, nullable })
     }
 
-    /// This column, holding NULLs or not (an array column never does).
+    /// This column, holding NULLs or not (an array or map column never does).
     pub fn with_nullable(self, nullable: bool) -> Self {
-        let nullable = nullable && !matches!(self.ty, ColumnType::Array(..));
+        let nullable = nullable && !self.ty.is_collection();
         Self { nullable, ..self }
     }
 }
@@ -126,15 +126,20 @@ impl TableDefinition {
                 self.name
             )));
         }
-        let array = columns.iter().find(|c| {
+        let collection = columns.iter().find_map(|c| {
             self.column_index(c)
-                .is_some_and(|i| matches!(self.columns[i].ty, ColumnType::Array(..)))
+                .map(|i| &self.columns[i])
+                .filter(|column| column.ty.is_collection())
         });
-        if let Some(array) = array {
+        if let Some(column) = collection {
+            let kind = match column.ty {
+                ColumnType::Map(..) => "map",
+                _ => "array",
+            };
             return Err(Error::InvalidDefinition(format!(
-                "Table '{}': the array column '{array}' cannot be in the sort key (ORDER BY names \
+                "Table '{}': the {kind} column '{}' cannot be in the sort key (ORDER BY names \
                  scalar columns)",
-                self.name
+                self.name, column.name
             )));
         }
         Ok(Self {

@@ -68,16 +68,39 @@ pub enum ColumnType {
     /// NULL (`Array(Nullable(T))`). The list itself is never NULL, as in ClickHouse: a row
     /// without one holds the empty list.
     Array(Box<ColumnType>, bool),
+    /// Keys of one type to values of another (ClickHouse's `Map(K, V)`): the flag says whether a
+    /// value may be NULL (`Map(K, Nullable(V))`). Keys are never NULL, and the map itself never
+    /// is either: a row without one holds the empty map.
+    Map(Box<ColumnType>, Box<ColumnType>, bool),
 }
 
 /// The name of an Arrow list's item field. Arrow's own default, which the Parquet writer keeps in
 /// the embedded schema so the HDB reads back the type the hot tier holds.
 pub const LIST_ITEM: &str = "item";
 
+/// The names of an Arrow map's entries field and of its key and value fields: the Delta
+/// kernel's own, so the HDB's scan and the hot tier hold one type.
+pub const MAP_ENTRIES: &str = "key_value";
+/// See [`MAP_ENTRIES`].
+pub const MAP_KEY: &str = "key";
+/// See [`MAP_ENTRIES`].
+pub const MAP_VALUE: &str = "value";
+
 impl ColumnType {
     /// An `Array(item)`, its items NULL-able when `items_nullable`.
     pub fn array(item: ColumnType, items_nullable: bool) -> Self {
         ColumnType::Array(Box::new(item), items_nullable)
+    }
+
+    /// A `Map(key, value)`, its values NULL-able when `values_nullable`.
+    pub fn map(key: ColumnType, value: ColumnType, values_nullable: bool) -> Self {
+        ColumnType::Map(Box::new(key), Box::new(value), values_nullable)
+    }
+
+    /// Whether values are collections (arrays, maps): never NULL (a row without one holds the
+    /// empty one), and never in a sort key.
+    pub fn is_collection(&self) -> bool {
+        matches!(self, ColumnType::Array(..) | ColumnType::Map(..))
     }
 
     /// One of each scalar type, in the order the docs list them.
@@ -138,6 +161,10 @@ impl ColumnType {
             ColumnType::FixedString(n) => format!("FIXEDSTRING({n})"),
             ColumnType::Array(item, false) => format!("ARRAY({})", item.name()),
             ColumnType::Array(item, true) => format!("ARRAY(NULLABLE({}))", item.name()),
+            ColumnType::Map(key, value, false) => format!("MAP({}, {})", key.name(), value.name()),
+            ColumnType::Map(key, value, true) => {
+                format!("MAP({}, NULLABLE({}))", key.name(), value.name())
+            }
         }
     }
 
@@ -154,7 +181,8 @@ impl ColumnType {
     /// `SYMBOL` is a plain UTF-8 column: Delta and Parquet readers see an ordinary string and
     /// DataFusion's string kernels and group-by paths apply directly. Instants are labelled with
     /// their zone (UTC when none was declared); the zone changes how they print, never the value.
-    /// An array is an Arrow `List` whose item field is [`LIST_ITEM`].
+    /// An array is an Arrow `List` whose item field is [`LIST_ITEM`]; a map an Arrow `Map` (its
+    /// fields named as [`MAP_ENTRIES`] says), keys unsorted.
     pub fn arrow_type(&self) -> DataType {
         let zone = |tz: &Zone| Some(tz.map_or(UTC, |tz| tz.name()).into());
         match self {
@@ -183,6 +211,20 @@ impl ColumnType {
                 item.arrow_type(),
                 *nullable,
             ))),
+            ColumnType::Map(key, value, nullable) => DataType::Map(
+                Arc::new(Field::new(
+                    MAP_ENTRIES,
+                    DataType::Struct(
+                        vec![
+                            Field::new(MAP_KEY, key.arrow_type(), false),
+                            Field::new(MAP_VALUE, value.arrow_type(), *nullable),
+                        ]
+                        .into(),
+                    ),
+                    false,
+                )),
+                false,
+            ),
         }
     }
 }
@@ -219,6 +261,8 @@ impl FromStr for ColumnType {
 ///
 /// Arrays are `Array(T)` (ClickHouse), `ARRAY<T>` or `T[]` (SQL), nested as deep as wanted, with
 /// `Nullable(…)` allowed on the items and refused around the array itself, as in ClickHouse.
+/// Maps are `Map(K, V)`: keys of a scalar type and never `Nullable`, values of any type,
+/// `Nullable(…)` allowed on the values and refused around the map.
 pub fn parse_declared(s: &str) -> Result<(ColumnType, bool)> {
     let unsupported = || Error::UnsupportedType(s.trim().to_string());
     let (mut text, mut nullable) = (s.trim(), false);
@@ -240,6 +284,11 @@ pub fn parse_declared(s: &str) -> Result<(ColumnType, bool)> {
         }
         let (item, items_nullable) = parse_declared(item)?;
         return Ok((ColumnType::array(item, items_nullable), false));
+    }
+    if let Some((name, args)) = split_call(text)
+        && name.eq_ignore_ascii_case("MAP")
+    {
+        return map(s, &args, nullable);
     }
     let (name, args) = match split_call(text) {
         Some((name, args)) => (name, args),
@@ -355,6 +404,33 @@ fn zone(s: &str, arg: &str) -> Result<chrono_tz::Tz> {
             s.trim()
         ))
     })
+}
+
+/// The `Map(K, V)` of type `s` whose arguments are `args`.
+fn map(s: &str, args: &[&str], nullable: bool) -> Result<(ColumnType, bool)> {
+    let invalid = |why: &str| Err(Error::InvalidType(format!("{}: {why}", s.trim())));
+    if nullable {
+        return invalid(
+            "a map cannot be Nullable (a row without one holds the empty map); \
+             Map(K, Nullable(V)) makes its values NULL-able",
+        );
+    }
+    let [key, value] = args else {
+        return invalid("Map takes a key type and a value type, as in Map(String, UInt64)");
+    };
+    let (key, key_nullable) = parse_declared(key)?;
+    if key_nullable {
+        return invalid("a map's keys cannot be Nullable");
+    }
+    if key.is_collection() || matches!(key, ColumnType::Float32 | ColumnType::Float64) {
+        return invalid(&format!(
+            "a map's keys cannot be {} (keys are strings, integers, dates, times, UUIDs or \
+             decimals)",
+            key.name()
+        ));
+    }
+    let (value, values_nullable) = parse_declared(value)?;
+    Ok((ColumnType::map(key, value, values_nullable), false))
 }
 
 fn decimal(s: &str, precision: Option<u64>, scale: Option<u64>) -> Result<ColumnType> {
@@ -476,6 +552,66 @@ mod tests {
         ] {
             assert!(parse_declared(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn maps_parse_and_refuse_what_clickhouse_refuses() {
+        for (text, want) in [
+            (
+                "Map(String, UInt64)",
+                ColumnType::map(ColumnType::String, ColumnType::UInt64, false),
+            ),
+            (
+                "Map(LowCardinality(String), Nullable(Float64))",
+                ColumnType::map(ColumnType::String, ColumnType::Float64, true),
+            ),
+            (
+                "Map(Int32, Array(Map(String, String)))",
+                ColumnType::map(
+                    ColumnType::Int32,
+                    ColumnType::array(
+                        ColumnType::map(ColumnType::String, ColumnType::String, false),
+                        false,
+                    ),
+                    false,
+                ),
+            ),
+        ] {
+            assert_eq!(
+                parse_declared(text).unwrap(),
+                (want.clone(), false),
+                "{text}"
+            );
+            assert_eq!(want.name().parse::<ColumnType>().unwrap(), want, "{text}");
+            assert!(want.is_collection());
+        }
+        for (bad, says) in [
+            ("Nullable(Map(String, Int64))", "cannot be Nullable"),
+            ("Map(Nullable(String), Int64)", "keys cannot be Nullable"),
+            ("Map(Array(String), Int64)", "keys cannot be ARRAY(STRING)"),
+            ("Map(Float64, Int64)", "keys cannot be FLOAT64"),
+            ("Map(String)", "a key type and a value type"),
+            ("Map(String, Money)", "Money"),
+        ] {
+            let err = parse_declared(bad).unwrap_err().to_string();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
+        let ty = ColumnType::map(ColumnType::String, ColumnType::Int64, true);
+        let DataType::Map(entries, false) = ty.arrow_type() else {
+            panic!("{:?}", ty.arrow_type());
+        };
+        assert_eq!(entries.name(), MAP_ENTRIES);
+        let DataType::Struct(fields) = entries.data_type() else {
+            panic!("{entries:?}");
+        };
+        assert_eq!(
+            (fields[0].name().as_str(), fields[0].is_nullable()),
+            (MAP_KEY, false)
+        );
+        assert_eq!(
+            (fields[1].name().as_str(), fields[1].is_nullable()),
+            (MAP_VALUE, true)
+        );
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! The ZeptoDB JSON result shape, written straight from Arrow columns.
 //!
-//! `{"columns":["a",..],"data":[[..],..],"rows":N,"execution_time_us":F}` with real JSON types
+//! `{"columns":["a",..],"data":[[..],..],"rows":N,"rows_scanned":M,"execution_time_us":F}`
+//! (`rows_scanned`: the rows the query's scans read, as the reference reports) with real JSON types
 //! (DESIGN.md "API decisions"): integers as integers, doubles as doubles (NaN and ±∞, which JSON
 //! cannot express, as `null`), strings as strings, NULL as `null`, timestamps as integer
-//! nanoseconds since the epoch, and arrays as JSON arrays of such values.
+//! nanoseconds since the epoch, arrays as JSON arrays of such values and maps as JSON objects.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -51,6 +52,8 @@ pub fn encode(output: &QueryOutput, elapsed_us: f64) -> Result<Vec<u8>> {
     }
     out.extend_from_slice(b"],\"rows\":");
     out.extend_from_slice(output.rows().to_string().as_bytes());
+    out.extend_from_slice(b",\"rows_scanned\":");
+    out.extend_from_slice(output.read.rows.to_string().as_bytes());
     out.extend_from_slice(b",\"execution_time_us\":");
     write_f64(&mut out, (elapsed_us * 100.0).round() / 100.0);
     out.push(b'}');
@@ -72,6 +75,9 @@ enum Cells {
     Text(ArrayRef),
     /// Lists (array columns): a JSON array of the items, each written as its own type's cells.
     List(ArrayRef, Box<Cells>),
+    /// Maps: a JSON object, each key as a string (a non-string key as its JSON text), each
+    /// value as its own type's cells.
+    Map(ArrayRef, Box<Cells>, Box<Cells>),
     Null,
 }
 
@@ -114,6 +120,12 @@ impl Cells {
                 let items = Cells::new(array.as_list::<i32>().values())?;
                 Cells::List(array, Box::new(items))
             }
+            DataType::Map(..) => {
+                let maps = array.as_map();
+                let keys = Cells::new(maps.keys())?;
+                let values = Cells::new(maps.values())?;
+                Cells::Map(array, Box::new(keys), Box::new(values))
+            }
             _ => Cells::Text(array),
         })
     }
@@ -132,7 +144,8 @@ impl Cells {
             | Cells::Nanos(a, _)
             | Cells::NumberText(a)
             | Cells::Text(a)
-            | Cells::List(a, _) => a,
+            | Cells::List(a, _)
+            | Cells::Map(a, ..) => a,
         };
         if array.is_null(row) {
             out.extend_from_slice(b"null");
@@ -176,6 +189,26 @@ impl Cells {
                     items.write(out, item)?;
                 }
                 out.push(b']');
+            }
+            Cells::Map(a, keys, values) => {
+                let offsets = a.as_map().value_offsets();
+                let (start, end) = (offsets[row] as usize, offsets[row + 1] as usize);
+                out.push(b'{');
+                for entry in start..end {
+                    if entry > start {
+                        out.push(b',');
+                    }
+                    let mut key = Vec::new();
+                    keys.write(&mut key, entry)?;
+                    if key.first() == Some(&b'"') {
+                        out.extend_from_slice(&key);
+                    } else {
+                        write_str(out, &String::from_utf8_lossy(&key));
+                    }
+                    out.push(b':');
+                    values.write(out, entry)?;
+                }
+                out.push(b'}');
             }
             Cells::Null => {}
         }
@@ -253,6 +286,7 @@ mod tests {
             ])
         );
         assert_eq!(v["rows"], 2);
+        assert_eq!(v["rows_scanned"], 0);
         assert_eq!(v["execution_time_us"], 12.35);
     }
 

@@ -30,7 +30,7 @@ pub const ARROW_STREAM_MEDIA_TYPE: &str = "application/vnd.apache.arrow.stream";
 /// How a result is sent back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResultFormat {
-    /// `{"columns":[..],"data":[[..]],"rows":N,"execution_time_us":F}`.
+    /// `{"columns":[..],"data":[[..]],"rows":N,"rows_scanned":M,"execution_time_us":F}`.
     ZeptoJson,
     /// Arrow IPC stream bytes.
     ArrowStream,

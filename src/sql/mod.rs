@@ -16,6 +16,7 @@ mod ddl;
 pub mod error;
 pub mod parser;
 pub mod policy;
+pub mod reads;
 pub mod rewrite;
 pub mod running;
 pub mod runtime;
@@ -53,12 +54,23 @@ pub struct QueryOutput {
     pub schema: SchemaRef,
     /// Result rows.
     pub batches: Vec<RecordBatch>,
+    /// What its scans read (zero for statements that scan nothing).
+    pub read: reads::ReadStats,
 }
 
 impl QueryOutput {
     /// A result.
     pub fn new(schema: SchemaRef, batches: Vec<RecordBatch>) -> Self {
-        Self { schema, batches }
+        Self {
+            schema,
+            batches,
+            read: reads::ReadStats::default(),
+        }
+    }
+
+    /// This result, having read `read`.
+    pub fn with_read(self, read: reads::ReadStats) -> Self {
+        Self { read, ..self }
     }
 
     /// Number of rows.
@@ -391,7 +403,10 @@ async fn plan_and_collect(
         .await?;
     let frame = DataFrame::new(state, plan);
     let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
-    let mut stream = frame.execute_stream().await?;
+    let task = Arc::new(frame.task_ctx());
+    let counter = Arc::new(reads::ReadCounter::default());
+    let plan = reads::count(frame.create_physical_plan().await?, &counter)?;
+    let mut stream = datafusion::physical_plan::execute_stream(plan, task)?;
     let mut batches = Vec::new();
     let mut rows = 0;
     while let Some(batch) = stream.next().await {
@@ -410,7 +425,7 @@ async fn plan_and_collect(
         }
         batches.push(batch);
     }
-    Ok(QueryOutput::new(schema, batches))
+    Ok(QueryOutput::new(schema, batches).with_read(counter.stats()))
 }
 
 /// Checks `statement` for `caller`, in the reference's order: the statement class against the
@@ -466,5 +481,5 @@ fn dml_count(output: QueryOutput, kind: DmlKind) -> Result<QueryOutput> {
         })
         .collect::<Result<Vec<_>, _>>()
         .map_err(Error::Output)?;
-    Ok(QueryOutput::new(schema, batches))
+    Ok(QueryOutput::new(schema, batches).with_read(output.read))
 }

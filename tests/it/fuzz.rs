@@ -750,6 +750,12 @@ const CLICKHOUSE_CORPUS: &[&str] = &[
     "INSERT INTO ticks FORMAT CSVWithNamesAndTypes\n\"symbol\",\"volume\",\"price\",\"timestamp\"\n\"String\",\"Int64\",\"Float64\",\"DateTime\"\nZZZ,7,1.5,2024-03-23 22:00:00\n",
     "SELECT * FROM ticks LIMIT 3 FORMAT PrettyCompact",
     "SELECT * FROM ticks LIMIT 3 FORMAT JSONCompactStringsEachRowWithNamesAndTypes",
+    "CREATE TABLE IF NOT EXISTS fzc (id UInt32, tags Array(Nullable(String)), attrs Map(String, Array(Int32))) ENGINE = MergeTree ORDER BY id",
+    "INSERT INTO fzc FORMAT TSV\n1\t['a',NULL]\t{'k':[1,2],'l':[]}\n",
+    "INSERT INTO fzc FORMAT Values (2, ['b\\'c'], {'x': [3]})",
+    "INSERT INTO fzc VALUES (3, [NULL], {'y': [-1], 'z': []})",
+    "INSERT INTO fzc FORMAT JSONEachRow\n{\"id\":4,\"tags\":[\"z\"],\"attrs\":{\"q\":[4]}}\n",
+    "SELECT attrs['k'], mapKeys(attrs), mapContains(attrs, 'x'), tags FROM fzc FORMAT Native",
 ];
 
 /// The binary formats ClickHouse inserts in, whose bodies the fuzz corrupts byte by byte.

@@ -26,6 +26,8 @@ mod fuzz;
 mod health;
 /// POST /insert/arrow, and ingest racing queries.
 mod ingest;
+/// Map columns: declarations, literals, every format, refusals, the HDB and other readers.
+mod maps;
 /// Agent Memory kept in memory: endpoints, ranking, context, prompt cache, eviction, tenants.
 mod memory;
 /// Agent Memory persisted in Lance datasets + WAL: restarts, kill -9, pylance, S3, ANN.
@@ -40,7 +42,7 @@ mod s3;
 mod security;
 /// SELECT: filters, joins, CTEs, subqueries, window functions, time predicates.
 mod select;
-/// /stats and /metrics.
+/// /stats and /metrics; what each query read, in each protocol.
 mod stats;
 /// Tiered storage on a local directory: restarts, crashes, flushes, both tiers in one query.
 mod tiered;

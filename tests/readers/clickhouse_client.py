@@ -88,6 +88,26 @@ out["array_rows"] = [
     [r[0], list(r[1]), list(r[2]), [d.isoformat() for d in r[3]], [list(g) for g in r[4]]]
     for r in arrays.result_rows
 ]
+# Map columns, with NULL values and arrays inside, both ways through the client's Native codec.
+client.command("DROP TABLE IF EXISTS ccm")
+client.command(
+    "CREATE TABLE ccm (id UInt32, attrs Map(String, String), opt Map(Int32, Nullable(Float64)), "
+    "lists Map(String, Array(UInt64))) ENGINE = MergeTree ORDER BY id"
+)
+client.insert(
+    "ccm",
+    [
+        [1, {"service": "api", "q": "it's"}, {1: 1.5, 2: None}, {"x": [1, 18446744073709551615]}],
+        [2, {}, {}, {}],
+    ],
+)
+maps = client.query("SELECT * FROM ccm ORDER BY id")
+out["map_types"] = [t.name for t in maps.column_types]
+out["map_rows"] = [
+    [r[0], r[1], {str(k): v for k, v in r[2].items()}, {k: list(v) for k, v in r[3].items()}]
+    for r in maps.result_rows
+]
+out["map_value"] = client.query("SELECT attrs['q'] FROM ccm WHERE id = 1").result_rows[0][0]
 try:
     client.query("SELECT * FROM no_such_table")
     out["error"] = None

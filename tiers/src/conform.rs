@@ -7,10 +7,13 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, new_null_array};
+use arrow::array::{
+    Array, ArrayRef, AsArray, MapArray, RecordBatch, StructArray, new_empty_array, new_null_array,
+};
+use arrow::buffer::OffsetBuffer;
 use arrow::compute::kernels::zip::zip;
 use arrow::compute::{CastOptions, cast_with_options, is_null};
-use arrow::datatypes::{DataType, Field, SchemaRef};
+use arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef};
 use datafusion::common::ScalarValue;
 use strata_catalog::{ColumnType, declared_type};
 
@@ -43,9 +46,16 @@ pub fn conform_batch(table: &str, schema: &SchemaRef, batch: &RecordBatch) -> Re
         .fields()
         .iter()
         .map(|field| match source.index_of(field.name()) {
-            Ok(i) if is_list(field.data_type()) && !is_list(source.field(i).data_type()) => {
+            Ok(i)
+                if collection(field.data_type()).is_some()
+                    && collection(field.data_type()) != collection(source.field(i).data_type()) =>
+            {
+                let (kind, sent) = match collection(field.data_type()) {
+                    Some(Collection::Map) => ("a map", "not a map"),
+                    _ => ("an array", "not a list"),
+                };
                 Err(Error::InvalidData(format!(
-                    "Column '{}' of table '{table}' is an array, and the data sent is {}, not a list",
+                    "Column '{}' of table '{table}' is {kind}, and the data sent is {}, {sent}",
                     field.name(),
                     source.field(i).data_type()
                 )))
@@ -68,8 +78,9 @@ pub fn conform_batch(table: &str, schema: &SchemaRef, batch: &RecordBatch) -> Re
                 }
                 if has_null_items(&cast, field.data_type()) {
                     return Err(Error::InvalidData(format!(
-                        "Column '{}' of table '{table}' is {}, whose items cannot be NULL \
-                         (declare Array(Nullable(T)) to hold NULL items)",
+                        "Column '{}' of table '{table}' is {}, and a NULL was sent where it holds \
+                         none (declare Array(Nullable(T)) for NULL items, Map(K, Nullable(V)) \
+                         for NULL values)",
                         field.name(),
                         declared_type(field)
                             .map_or_else(|| field.data_type().to_string(), |t| t.name())
@@ -100,38 +111,93 @@ pub fn conform_batch(table: &str, schema: &SchemaRef, batch: &RecordBatch) -> Re
     Ok(RecordBatch::try_new(Arc::clone(schema), columns)?)
 }
 
-fn is_list(ty: &DataType) -> bool {
-    matches!(
-        ty,
-        DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..)
-    )
+/// The schema rows sent for a table are decoded into before [`conform_batch`]: `schema` with
+/// every column, list item and map value NULL-able. A row without a value then reaches
+/// `conform_batch` as a NULL, which becomes the column's default where the column holds none,
+/// and a NULL item the table has no room for is refused there naming the column and the type to
+/// declare, rather than by a decoder in Arrow's terms.
+pub fn intake_schema(schema: &SchemaRef) -> SchemaRef {
+    Arc::new(Schema::new_with_metadata(
+        schema
+            .fields()
+            .iter()
+            .map(|f| {
+                f.as_ref()
+                    .clone()
+                    .with_data_type(nullable_items(f.data_type()))
+                    .with_nullable(true)
+            })
+            .collect::<Vec<Field>>(),
+        schema.metadata().clone(),
+    ))
 }
 
-/// `ty` with the item field of every list in it, at any depth, NULL-able.
-fn nullable_items(ty: &DataType) -> DataType {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Collection {
+    List,
+    Map,
+}
+
+/// Which collection values of `ty` are, if any.
+fn collection(ty: &DataType) -> Option<Collection> {
     match ty {
-        DataType::List(item) => DataType::List(Arc::new(
-            item.as_ref()
-                .clone()
-                .with_data_type(nullable_items(item.data_type()))
-                .with_nullable(true),
-        )),
+        DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..) => {
+            Some(Collection::List)
+        }
+        DataType::Map(..) => Some(Collection::Map),
+        _ => None,
+    }
+}
+
+/// `ty` with the item field of every list and the value field of every map in it, at any
+/// depth, NULL-able.
+fn nullable_items(ty: &DataType) -> DataType {
+    let relaxed = |f: &Field| f.clone().with_data_type(nullable_items(f.data_type()));
+    match ty {
+        DataType::List(item) => DataType::List(Arc::new(relaxed(item).with_nullable(true))),
+        DataType::Map(entries, sorted) => match entries.data_type() {
+            DataType::Struct(fields) if fields.len() == 2 => {
+                let fields = vec![relaxed(&fields[0]), relaxed(&fields[1]).with_nullable(true)];
+                DataType::Map(
+                    Arc::new(
+                        entries
+                            .as_ref()
+                            .clone()
+                            .with_data_type(DataType::Struct(fields.into())),
+                    ),
+                    *sorted,
+                )
+            }
+            _ => ty.clone(),
+        },
         other => other.clone(),
     }
 }
 
-/// Whether a list column (in `declared`'s shape, its items NULL-able) holds a NULL where
-/// `declared`'s item field, at any depth, says it cannot.
+/// Whether a list or map column (in `declared`'s shape, its items and values NULL-able) holds
+/// a NULL where `declared`'s item or value field, at any depth, says it cannot.
 fn has_null_items(column: &ArrayRef, declared: &DataType) -> bool {
-    let DataType::List(item) = declared else {
-        return false;
-    };
-    let Some(lists) = column.as_list_opt::<i32>() else {
-        return false;
-    };
-    lists.iter().flatten().any(|items| {
-        (!item.is_nullable() && items.null_count() > 0) || has_null_items(&items, item.data_type())
-    })
+    match declared {
+        DataType::List(item) => column.as_list_opt::<i32>().is_some_and(|lists| {
+            lists.iter().flatten().any(|items| {
+                (!item.is_nullable() && items.null_count() > 0)
+                    || has_null_items(&items, item.data_type())
+            })
+        }),
+        DataType::Map(entries, _) => {
+            let (DataType::Struct(fields), Some(maps)) = (entries.data_type(), column.as_map_opt())
+            else {
+                return false;
+            };
+            let value = &fields[1];
+            maps.iter().flatten().any(|entries| {
+                let values = entries.column(1);
+                (!value.is_nullable() && values.null_count() > 0)
+                    || has_null_items(values, value.data_type())
+            })
+        }
+        _ => false,
+    }
 }
 
 /// A `UUID` column's text in canonical form (lower case, hyphenated); anything that is not a
@@ -219,8 +285,32 @@ pub(crate) fn with_defaults(table: &str, field: &Field, column: &ArrayRef) -> Re
 pub fn default_value(field: &Field) -> Option<ScalarValue> {
     match declared_type(field) {
         Some(ColumnType::Uuid) => Some(ScalarValue::Utf8(Some(NIL_UUID.to_string()))),
-        _ => ScalarValue::new_default(field.data_type()).ok(),
+        _ => match field.data_type() {
+            DataType::Map(entries, sorted) => empty_map(entries, *sorted),
+            ty => ScalarValue::new_default(ty).ok(),
+        },
     }
+}
+
+/// The empty map of a map type whose entries are `entries` (DataFusion's defaults stop at maps).
+fn empty_map(entries: &FieldRef, sorted: bool) -> Option<ScalarValue> {
+    let DataType::Struct(fields) = entries.data_type() else {
+        return None;
+    };
+    let columns = fields
+        .iter()
+        .map(|f| new_empty_array(f.data_type()))
+        .collect();
+    let entries_array = StructArray::try_new(fields.clone(), columns, None).ok()?;
+    let map = MapArray::try_new(
+        Arc::clone(entries),
+        OffsetBuffer::new_zeroed(1),
+        entries_array,
+        None,
+        sorted,
+    )
+    .ok()?;
+    Some(ScalarValue::Map(Arc::new(map)))
 }
 
 /// The UUID of all zero bits, ClickHouse's default UUID.
@@ -406,6 +496,90 @@ mod tests {
         .unwrap();
         let err = conform_batch("t", &ints, &text).unwrap_err();
         assert!(err.to_string().contains("not a list"), "{err}");
+    }
+
+    #[test]
+    fn maps_cast_by_value_refuse_null_values_and_default_to_empty() {
+        use arrow::array::{Int32Builder, MapBuilder, MapFieldNames, StringBuilder};
+        use arrow::datatypes::Int64Type;
+        let declared = |values_nullable: bool| {
+            let ty = ColumnType::map(ColumnType::String, ColumnType::Int64, values_nullable);
+            Arc::new(Schema::new(vec![
+                Field::new("m", ty.arrow_type(), false).with_metadata(
+                    [(
+                        strata_catalog::DECLARED_TYPE_METADATA_KEY.to_string(),
+                        ty.name(),
+                    )]
+                    .into(),
+                ),
+                Field::new("x", DataType::Int64, true),
+            ]))
+        };
+        // Sent with arrow's own field names and narrower values: cast by position.
+        type Pairs<'a> = &'a [(&'a str, Option<i32>)];
+        let sent = |rows: &[Option<Pairs<'_>>]| {
+            let mut b = MapBuilder::new(
+                Some(MapFieldNames {
+                    entry: "entries".into(),
+                    key: "keys".into(),
+                    value: "values".into(),
+                }),
+                StringBuilder::new(),
+                Int32Builder::new(),
+            );
+            for row in rows {
+                match row {
+                    Some(pairs) => {
+                        for (k, v) in *pairs {
+                            b.keys().append_value(k);
+                            b.values().append_option(*v);
+                        }
+                        b.append(true).unwrap();
+                    }
+                    None => b.append(false).unwrap(),
+                }
+            }
+            RecordBatch::try_from_iter(vec![("m", Arc::new(b.finish()) as ArrayRef)]).unwrap()
+        };
+        let out = conform_batch(
+            "t",
+            &declared(false),
+            &sent(&[Some(&[("a", Some(1)), ("b", Some(2))]), None]),
+        )
+        .unwrap();
+        let maps = out.column(0).as_map();
+        assert_eq!(maps.null_count(), 0, "a missing map is the empty one");
+        assert_eq!(maps.value(0).column(0).as_string::<i32>().value(1), "b");
+        assert_eq!(
+            maps.value(0).column(1).as_primitive::<Int64Type>().values(),
+            &[1, 2]
+        );
+        assert_eq!(maps.value(1).len(), 0);
+        let absent = RecordBatch::try_from_iter(vec![(
+            "x",
+            Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef,
+        )])
+        .unwrap();
+        let out = conform_batch("t", &declared(false), &absent).unwrap();
+        assert_eq!(out.column(0).as_map().value(1).len(), 0);
+
+        let null_value = sent(&[Some(&[("a", None)])]);
+        let err = conform_batch("t", &declared(false), &null_value).unwrap_err();
+        assert!(err.to_string().contains("Map(K, Nullable(V))"), "{err}");
+        let out = conform_batch("t", &declared(true), &null_value).unwrap();
+        assert_eq!(out.column(0).as_map().value(0).column(1).null_count(), 1);
+
+        let list = RecordBatch::try_from_iter(vec![(
+            "m",
+            Arc::new(arrow::array::ListArray::from_iter_primitive::<
+                arrow::datatypes::Int32Type,
+                _,
+                _,
+            >(vec![Some(vec![Some(1)])])) as ArrayRef,
+        )])
+        .unwrap();
+        let err = conform_batch("t", &declared(false), &list).unwrap_err();
+        assert!(err.to_string().contains("not a map"), "{err}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `RowBinary` and `RowBinaryWithNamesAndTypes` (`clickhouse-http.md` §3.6): each row's values in
-//! column order, little-endian, strings and arrays length-prefixed by a LEB128 varuint, a
-//! `Nullable` value preceded by a flag byte (1: NULL, nothing follows).
+//! column order, little-endian, strings, arrays and maps length-prefixed by a LEB128 varuint
+//! (a map's entries as key, value, key, value…), a `Nullable` value preceded by a flag byte
+//! (1: NULL, nothing follows).
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{
@@ -34,7 +35,7 @@ pub(super) fn is_nullable(field: &Field) -> bool {
     field.is_nullable()
         && !matches!(
             field.data_type(),
-            DataType::List(_) | DataType::LargeList(_)
+            DataType::List(_) | DataType::LargeList(_) | DataType::Map(..)
         )
 }
 
@@ -96,6 +97,19 @@ fn write_value(
         let nullable = item.is_nullable();
         for i in 0..values.len() {
             write_value(out, values.as_ref(), i, nullable)?;
+        }
+        return Ok(());
+    }
+    if let DataType::Map(entries, _) = array.data_type() {
+        let nullable = match entries.data_type() {
+            DataType::Struct(fields) if fields.len() == 2 => fields[1].is_nullable(),
+            other => return Err(format!("a map whose entries are {other}")),
+        };
+        let pairs = array.as_map().value(row);
+        write_varuint(out, pairs.len() as u64);
+        for i in 0..pairs.len() {
+            write_value(out, pairs.column(0).as_ref(), i, false)?;
+            write_value(out, pairs.column(1).as_ref(), i, nullable)?;
         }
         return Ok(());
     }

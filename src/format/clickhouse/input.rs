@@ -1,8 +1,8 @@
 //! Rows in ClickHouse's input formats (the body of `INSERT … FORMAT X`), decoded into Arrow
 //! batches for the insert to fit to the table: every format Strata writes that ClickHouse also
 //! reads. The TabSeparated and CSV families ([`super::text_read`]) and `Values`
-//! ([`super::values_read`]) arrive as text (arrays in their text form, read by
-//! `array_text`); the JSON formats through arrow-json, the table's
+//! ([`super::values_read`]) arrive as text (arrays and maps in their text form, read by
+//! `collection_text`); the JSON formats through arrow-json, the table's
 //! types guiding it; `RowBinary` ([`super::row_binary_read`]) and `Native`
 //! ([`super::native_read`]) in ClickHouse's own encodings; `Arrow`, `ArrowStream` and
 //! `Parquet` through the same checked readers the Arrow ingest uses. Every value is converted to
@@ -13,12 +13,14 @@ use std::io::Cursor;
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::datatypes::{Field, Schema, SchemaRef};
 use bytes::Bytes;
 use serde_json::Value;
 
 use super::text_read::{Separator, text};
-use super::{Family, Header, TextFormat, array_text, canonical_name, row_binary_read, values_read};
+use super::{
+    Family, Header, TextFormat, canonical_name, collection_text, row_binary_read, values_read,
+};
 
 /// What an unknown input format's error lists.
 pub const SUPPORTED: &str = "TabSeparated, TabSeparatedRaw, CSV (each also WithNames and \
@@ -56,7 +58,7 @@ pub fn decode(
         format: format.to_string(),
         reason,
     };
-    let target: SchemaRef = match columns {
+    let declared: SchemaRef = match columns {
         None => Arc::clone(table),
         Some(names) => Arc::new(Schema::new(
             names
@@ -65,6 +67,12 @@ pub fn decode(
                 .collect::<Vec<Field>>(),
         )),
     };
+    // arrow-json reads the JSON and text formats into the schema it is given, and would refuse
+    // a NULL item or map value in its own terms: it is given every item and value NULL-able, and
+    // the insert's conform refuses such a NULL naming the column. The binary formats keep the
+    // declared types, which say how their values are laid out.
+    let target = strata_tiers::conform::intake_schema(&declared);
+    let lenient = &strata_tiers::conform::intake_schema(table);
     let name = canonical_name(format).ok_or_else(|| InputError::UnknownFormat(format.into()))?;
     if let Some(text_format) = TextFormat::parse(name) {
         let skip = match text_format.header {
@@ -75,7 +83,7 @@ pub fn decode(
         let text_arrays = |batches: Result<Vec<RecordBatch>, String>| {
             batches?
                 .into_iter()
-                .map(|batch| array_text::parse_columns(batch, &target))
+                .map(|batch| collection_text::parse_columns(batch, &target))
                 .collect()
         };
         return match text_format.family {
@@ -83,18 +91,18 @@ pub fn decode(
             Family::TabSeparatedRaw => text_arrays(text(data, &target, Separator::RawTab, skip)),
             Family::Csv => text_arrays(text(data, &target, Separator::Comma, skip)),
             Family::JsonEachRow { strings: false } => json_rows(data, &target),
-            Family::JsonEachRow { strings: true } => string_rows(data, table),
+            Family::JsonEachRow { strings: true } => string_rows(data, lenient),
             Family::JsonCompactEachRow { strings } => {
-                compact_rows(data, &target, text_format.header, table, strings)
+                compact_rows(data, &target, text_format.header, lenient, strings)
             }
             Family::Values => text_arrays(values_read::decode(data, &target)),
         }
         .map_err(malformed);
     }
-    let row_binary = |header| row_binary_read::decode(data, header, &target, table);
+    let row_binary = |header| row_binary_read::decode(data, header, &declared, table);
     match name {
-        "JSON" | "JSONCompact" => envelope(data, &target, table, false),
-        "JSONStrings" | "JSONCompactStrings" => envelope(data, &target, table, true),
+        "JSON" | "JSONCompact" => envelope(data, &target, lenient, false),
+        "JSONStrings" | "JSONCompactStrings" => envelope(data, &target, lenient, true),
         "RowBinary" => row_binary(Header::None),
         "RowBinaryWithNames" => row_binary(Header::Names),
         "RowBinaryWithNamesAndTypes" => row_binary(Header::NamesAndTypes),
@@ -249,9 +257,10 @@ fn objects(
             }
             let is_list = table
                 .field_with_name(name)
-                .is_ok_and(|f| matches!(f.data_type(), DataType::List(_)));
+                .is_ok_and(|f| collection_text::is_collection(f.data_type()));
             if let (true, Some(text)) = (is_list, value.as_str()) {
-                *value = array_text::to_json(text).map_err(|e| format!("column '{name}': {e}"))?;
+                *value =
+                    collection_text::to_json(text).map_err(|e| format!("column '{name}': {e}"))?;
             }
         }
     }

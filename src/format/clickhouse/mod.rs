@@ -10,13 +10,14 @@
 //! - [`pretty`]: `Pretty` and `PrettyCompact` tables.
 //! - [`binary`]: `RowBinary` and `RowBinaryWithNamesAndTypes`.
 //! - [`native`]: `Native` blocks, with BlockInfo and `has_custom` by protocol revision.
-//! - `wire`: the binary layouts of `Date`, `UUID` and `FixedString` columns (array items too).
+//! - `wire`: the binary layouts of `Date`, `UUID` and `FixedString` columns (array items and map
+//!   keys and values too).
 //! - [`input`]: the rows of `INSERT … FORMAT X` decoded ([`text_read`], [`values_read`],
 //!   [`row_binary_read`], [`native_read`] for the formats that need their own reader;
-//!   `array_text` for arrays written as text).
+//!   `collection_text` for arrays and maps written as text).
 
-mod array_text;
 pub mod binary;
+mod collection_text;
 pub mod input;
 pub mod json;
 pub mod native;

@@ -2,7 +2,8 @@
 //! clickhouse-connect reads and writes by default and clickhouse-go (Grafana's official plugin)
 //! reads. One block per batch: `[BlockInfo] varuint columns, varuint rows`, then per column its
 //! name, its type, `[has_custom = 0]` and its values column by column (`Nullable`: the null map,
-//! then a value under every row; `Array`: cumulative UInt64 end offsets, then the elements).
+//! then a value under every row; `Array`: cumulative UInt64 end offsets, then the elements;
+//! `Map`: the offsets as for an array, then every key, then every value).
 //!
 //! What the block carries depends on the client's `client_protocol_version`: BlockInfo from
 //! any revision above 0 (54405 is clickhouse-connect's probe), the `has_custom` byte from
@@ -84,15 +85,18 @@ fn block(
 fn column(out: &mut Vec<u8>, field: &Field, array: &dyn Array) -> Result<(), String> {
     if let DataType::List(item) = array.data_type() {
         let list = array.as_list::<i32>();
-        let offsets = list.value_offsets();
-        let first = offsets.first().copied().unwrap_or(0);
-        for end in &offsets[1..] {
-            out.extend_from_slice(&u64::try_from(end - first).unwrap_or(0).to_le_bytes());
-        }
-        let start = usize::try_from(first).unwrap_or(0);
-        let len = usize::try_from(offsets.last().copied().unwrap_or(0) - first).unwrap_or(0);
+        let (start, len) = offsets(out, list.value_offsets());
         let values = list.values().slice(start, len);
         return column(out, item, values.as_ref());
+    }
+    if let DataType::Map(..) = array.data_type() {
+        let map = array.as_map();
+        let (start, len) = offsets(out, map.value_offsets());
+        let entries = map.entries().slice(start, len);
+        for (field, values) in entries.fields().iter().zip(entries.columns()) {
+            column(out, field, values.as_ref())?;
+        }
+        return Ok(());
     }
     let nullable = is_nullable(field);
     let all_null = array.data_type() == &DataType::Null;
@@ -109,4 +113,16 @@ fn column(out: &mut Vec<u8>, field: &Field, array: &dyn Array) -> Result<(), Str
         }
     }
     Ok(())
+}
+
+/// Writes a collection column's cumulative end offsets (from 0, however the column is sliced);
+/// returns where its entries start and how many there are.
+fn offsets(out: &mut Vec<u8>, offsets: &[i32]) -> (usize, usize) {
+    let first = offsets.first().copied().unwrap_or(0);
+    for end in offsets.iter().skip(1) {
+        out.extend_from_slice(&u64::try_from(end - first).unwrap_or(0).to_le_bytes());
+    }
+    let start = usize::try_from(first).unwrap_or(0);
+    let len = usize::try_from(offsets.last().copied().unwrap_or(0) - first).unwrap_or(0);
+    (start, len)
 }

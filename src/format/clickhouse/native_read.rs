@@ -7,13 +7,14 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BooleanArray, Date32Array, Decimal128Array, Float32Array, Float64Array, Int8Array,
-    Int16Array, Int32Array, Int64Array, ListArray, NullArray, RecordBatch, StringArray,
-    TimestampMicrosecondArray, TimestampMillisecondArray, TimestampNanosecondArray,
-    TimestampSecondArray, UInt8Array, UInt16Array, UInt32Array, UInt64Array,
+    Array, ArrayRef, BooleanArray, Date32Array, Decimal128Array, Float32Array, Float64Array,
+    Int8Array, Int16Array, Int32Array, Int64Array, ListArray, MapArray, NullArray, RecordBatch,
+    StringArray, StructArray, TimestampMicrosecondArray, TimestampMillisecondArray,
+    TimestampNanosecondArray, TimestampSecondArray, UInt8Array, UInt16Array, UInt32Array,
+    UInt64Array,
 };
 use arrow::buffer::{NullBuffer, OffsetBuffer};
-use arrow::datatypes::{Field, Schema, TimeUnit};
+use arrow::datatypes::{DataType, Field, Fields, Schema, TimeUnit};
 
 use super::type_name::{ChType, unit_of};
 
@@ -128,6 +129,22 @@ impl<'a> Reader<'a> {
             .checked_mul(width)
             .ok_or_else(|| "the block is too large".to_string())?;
         self.take(n)
+    }
+
+    /// An array's or map's `rows` cumulative UInt64 end offsets, as Arrow's offsets from 0.
+    fn offsets(&mut self, rows: usize) -> Result<Vec<i32>, String> {
+        let ends = self.fixed(rows, 8)?;
+        let mut offsets = Vec::with_capacity(rows + 1);
+        offsets.push(0i32);
+        for c in ends.chunks_exact(8) {
+            let end = u64::from_le_bytes(c.try_into().unwrap_or_default());
+            let end = i32::try_from(end).map_err(|_| "an array or map is too long".to_string())?;
+            if end < *offsets.last().unwrap_or(&0) {
+                return Err("array or map offsets go backwards".into());
+            }
+            offsets.push(end);
+        }
+        Ok(offsets)
     }
 
     fn column(&mut self, ty: &ChType, rows: usize) -> Result<ArrayRef, String> {
@@ -274,17 +291,7 @@ impl<'a> Reader<'a> {
                 Arc::new(StringArray::from_iter_values(values))
             }
             ChType::Array(item) => {
-                let ends = self.fixed(rows, 8)?;
-                let mut offsets = Vec::with_capacity(rows + 1);
-                offsets.push(0i32);
-                for c in ends.chunks_exact(8) {
-                    let end = u64::from_le_bytes(c.try_into().unwrap_or_default());
-                    let end = i32::try_from(end).map_err(|_| "an array is too long".to_string())?;
-                    if end < *offsets.last().unwrap_or(&0) {
-                        return Err("array offsets go backwards".into());
-                    }
-                    offsets.push(end);
-                }
+                let offsets = self.offsets(rows)?;
                 let total = *offsets.last().unwrap_or(&0) as usize;
                 let values = self.column(item, total)?;
                 let field = Arc::new(Field::new(
@@ -295,6 +302,40 @@ impl<'a> Reader<'a> {
                 Arc::new(
                     ListArray::try_new(field, OffsetBuffer::new(offsets.into()), values, None)
                         .map_err(|e| e.to_string())?,
+                )
+            }
+            ChType::Map(key, value) => {
+                let offsets = self.offsets(rows)?;
+                let total = *offsets.last().unwrap_or(&0) as usize;
+                let keys = self.column(key, total)?;
+                if keys.null_count() > 0 {
+                    return Err("a map's key is NULL".into());
+                }
+                let values = self.column(value, total)?;
+                let fields = Fields::from(vec![
+                    Field::new(strata_catalog::MAP_KEY, keys.data_type().clone(), false),
+                    Field::new(
+                        strata_catalog::MAP_VALUE,
+                        values.data_type().clone(),
+                        value.is_nullable(),
+                    ),
+                ]);
+                let entries = StructArray::try_new(fields.clone(), vec![keys, values], None)
+                    .map_err(|e| e.to_string())?;
+                let entries_field = Arc::new(Field::new(
+                    strata_catalog::MAP_ENTRIES,
+                    DataType::Struct(fields),
+                    false,
+                ));
+                Arc::new(
+                    MapArray::try_new(
+                        entries_field,
+                        OffsetBuffer::new(offsets.into()),
+                        entries,
+                        None,
+                        false,
+                    )
+                    .map_err(|e| e.to_string())?,
                 )
             }
         })

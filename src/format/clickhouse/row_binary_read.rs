@@ -1,7 +1,8 @@
 //! `RowBinary`, `RowBinaryWithNames` and `RowBinaryWithNamesAndTypes` rows read back. Rows
 //! arrive value after value; each value is moved into its column's bytes in `Native`'s columnar
 //! layout (a Nullable's flag byte to the null map and a zero value under a NULL, an array's
-//! length to cumulative offsets), so that [`super::native_read`] builds the Arrow arrays: one
+//! or map's length to cumulative offsets, a map's keys and values each to their own column), so
+//! that [`super::native_read`] builds the Arrow arrays: one
 //! decoder of ClickHouse's value encodings, two row layouts.
 
 use std::sync::Arc;
@@ -117,6 +118,12 @@ enum Column {
     Nullable { map: Vec<u8>, inner: Box<Column> },
     /// Cumulative end offsets, then every element.
     Array { ends: Vec<u64>, inner: Box<Column> },
+    /// Cumulative end offsets, then every key, then every value.
+    Map {
+        ends: Vec<u64>,
+        keys: Box<Column>,
+        values: Box<Column>,
+    },
     /// A type RowBinary input does not carry.
     Unsupported(String),
 }
@@ -148,6 +155,11 @@ impl Column {
             ChType::Array(item) => Column::Array {
                 ends: Vec::new(),
                 inner: Box::new(Column::new(item)),
+            },
+            ChType::Map(key, value) => Column::Map {
+                ends: Vec::new(),
+                keys: Box::new(Column::new(key)),
+                values: Box::new(Column::new(value)),
             },
             ChType::LowCardinality(_) => {
                 Column::Unsupported("LowCardinality values; send the plain type".into())
@@ -182,6 +194,15 @@ impl Column {
                 let end = ends.last().copied().unwrap_or(0) + n;
                 ends.push(end);
             }
+            Column::Map { ends, keys, values } => {
+                let n = r.length()? as u64;
+                for _ in 0..n {
+                    keys.read(r)?;
+                    values.read(r)?;
+                }
+                let end = ends.last().copied().unwrap_or(0) + n;
+                ends.push(end);
+            }
             Column::Unsupported(what) => {
                 return Err(format!("RowBinary input cannot carry {what}"));
             }
@@ -198,7 +219,9 @@ impl Column {
                 map.push(1);
                 inner.push_default();
             }
-            Column::Array { ends, .. } => ends.push(ends.last().copied().unwrap_or(0)),
+            Column::Array { ends, .. } | Column::Map { ends, .. } => {
+                ends.push(ends.last().copied().unwrap_or(0))
+            }
             Column::Unsupported(_) => {}
         }
     }
@@ -215,6 +238,13 @@ impl Column {
                     out.extend_from_slice(&end.to_le_bytes());
                 }
                 inner.into_native(out);
+            }
+            Column::Map { ends, keys, values } => {
+                for end in ends {
+                    out.extend_from_slice(&end.to_le_bytes());
+                }
+                keys.into_native(out);
+                values.into_native(out);
             }
             Column::Unsupported(_) => {}
         }

@@ -8,6 +8,7 @@
 //! | strings | `\\ \t \n \b \f \r \0 \'` escaped; single-quoted in arrays | double-quoted, `"` doubled | JSON string, `/` as `\/` |
 //! | dates, times | bare | double-quoted | string |
 //! | arrays | `[0,1]` | `"[0,1]"` | `[…]` |
+//! | maps | `{'a':1}` | `"{'a':1}"` | `{"a":1}` (every key a string) |
 //!
 //! `Values` writes every value as TabSeparated does inside an array (`'a\'b'`, `NULL`); the JSON
 //! strings formats and Pretty print a value's plain text (nothing escaped, NULL as `ᴺᵁᴸᴸ`).
@@ -164,6 +165,33 @@ fn write(
                 )?;
             }
             inner.push(']');
+            if dialect == Dialect::Csv && !nested {
+                csv_quoted(out, &inner);
+            } else {
+                out.push_str(&inner);
+            }
+        }
+        DataType::Map(..) => {
+            let entries = array.as_map().value(row);
+            let (keys, values) = (entries.column(0), entries.column(1));
+            let mut inner = String::from("{");
+            for i in 0..entries.len() {
+                if i > 0 {
+                    inner.push(',');
+                }
+                if dialect == Dialect::Json {
+                    let mut key = String::new();
+                    write(&mut key, keys.as_ref(), i, Dialect::Plain, false)?;
+                    json_string(&mut inner, &key);
+                    inner.push(':');
+                    write(&mut inner, values.as_ref(), i, Dialect::Json, true)?;
+                } else {
+                    write(&mut inner, keys.as_ref(), i, Dialect::Tsv, true)?;
+                    inner.push(':');
+                    write(&mut inner, values.as_ref(), i, Dialect::Tsv, true)?;
+                }
+            }
+            inner.push('}');
             if dialect == Dialect::Csv && !nested {
                 csv_quoted(out, &inner);
             } else {

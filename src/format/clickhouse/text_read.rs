@@ -31,12 +31,14 @@ pub(super) fn text(
     let mut line_no = 0;
     let mut rest = text;
     let mut rows = 0;
-    // An array's field is its text form, whose strings carry their own escapes: it is read as
-    // it is (`super::array_text`), the other fields unescaped.
+    // An array's or map's field is its text form, whose strings carry their own escapes: it is read as
+    // it is (`super::collection_text`), the other fields unescaped.
     let unescape: Vec<bool> = target
         .fields()
         .iter()
-        .map(|f| separator == Separator::Tab && !matches!(f.data_type(), DataType::List(_)))
+        .map(|f| {
+            separator == Separator::Tab && !super::collection_text::is_collection(f.data_type())
+        })
         .collect();
     while !rest.is_empty() {
         let (mut fields, next) = match separator {

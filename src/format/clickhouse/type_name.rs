@@ -44,6 +44,8 @@ pub enum ChType {
     Nullable(Box<ChType>),
     /// `Array(T)`.
     Array(Box<ChType>),
+    /// `Map(K, V)`.
+    Map(Box<ChType>, Box<ChType>),
     /// `LowCardinality(T)`: a dictionary-encoded `T`.
     LowCardinality(Box<ChType>),
 }
@@ -93,6 +95,10 @@ impl ChType {
             ("UUID", []) => ChType::Uuid,
             ("Nullable", args) => ChType::Nullable(one(args)?),
             ("Array", args) => ChType::Array(one(args)?),
+            ("Map", [key, value]) => ChType::Map(
+                Box::new(ChType::parse(key)?),
+                Box::new(ChType::parse(value)?),
+            ),
             ("LowCardinality", args) => ChType::LowCardinality(one(args)?),
             _ => return None,
         })
@@ -148,6 +154,24 @@ impl ChType {
                 item.arrow_type(),
                 item.is_nullable(),
             ))),
+            ChType::Map(key, value) => DataType::Map(
+                Arc::new(Field::new(
+                    strata_catalog::MAP_ENTRIES,
+                    DataType::Struct(
+                        vec![
+                            Field::new(strata_catalog::MAP_KEY, key.arrow_type(), false),
+                            Field::new(
+                                strata_catalog::MAP_VALUE,
+                                value.arrow_type(),
+                                value.is_nullable(),
+                            ),
+                        ]
+                        .into(),
+                    ),
+                    false,
+                )),
+                false,
+            ),
         }
     }
 
@@ -237,7 +261,7 @@ mod tests {
             "Nullable(",
             "DateTime64(12)",
             "Array(A, B)",
-            "Map(String, UInt8)",
+            "Map(String)",
         ] {
             assert_eq!(ChType::parse(bad), None, "{bad}");
         }

@@ -10,7 +10,7 @@ use arrow::datatypes::{DataType, Field, TimeUnit};
 use strata_catalog::{ColumnType, declared_type};
 
 /// The ClickHouse type of `field`, or `None` for an Arrow type ClickHouse has no name for.
-/// A nullable field is `Nullable(T)`, except arrays, which ClickHouse cannot wrap.
+/// A nullable field is `Nullable(T)`, except arrays and maps, which ClickHouse cannot wrap.
 pub fn clickhouse_type(field: &Field) -> Option<String> {
     let inner = match declared(field) {
         Some(ty) => declared_name(&ty)?,
@@ -20,7 +20,7 @@ pub fn clickhouse_type(field: &Field) -> Option<String> {
         if field.is_nullable()
             && !matches!(
                 field.data_type(),
-                DataType::List(_) | DataType::LargeList(_)
+                DataType::List(_) | DataType::LargeList(_) | DataType::Map(..)
             )
         {
             format!("Nullable({inner})")
@@ -52,6 +52,16 @@ fn declared_name(ty: &ColumnType) -> Option<String> {
         },
         ColumnType::Array(item, false) => format!("Array({})", declared_name(item)?),
         ColumnType::Array(item, true) => format!("Array(Nullable({}))", declared_name(item)?),
+        ColumnType::Map(key, value, false) => {
+            format!("Map({}, {})", declared_name(key)?, declared_name(value)?)
+        }
+        ColumnType::Map(key, value, true) => {
+            format!(
+                "Map({}, Nullable({}))",
+                declared_name(key)?,
+                declared_name(value)?
+            )
+        }
         other => base_type(&other.arrow_type())?,
     })
 }
@@ -86,6 +96,14 @@ fn base_type(data_type: &DataType) -> Option<String> {
         DataType::List(item) | DataType::LargeList(item) => {
             format!("Array({})", clickhouse_type(item)?)
         }
+        DataType::Map(entries, _) => match entries.data_type() {
+            DataType::Struct(fields) if fields.len() == 2 => format!(
+                "Map({}, {})",
+                base_type(fields[0].data_type())?,
+                clickhouse_type(&fields[1])?
+            ),
+            _ => return None,
+        },
         _ => return None,
     })
 }
@@ -139,5 +157,23 @@ mod tests {
             "DateTime64(3, 'Europe/Paris')"
         );
         assert!(clickhouse_type(&Field::new("x", DataType::Float16, false)).is_none());
+        let declared = ColumnType::map(ColumnType::Date, ColumnType::Uuid, true);
+        let field = Field::new("m", declared.arrow_type(), true).with_metadata(
+            [(
+                strata_catalog::DECLARED_TYPE_METADATA_KEY.to_string(),
+                declared.name(),
+            )]
+            .into(),
+        );
+        assert_eq!(
+            clickhouse_type(&field).unwrap(),
+            "Map(Date, Nullable(UUID))",
+            "maps are never Nullable"
+        );
+        let computed = ColumnType::map(ColumnType::String, ColumnType::UInt64, false).arrow_type();
+        assert_eq!(
+            clickhouse_type(&Field::new("m", computed, false)).unwrap(),
+            "Map(String, UInt64)"
+        );
     }
 }

@@ -1,8 +1,8 @@
 //! `Values` rows read back: `(1, 'a', NULL), (2, 'b\'c', [1,2])`, what `INSERT … VALUES` looks
 //! like when a client sends it as `INSERT INTO t FORMAT Values` with the tuples in the body.
 //! Each tuple holds literals (numbers, quoted strings with ClickHouse's backslash escapes or
-//! doubled quotes, `NULL`, `true`/`false`, arrays written as text); the fields are matched to the
-//! insert's columns by position and cast by the insert like every text format's.
+//! doubled quotes, `NULL`, `true`/`false`, arrays and maps written as text); the fields are
+//! matched to the insert's columns by position and cast by the insert like every text format's.
 
 use arrow::array::{RecordBatch, StringBuilder};
 use arrow::datatypes::SchemaRef;
@@ -98,7 +98,7 @@ impl Cursor<'_> {
     fn value(&mut self) -> Result<Option<String>, String> {
         match self.peek() {
             Some(b'\'') => self.quoted().map(Some),
-            Some(b'[') => self.bracketed().map(Some),
+            Some(b'[' | b'{') => self.bracketed().map(Some),
             Some(_) => {
                 let start = self.at;
                 while self
@@ -125,7 +125,8 @@ impl Cursor<'_> {
         Ok(text)
     }
 
-    /// An array literal kept as its text, brackets balanced outside quoted strings.
+    /// An array or map literal kept as its text, brackets and braces balanced outside quoted
+    /// strings.
     fn bracketed(&mut self) -> Result<String, String> {
         let start = self.at;
         let mut depth = 0usize;
@@ -136,8 +137,8 @@ impl Cursor<'_> {
             match (quoted, b) {
                 (true, b'\\') => self.at += 1,
                 (_, b'\'') => quoted = !quoted,
-                (false, b'[') => depth += 1,
-                (false, b']') => {
+                (false, b'[' | b'{') => depth += 1,
+                (false, b']' | b'}') => {
                     depth -= 1;
                     if depth == 0 {
                         return Ok(self.text[start..self.at].to_string());
@@ -146,7 +147,7 @@ impl Cursor<'_> {
                 _ => {}
             }
         }
-        Err(self.error("an array does not end"))
+        Err(self.error("an array or map does not end"))
     }
 }
 

@@ -1,14 +1,18 @@
 //! The binary layouts (`RowBinary`, `Native`) of declared types Strata holds in another Arrow
 //! type: a `Date` is held as `Date32` and sent as UInt16 days, a `UUID` is held as its text and
 //! sent as two little-endian UInt64 halves (high first), a `FixedString(n)` is held as text and
-//! sent as exactly `n` bytes, zero-padded; an array's items are sent in their own layouts. Every
-//! other column is sent as it is held.
+//! sent as exactly `n` bytes, zero-padded; an array's items and a map's keys and values are sent
+//! in their own layouts. Every other column is sent as it is held.
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, FixedSizeBinaryArray, ListArray, UInt16Array};
-use arrow::datatypes::{Date32Type, Field};
-use strata_catalog::{ColumnType, DECLARED_TYPE_METADATA_KEY, LIST_ITEM};
+use arrow::array::{
+    Array, ArrayRef, AsArray, FixedSizeBinaryArray, ListArray, MapArray, StructArray, UInt16Array,
+};
+use arrow::datatypes::{DataType, Date32Type, Field, Fields};
+use strata_catalog::{
+    ColumnType, DECLARED_TYPE_METADATA_KEY, LIST_ITEM, MAP_ENTRIES, MAP_KEY, MAP_VALUE,
+};
 
 use super::types::declared;
 
@@ -61,6 +65,9 @@ pub(super) fn binary_column(field: &Field, column: &ArrayRef) -> Result<ArrayRef
             fixed(values, n)
         }
         Some(ColumnType::Array(item, items_nullable)) => array_items(column, &item, items_nullable),
+        Some(ColumnType::Map(key, value, values_nullable)) => {
+            map_entries(column, &key, &value, values_nullable)
+        }
         _ => Ok(Arc::clone(column)),
     }
 }
@@ -84,6 +91,42 @@ fn array_items(column: &ArrayRef, item: &ColumnType, nullable: bool) -> Result<A
     )
     .map_err(|e| e.to_string())?;
     Ok(Arc::new(lists))
+}
+
+/// A `Map(key, value)` column with its keys and values in their own binary layouts.
+fn map_entries(
+    column: &ArrayRef,
+    key: &ColumnType,
+    value: &ColumnType,
+    nullable: bool,
+) -> Result<ArrayRef, String> {
+    let maps = column.as_map();
+    let declared = |name: &str, ty: &ColumnType, nullable: bool| {
+        Field::new(name, ty.arrow_type(), nullable)
+            .with_metadata([(DECLARED_TYPE_METADATA_KEY.to_string(), ty.name())].into())
+    };
+    let keys = binary_column(&declared(MAP_KEY, key, false), maps.keys())?;
+    let values = binary_column(&declared(MAP_VALUE, value, nullable), maps.values())?;
+    if keys.data_type() == maps.keys().data_type()
+        && values.data_type() == maps.values().data_type()
+    {
+        return Ok(Arc::clone(column));
+    }
+    let fields = Fields::from(vec![
+        Field::new(MAP_KEY, keys.data_type().clone(), false),
+        Field::new(MAP_VALUE, values.data_type().clone(), nullable),
+    ]);
+    let entries = StructArray::try_new(fields.clone(), vec![keys, values], None)
+        .map_err(|e| e.to_string())?;
+    let maps = MapArray::try_new(
+        Arc::new(Field::new(MAP_ENTRIES, DataType::Struct(fields), false)),
+        maps.offsets().clone(),
+        entries,
+        maps.nulls().cloned(),
+        false,
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(Arc::new(maps))
 }
 
 fn fixed(values: Vec<Option<Vec<u8>>>, size: usize) -> Result<ArrayRef, String> {

@@ -7,7 +7,7 @@
 //! status (what `wait_end_of_query=1` asks for, and what clickhouse-go needs: only 200 is
 //! success).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::http::header::{CONTENT_ENCODING, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
@@ -24,6 +24,7 @@ use crate::auth::Caller;
 use crate::format::clickhouse::json::Statistics;
 use crate::format::clickhouse::{canonical_name, input};
 use crate::sql::parser::clickhouse as front;
+use crate::sql::reads::ReadStats;
 use crate::sql::statement::{Class, Statement};
 use crate::sql::system::{DATABASE, DEFAULT_DATABASE};
 use crate::sql::{Access, QueryOutput, QueryService};
@@ -35,6 +36,7 @@ const QUERY_ID: HeaderName = HeaderName::from_static("x-clickhouse-query-id");
 const FORMAT: HeaderName = HeaderName::from_static("x-clickhouse-format");
 const TZ: HeaderName = HeaderName::from_static("x-clickhouse-timezone");
 const SUMMARY: HeaderName = HeaderName::from_static("x-clickhouse-summary");
+const PROGRESS: HeaderName = HeaderName::from_static("x-clickhouse-progress");
 const DISPLAY_NAME: HeaderName = HeaderName::from_static("x-clickhouse-server-display-name");
 
 /// What a request is: the parts the handler needs, extracted by the route.
@@ -64,6 +66,23 @@ struct Answer {
     format: Option<(String, &'static str)>,
     written_rows: u64,
     result_rows: u64,
+    read: ReadStats,
+    /// Send `X-ClickHouse-Progress` if the statement ran at least this long.
+    progress: Option<Duration>,
+}
+
+impl Answer {
+    /// The answer of a statement that returns no result set.
+    fn done(body: &[u8], written_rows: u64) -> Self {
+        Answer {
+            body: body.to_vec(),
+            format: None,
+            written_rows,
+            result_rows: 0,
+            read: ReadStats::default(),
+            progress: None,
+        }
+    }
 }
 
 /// Answers `call`.
@@ -112,12 +131,7 @@ async fn run(
     let text = assemble(call.params.query.as_deref(), &call.body);
     if text.iter().all(u8::is_ascii_whitespace) {
         return if call.read_only {
-            Ok(Answer {
-                body: b"Ok.\n".to_vec(),
-                format: None,
-                written_rows: 0,
-                result_rows: 0,
-            })
+            Ok(Answer::done(b"Ok.\n", 0))
         } else {
             Err(crate::sql::Error::Empty.into())
         };
@@ -154,16 +168,12 @@ async fn run(
             session.set(assigned);
             tracing::debug!(session = session.id(), settings = ?assigned, "SET");
         }
-        return Ok(Answer {
-            body: Vec::new(),
-            format: None,
-            written_rows: 0,
-            result_rows: 0,
-        });
+        return Ok(Answer::done(b"", 0));
     }
     let settings = Settings::new(&request.settings, &call.params.settings, &session_settings);
     let read_only = call.read_only || settings.read_only();
     let bounds = settings.bounds()?;
+    let progress = settings.progress_interval()?;
     let access = if read_only {
         Access::ReadOnly
     } else {
@@ -185,10 +195,8 @@ async fn run(
             )
             .await?;
         return Ok(Answer {
-            body: Vec::new(),
-            format: None,
-            written_rows: written,
-            result_rows: 0,
+            progress,
+            ..Answer::done(b"", written)
         });
     }
     let name = request
@@ -213,16 +221,15 @@ async fn run(
         .await?;
     if class != Class::Read {
         return Ok(Answer {
-            body: Vec::new(),
-            format: None,
-            written_rows: if is_dml { dml_rows(&output) } else { 0 },
-            result_rows: 0,
+            read: output.read,
+            progress,
+            ..Answer::done(b"", if is_dml { dml_rows(&output) } else { 0 })
         });
     }
     let statistics = Statistics {
         elapsed_secs: started.elapsed().as_secs_f64(),
-        rows_read: 0,
-        bytes_read: 0,
+        rows_read: output.read.rows,
+        bytes_read: output.read.bytes,
     };
     let body = output::encode(format, call.params.protocol, &output, statistics)?;
     Ok(Answer {
@@ -233,6 +240,8 @@ async fn run(
         )),
         written_rows: 0,
         result_rows: output.rows() as u64,
+        read: output.read,
+        progress,
     })
 }
 
@@ -271,15 +280,17 @@ fn ok(
     compression: Option<Method>,
     started: Instant,
 ) -> Response {
+    let elapsed = started.elapsed();
+    // Every figure a string, as ClickHouse writes them.
     let summary = serde_json::json!({
-        "read_rows": "0",
-        "read_bytes": "0",
+        "read_rows": answer.read.rows.to_string(),
+        "read_bytes": answer.read.bytes.to_string(),
         "written_rows": answer.written_rows.to_string(),
         "written_bytes": "0",
-        "total_rows_to_read": "0",
+        "total_rows_to_read": answer.read.rows.to_string(),
         "result_rows": answer.result_rows.to_string(),
         "result_bytes": answer.body.len().to_string(),
-        "elapsed_ns": started.elapsed().as_nanos().to_string(),
+        "elapsed_ns": elapsed.as_nanos().to_string(),
     });
     if let Some(codec) = blocks.filter(|_| !answer.body.is_empty()) {
         match super::blocks::encode(&answer.body, codec) {
@@ -299,6 +310,12 @@ fn ok(
     let mut response = (StatusCode::OK, body).into_response();
     let headers = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&summary.to_string()) {
+        // ClickHouse sends a progress header each time the interval passes while a query
+        // runs. The figures here are known only at its end, so a statement that ran at least
+        // one interval gets one header, with its final figures.
+        if answer.progress.is_some_and(|every| elapsed >= every) {
+            headers.insert(PROGRESS, v.clone());
+        }
         headers.insert(SUMMARY, v);
     }
     match &answer.format {

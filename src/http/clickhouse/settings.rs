@@ -1,7 +1,8 @@
 //! The query settings this edge enforces, from the session's `SET`s, the URL
 //! (`?max_execution_time=5`) and the statement's `SETTINGS` clause, each winning over the one
 //! before as in ClickHouse: `readonly`, and the bounds of
-//! one statement (`max_execution_time` in seconds, `max_result_rows`, `result_overflow_mode`).
+//! one statement (`max_execution_time` in seconds, `max_result_rows`, `result_overflow_mode`)
+//! and whether to send a progress header (`send_progress_in_http_headers`).
 //! Every other setting a client sends is accepted and ignored, as ClickHouse's clients send
 //! many that only matter to ClickHouse's own engine.
 
@@ -47,6 +48,24 @@ impl<'a> Settings<'a> {
     pub fn read_only(&self) -> bool {
         self.get("readonly")
             .is_some_and(|v| v != "0" && !v.is_empty() && !v.eq_ignore_ascii_case("false"))
+    }
+
+    /// Whether a progress header is asked for (`send_progress_in_http_headers`), and how often
+    /// (`http_headers_progress_interval_ms`, 100 by default as in ClickHouse).
+    pub fn progress_interval(&self) -> Result<Option<Duration>, Exception> {
+        let asked = self
+            .get("send_progress_in_http_headers")
+            .is_some_and(|v| v != "0" && !v.is_empty() && !v.eq_ignore_ascii_case("false"));
+        if !asked {
+            return Ok(None);
+        }
+        match self.get("http_headers_progress_interval_ms") {
+            None => Ok(Some(Duration::from_millis(100))),
+            Some(v) => v
+                .parse()
+                .map(|ms| Some(Duration::from_millis(ms)))
+                .map_err(|_| not_a_number("http_headers_progress_interval_ms", v)),
+        }
     }
 
     /// The statement's bounds; a value that is not a number is the client's error. Past
@@ -142,6 +161,21 @@ mod tests {
         assert!(Settings::new(&clause, &Pairs::new(), &[]).read_only());
         let session = [("readonly".to_string(), "1".to_string())];
         assert!(Settings::new(&[], &Pairs::new(), &session).read_only());
+        let url = pairs(&[("send_progress_in_http_headers", "1")]);
+        let every = Settings::new(&[], &url, &[]).progress_interval().unwrap();
+        assert_eq!(every, Some(Duration::from_millis(100)));
+        let clause = pairs(&[("http_headers_progress_interval_ms", "soon")]);
+        assert!(
+            Settings::new(&clause, &url, &[])
+                .progress_interval()
+                .is_err()
+        );
+        assert_eq!(
+            Settings::new(&[], &Pairs::new(), &[])
+                .progress_interval()
+                .unwrap(),
+            None
+        );
         let url = vec![("readonly".to_string(), "0".to_string())];
         assert!(
             !Settings::new(&[], &url, &session).read_only(),

@@ -115,6 +115,28 @@ async fn clickhouse_connect_works_end_to_end() {
         ])
     );
     assert_eq!(
+        out["map_types"],
+        json!([
+            "UInt32",
+            "Map(String, String)",
+            "Map(Int32, Nullable(Float64))",
+            "Map(String, Array(UInt64))"
+        ])
+    );
+    assert_eq!(
+        out["map_rows"],
+        json!([
+            [
+                1,
+                {"service": "api", "q": "it's"},
+                {"1": 1.5, "2": null},
+                {"x": [1, 18_446_744_073_709_551_615_u64]}
+            ],
+            [2, {}, {}, {}]
+        ])
+    );
+    assert_eq!(out["map_value"], "it's");
+    assert_eq!(
         out["typed_types"],
         json!([
             "UInt32",

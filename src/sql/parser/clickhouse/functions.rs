@@ -10,8 +10,8 @@
 use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
-    Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments, Value, ValueWithSpan,
-    visit_expressions_mut,
+    DictionaryField, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments, Value,
+    ValueWithSpan, visit_expressions_mut,
 };
 use datafusion::sql::sqlparser::parser::Parser;
 
@@ -31,6 +31,9 @@ pub(super) fn rewrite(statement: &mut datafusion::sql::sqlparser::ast::Statement
 }
 
 fn replacement(expr: &Expr) -> Option<Expr> {
+    if let Expr::Dictionary(fields) = expr {
+        return map_literal(fields);
+    }
     let Expr::Function(Function {
         name,
         parameters,
@@ -167,6 +170,14 @@ fn replacement(expr: &Expr) -> Option<Expr> {
         ("arraySort", 1) => format!("array_sort({})", a(0)),
         ("arrayReverse", 1) => format!("array_reverse({})", a(0)),
         ("arrayDistinct", 1) => format!("array_distinct({})", a(0)),
+        // Map functions (`map(k, v, …)` and `m['k']` are the engine's own).
+        ("mapKeys", 1) => format!("map_keys({})", a(0)),
+        ("mapValues", 1) => format!("map_values({})", a(0)),
+        ("mapContains", 2) => format!(
+            "CAST(array_has(map_keys({}), {}) AS TINYINT UNSIGNED)",
+            a(0),
+            a(1)
+        ),
         ("uptime", 0) => format!(
             "CAST({} AS INT UNSIGNED)",
             crate::metrics::uptime().as_secs()
@@ -199,6 +210,23 @@ fn replacement(expr: &Expr) -> Option<Expr> {
         _ => return None,
     };
     parse(&sql)
+}
+
+/// ClickHouse's map literal `{'k': v, …}` (which sqlparser reads as DuckDB's struct literal) as
+/// the map it is; keys that are not quoted strings are left to the engine.
+fn map_literal(fields: &[DictionaryField]) -> Option<Expr> {
+    if fields.is_empty() {
+        return parse("map(make_array(), make_array())");
+    }
+    let mut args = Vec::with_capacity(fields.len() * 2);
+    for field in fields {
+        if field.key.quote_style != Some('\'') {
+            return None;
+        }
+        args.push(format!("'{}'", field.key.value.replace('\'', "''")));
+        args.push(field.value.to_string());
+    }
+    parse(&format!("map({})", args.join(", ")))
 }
 
 /// A parametric aggregate, `name(parameters)(args)`: ClickHouse's quantiles, computed exactly

@@ -59,6 +59,12 @@ fn literal(name: &str, ty: &str, value: &str) -> Result<String> {
     if value == "\\N" && parsed.is_nullable() {
         return Ok(format!("arrow_cast(NULL, '{arrow}')"));
     }
+    if matches!(parsed.base(), ChType::Map(..)) {
+        return Err(Error::Invalid(format!(
+            "Query parameter '{name}' is a Map, which parameters cannot carry yet: write the \
+             map in the statement, as map('key', value, …)"
+        )));
+    }
     if matches!(parsed.base(), ChType::Array(_)) {
         // An array value is ClickHouse literal syntax: only literals, commas and brackets.
         let pieces = lexer::pieces(value.as_bytes()).map_err(super::unterminated)?;

@@ -1,9 +1,10 @@
-//! ClickHouse's text form of an array (`[1,'a\'b',NULL,[2]]`), as the TabSeparated, CSV and
-//! `Values` formats and the `…Strings` JSON formats carry it, read into an Arrow list of the
-//! column's type. The text becomes a JSON array (quoted items as strings, `NULL` as null,
-//! `true`/`false` as booleans, every other item as its text) that arrow-json reads by the
-//! column's item type, so an item is parsed exactly as the same value would be in JSON, and a
-//! number is never rounded through a float on its way to a `Decimal` or `UInt64`.
+//! ClickHouse's text form of an array (`[1,'a\'b',NULL,[2]]`) or a map (`{'a':1,'b':[2]}`), as
+//! the TabSeparated, CSV and `Values` formats and the `…Strings` JSON formats carry it, read into
+//! an Arrow list or map of the column's type. The text becomes JSON (an array, or an object whose
+//! keys are the map's keys as text; quoted items as strings, `NULL` as null, `true`/`false` as
+//! booleans, every other item as its text) that arrow-json reads by the column's types, so an
+//! item is parsed exactly as the same value would be in JSON, and a number is never rounded
+//! through a float on its way to a `Decimal` or `UInt64`.
 
 use std::sync::Arc;
 
@@ -11,10 +12,15 @@ use arrow::array::{ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use serde_json::Value;
 
-/// `batch` (text columns named as `target`'s) with each column `target` holds as a list parsed
-/// from its text; the other columns stay text for the insert to cast.
+/// Whether values of `ty` are written in this text form: arrays and maps.
+pub(super) fn is_collection(ty: &DataType) -> bool {
+    matches!(ty, DataType::List(_) | DataType::Map(..))
+}
+
+/// `batch` (text columns named as `target`'s) with each column `target` holds as a list or map
+/// parsed from its text; the other columns stay text for the insert to cast.
 pub(super) fn parse_columns(batch: RecordBatch, target: &SchemaRef) -> Result<RecordBatch, String> {
-    let is_list = |f: &Field| matches!(f.data_type(), DataType::List(_));
+    let is_list = |f: &Field| is_collection(f.data_type());
     if !target.fields().iter().any(|f| is_list(f)) {
         return Ok(batch);
     }
@@ -36,7 +42,7 @@ pub(super) fn parse_columns(batch: RecordBatch, target: &SchemaRef) -> Result<Re
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(|e| e.to_string())
 }
 
-/// The text arrays of `column` as a list array of `list`'s type.
+/// The text arrays or maps of `column` as an array of `list`'s type.
 fn parse_column(list: &Field, column: &ArrayRef) -> Result<ArrayRef, String> {
     let rows = column
         .as_string::<i32>()
@@ -65,19 +71,19 @@ fn parse_column(list: &Field, column: &ArrayRef) -> Result<ArrayRef, String> {
     }
 }
 
-/// One array's text as a JSON array.
+/// One array's or map's text as JSON.
 pub(super) fn to_json(text: &str) -> Result<Value, String> {
     let mut cursor = Cursor { text, at: 0 };
     cursor.skip_space();
-    if cursor.peek() != Some(b'[') {
+    if !matches!(cursor.peek(), Some(b'[' | b'{')) {
         return Err(format!(
-            "'{text}' is not an array (arrays are written [a, b, …])"
+            "'{text}' is neither an array nor a map (written [a, b, …] and {{k: v, …}})"
         ));
     }
     let value = cursor.value()?;
     cursor.skip_space();
     if cursor.at != text.len() {
-        return Err(cursor.error("text after the array's closing ']'"));
+        return Err(cursor.error("text after the closing bracket"));
     }
     Ok(value)
 }
@@ -105,12 +111,13 @@ impl Cursor<'_> {
     fn value(&mut self) -> Result<Value, String> {
         match self.peek() {
             Some(b'[') => self.array(),
+            Some(b'{') => self.map(),
             Some(b'\'') => self.quoted().map(Value::String),
             Some(_) => {
                 let start = self.at;
                 while self
                     .peek()
-                    .is_some_and(|b| !b.is_ascii_whitespace() && !b",[]'".contains(&b))
+                    .is_some_and(|b| !b.is_ascii_whitespace() && !b",[]{}:'".contains(&b))
                 {
                     self.at += 1;
                 }
@@ -149,6 +156,42 @@ impl Cursor<'_> {
         }
     }
 
+    /// `{k: v, …}` as a JSON object whose keys are the keys' text.
+    fn map(&mut self) -> Result<Value, String> {
+        self.at += 1;
+        let mut entries = serde_json::Map::new();
+        self.skip_space();
+        if self.peek() == Some(b'}') {
+            self.at += 1;
+            return Ok(Value::Object(entries));
+        }
+        loop {
+            self.skip_space();
+            let key = match self.value()? {
+                Value::String(key) => key,
+                Value::Bool(b) => b.to_string(),
+                Value::Null => return Err(self.error("a map's key cannot be NULL")),
+                _ => return Err(self.error("a map's key is a single value")),
+            };
+            self.skip_space();
+            if self.peek() != Some(b':') {
+                return Err(self.error("expected ':' after a key"));
+            }
+            self.at += 1;
+            self.skip_space();
+            entries.insert(key, self.value()?);
+            self.skip_space();
+            match self.peek() {
+                Some(b',') => self.at += 1,
+                Some(b'}') => {
+                    self.at += 1;
+                    return Ok(Value::Object(entries));
+                }
+                _ => return Err(self.error("expected ',' or '}' after a value")),
+            }
+        }
+    }
+
     /// A single-quoted string: backslash escapes as in ClickHouse, `''` as one quote.
     fn quoted(&mut self) -> Result<String, String> {
         let (text, len) = super::text_read::quoted_literal(&self.text[self.at..])
@@ -173,6 +216,19 @@ mod tests {
             serde_json::json!(["1", "a'b", null, ["it's", []], true])
         );
         for bad in ["1", "[1", "[1,]", "[1] x", "['a]", "[1 2]"] {
+            assert!(to_json(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn text_maps_become_json_objects() {
+        let parsed = to_json(r"{'a':1, 'b\'c' : [NULL], 7:{'x':'y'}}").unwrap();
+        assert_eq!(
+            parsed,
+            serde_json::json!({"a": "1", "b'c": [null], "7": {"x": "y"}})
+        );
+        assert_eq!(to_json("{}").unwrap(), serde_json::json!({}));
+        for bad in ["{", "{'a'}", "{'a':1,}", "{NULL:1}", "{'a':1} x", "{[1]:2}"] {
             assert!(to_json(bad).is_err(), "{bad}");
         }
     }
