@@ -224,6 +224,19 @@ def main():
                          % (n, args.dim, ann['partitions'], ann['search_count'],
                             ann['search_count'] + ann['fallback_count']),
                          p50_a, p99_a, p50_n, p99_n, recall, build))
+
+            # A restart reopens the index committed with the dataset instead of training it.
+            t = time.perf_counter()
+            strata = Strata(args.strata, ['--agent-memory-dir', root, '--agent-memory-ann', 'on'])
+            reopen = time.perf_counter() - t
+            ann = strata.stats()['ann']
+            if not ann['enabled'] or ann['rebuild_count'] != 0:
+                raise SystemExit('the vector index was not reopened: %s' % ann)
+            again, t_again = strata_searches(strata, queries, args.k, args.warmup)
+            strata.stop()
+            p50_r, p99_r = percentiles(t_again)
+            rows.append(('%d x %d, ANN after a restart (index reopened, not retrained)' % (n, args.dim),
+                         p50_r, p99_r, p50_n, p99_n, overlap(again, exact, args.k), reopen))
         shutil.rmtree(root, ignore_errors=True)
 
     print('\nAgent Memory search, top-%d, %d queries (ms; Strata over HTTP, NumPy in process)' % (args.k, args.queries))

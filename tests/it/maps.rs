@@ -6,7 +6,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::clickhouse::{ch, ok};
+use crate::clickhouse::{ch, ok, round_trip_every_format};
 use crate::common::{Client, TestServer};
 
 const COLUMNS: &str = "(id Int64, attrs Map(LowCardinality(String), String), \
@@ -174,76 +174,10 @@ async fn values_that_do_not_fit_a_map_are_refused() {
 
 #[tokio::test]
 async fn maps_round_trip_through_every_clickhouse_format() {
-    const FORMATS: &[&str] = &[
-        "TabSeparated",
-        "TabSeparatedWithNamesAndTypes",
-        "CSV",
-        "CSVWithNames",
-        "JSON",
-        "JSONStrings",
-        "JSONCompact",
-        "JSONCompactStrings",
-        "JSONEachRow",
-        "JSONStringsEachRow",
-        "JSONCompactEachRow",
-        "JSONCompactStringsEachRowWithNamesAndTypes",
-        "Values",
-        "RowBinary",
-        "RowBinaryWithNamesAndTypes",
-        "Native",
-        "Parquet",
-    ];
     let server = TestServer::start(&[]).await;
     let c = server.client();
     filled(&c, "src").await;
-    for (i, format) in FORMATS.iter().enumerate() {
-        let written = ok(
-            &c,
-            &format!("SELECT * FROM src ORDER BY id FORMAT {format}"),
-        )
-        .await;
-        let table = format!("dst{i}");
-        ok(
-            &c,
-            &format!("CREATE TABLE {table} {COLUMNS} ENGINE = MergeTree ORDER BY id"),
-        )
-        .await;
-        let mut body = format!("INSERT INTO {table} FORMAT {format}\n").into_bytes();
-        body.extend_from_slice(&written);
-        let r = c.request(Method::POST, "/?query_id=in", &[], body).await;
-        assert_eq!(
-            r.status,
-            StatusCode::OK,
-            "{format}: {}",
-            String::from_utf8_lossy(&r.body)
-        );
-        assert_eq!(
-            c.sql_ok(&format!("SELECT * FROM {table} ORDER BY id"))
-                .await["data"],
-            expected(),
-            "{format}: read back as ZeptoDB JSON"
-        );
-        let again = ok(
-            &c,
-            &format!("SELECT * FROM {table} ORDER BY id FORMAT {format}"),
-        )
-        .await;
-        if format.starts_with("JSON") && !format.contains("EachRow") {
-            let strip = |body: &[u8]| {
-                let mut v: Value = serde_json::from_slice(body).unwrap();
-                v.as_object_mut().unwrap().remove("statistics");
-                v
-            };
-            assert_eq!(strip(&again), strip(&written), "{format}");
-        } else {
-            assert_eq!(
-                again,
-                written,
-                "{format}: {}",
-                String::from_utf8_lossy(&again)
-            );
-        }
-    }
+    round_trip_every_format(&c, COLUMNS, &expected()).await;
 }
 
 #[tokio::test]

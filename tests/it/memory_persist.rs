@@ -197,27 +197,33 @@ async fn commits_keep_versions_and_fragments_bounded() {
 #[tokio::test]
 async fn approximate_search_returns_the_exact_answers() {
     let place = Place::local();
-    let ann = place
-        .start(&[
-            "--agent-memory-ann",
-            "on",
-            "--agent-memory-flush-every",
-            "1",
-        ])
-        .await;
+    let args = [
+        "--agent-memory-ann",
+        "on",
+        "--agent-memory-flush-every",
+        "1",
+    ];
+    let ann = place.start(&args).await;
     let exact = TestServer::start(&[]).await;
     let (a, e) = (ann.client(), exact.client());
     // 2 000 vectors around 20 centres: enough to train an index.
     let dim = 16;
+    // The last term makes every memory's vector its own: equal scores are ranked by storage
+    // order, which a restart need not keep.
     let vector = |i: usize, jitter: usize| -> Vec<f32> {
         (0..dim)
             .map(|d| {
-                (((i % 20) * 7 + d * 3) % 11) as f32 + ((jitter * 31 + d * 17) % 13) as f32 / 50.0
+                (((i % 20) * 7 + d * 3) % 11) as f32
+                    + ((jitter * 31 + d * 17) % 13) as f32 / 50.0
+                    + if d == 0 { jitter as f32 * 1e-4 } else { 0.0 }
             })
             .collect()
     };
+    // Two namespaces: searches change what they find (accesses), so the restart is checked on
+    // memories no search has touched yet.
+    let namespace = |i: usize| if i < 1000 { "n" } else { "m" };
     for i in 0..2000 {
-        let body = json!({"memory_id": format!("v{i}"), "tenant_id": "t", "namespace": "n",
+        let body = json!({"memory_id": format!("v{i}"), "tenant_id": "t", "namespace": namespace(i),
             "content": format!("v{i}"), "embedding": vector(i, i), "created_at_ns": 1 + i as i64 % 7});
         a.post_ok("/api/ai/memories", body.clone()).await;
         e.post_ok("/api/ai/memories", body).await;
@@ -232,20 +238,12 @@ async fn approximate_search_returns_the_exact_answers() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    for q in 0..20 {
-        let body = json!({"tenant_id": "t", "namespace": "n", "query_embedding": vector(q * 3, q + 5000), "limit": 10});
-        let got = a.post_ok("/api/ai/memories/search", body.clone()).await;
-        let want = e.post_ok("/api/ai/memories/search", body).await;
-        let pick = |r: &Value| {
-            r["matches"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|m| m["memory_id"].clone())
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(pick(&got), pick(&want), "query {q}");
-    }
+    let queries = |namespace: &str| -> Vec<Value> {
+        (0..20)
+            .map(|q| json!({"tenant_id": "t", "namespace": namespace, "query_embedding": vector(q * 3, q + 5000), "limit": 10}))
+            .collect()
+    };
+    same_answers(&a, &e, &queries("n")).await;
     let s = stats(&a).await;
     assert!(s["ann"]["indexed_vectors"].as_u64().unwrap() >= 2000, "{s}");
     assert_eq!(
@@ -254,6 +252,36 @@ async fn approximate_search_returns_the_exact_answers() {
         "{s}"
     );
     assert!(s["ann"]["search_count"].as_u64().unwrap() > 0, "{s}");
+    let partitions = s["ann"]["partitions"].clone();
+
+    // A restart reopens the index committed with the dataset: nothing trained, the same
+    // partitions probed, the same answers.
+    drop(ann);
+    let ann = place.start(&args).await;
+    let a = ann.client();
+    let s = stats(&a).await;
+    assert_eq!(s["ann"]["rebuild_count"], 0, "{s}");
+    assert_eq!(s["ann"]["partitions"], partitions, "{s}");
+    assert!(s["ann"]["indexed_vectors"].as_u64().unwrap() >= 2000, "{s}");
+    same_answers(&a, &e, &queries("m")).await;
+    assert!(stats(&a).await["ann"]["search_count"].as_u64().unwrap() > 0);
+}
+
+/// Each search in `queries` finds the same memories, in the same order, from `a` as from `e`.
+async fn same_answers(a: &Client, e: &Client, queries: &[Value]) {
+    let pick = |r: &Value| {
+        r["matches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["memory_id"].clone())
+            .collect::<Vec<_>>()
+    };
+    for (q, body) in queries.iter().enumerate() {
+        let got = a.post_ok("/api/ai/memories/search", body.clone()).await;
+        let want = e.post_ok("/api/ai/memories/search", body.clone()).await;
+        assert_eq!(pick(&got), pick(&want), "query {q}");
+    }
 }
 
 #[tokio::test]

@@ -5,7 +5,9 @@
 //!
 //! The index covers what was committed when it was last built or extended; rows committed since
 //! are searched by Lance without the index, and changes not yet committed are re-ranked by the
-//! caller from the WAL's dirty set, so nothing acknowledged is ever missed.
+//! caller from the WAL's dirty set, so nothing acknowledged is ever missed. The index is
+//! committed with the dataset, so a restart reopens it (its partitions read from Lance's
+//! statistics) and trains again only once the dataset has grown past twice what it covers.
 
 use std::time::Instant;
 
@@ -124,12 +126,20 @@ impl Ann {
             return Ok(());
         }
         let started = Instant::now();
-        let trained = *self.trained_rows.lock();
         let has_index = !ds
             .load_indices_by_name(VECTOR_INDEX)
             .await
             .map_err(lance_err)?
             .is_empty();
+        let mut trained = *self.trained_rows.lock();
+        if has_index && trained == 0 {
+            // The index was built before this start and committed with the dataset: adopt it
+            // (the rows it covers count as trained on) rather than train it again.
+            let statistics = self.statistics(ds).await?;
+            trained = statistics.indexed_rows.max(1);
+            *self.trained_rows.lock() = trained;
+            self.stats.lock().partitions = statistics.partitions;
+        }
         if !has_index || rows > RETRAIN_GROWTH * trained.max(1) {
             // Training samples rows by position; with deletion vectors Lance 8.0.1 checks
             // every sampled row against them one by one (measured: over ten minutes at 1 M
@@ -197,10 +207,21 @@ impl Ann {
     }
 
     async fn unindexed(&self, ds: &Dataset) -> Result<usize> {
+        Ok(self.statistics(ds).await?.unindexed_rows)
+    }
+
+    /// What Lance says of the vector index of `ds`.
+    async fn statistics(&self, ds: &Dataset) -> Result<IndexStatistics> {
         let stats = ds.index_statistics(VECTOR_INDEX).await.map_err(lance_err)?;
         let doc: serde_json::Value = serde_json::from_str(&stats)
             .map_err(|e| Error::Encoding(format!("Lance index statistics: {e}")))?;
-        Ok(doc["num_unindexed_rows"].as_u64().unwrap_or(0) as usize)
+        let count = |v: &serde_json::Value| v.as_u64().unwrap_or(0) as usize;
+        Ok(IndexStatistics {
+            indexed_rows: count(&doc["num_indexed_rows"]),
+            unindexed_rows: count(&doc["num_unindexed_rows"]),
+            // Every delta of an IVF index shares the first one's partitions.
+            partitions: count(&doc["indices"][0]["num_partitions"]),
+        })
     }
 
     /// Up to `k` memories nearest to `query` among those matching `filter` (a Lance SQL
@@ -251,6 +272,13 @@ impl Ann {
             complete: batch.num_rows() < k,
         }))
     }
+}
+
+/// The figures of a vector index that Lance's statistics give.
+struct IndexStatistics {
+    indexed_rows: usize,
+    unindexed_rows: usize,
+    partitions: usize,
 }
 
 /// Candidates of an approximate search.
