@@ -233,10 +233,13 @@ def main():
             if not ann['enabled'] or ann['rebuild_count'] != 0:
                 raise SystemExit('the vector index was not reopened: %s' % ann)
             again, t_again = strata_searches(strata, queries, args.k, args.warmup)
+            ann = strata.stats()['ann']
             strata.stop()
             p50_r, p99_r = percentiles(t_again)
-            rows.append(('%d x %d, ANN after a restart (index reopened, not retrained)' % (n, args.dim),
+            rows.append(('%d x %d, ANN after a restart (index reopened; %d/%d from candidates)'
+                         % (n, args.dim, ann['search_count'], ann['search_count'] + ann['fallback_count']),
                          p50_r, p99_r, p50_n, p99_n, overlap(again, exact, args.k), reopen))
+            print('after the restart: %s' % json.dumps(ann), flush=True)
         shutil.rmtree(root, ignore_errors=True)
 
     print('\nAgent Memory search, top-%d, %d queries (ms; Strata over HTTP, NumPy in process)' % (args.k, args.queries))
