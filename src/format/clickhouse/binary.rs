@@ -5,11 +5,12 @@
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{
-    DataType, Date32Type, Decimal128Type, Field, Float32Type, Float64Type, Int8Type, Int16Type,
-    Int32Type, Int64Type, Schema, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
+    DataType, Date32Type, Decimal128Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type,
+    Int64Type, Schema, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
     TimestampNanosecondType, TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
 
+pub(super) use super::types::is_nullable;
 use super::{Header, Unprintable, binary_columns, type_names};
 
 /// Appends `n` as ClickHouse's varuint (unsigned LEB128).
@@ -28,15 +29,6 @@ pub fn write_varuint(out: &mut Vec<u8>, mut n: u64) {
 pub(super) fn write_string(out: &mut Vec<u8>, bytes: &[u8]) {
     write_varuint(out, bytes.len() as u64);
     out.extend_from_slice(bytes);
-}
-
-/// Whether ClickHouse sees `field` as `Nullable(T)` (the flag byte is then written).
-pub(super) fn is_nullable(field: &Field) -> bool {
-    field.is_nullable()
-        && !matches!(
-            field.data_type(),
-            DataType::List(_) | DataType::LargeList(_) | DataType::Map(..)
-        )
 }
 
 /// The whole body of `batches`, after the `header` lines (`RowBinaryWithNames`: a count and the

@@ -16,18 +16,21 @@ pub fn clickhouse_type(field: &Field) -> Option<String> {
         Some(ty) => declared_name(&ty)?,
         None => base_type(field.data_type())?,
     };
-    Some(
-        if field.is_nullable()
-            && !matches!(
-                field.data_type(),
-                DataType::List(_) | DataType::LargeList(_) | DataType::Map(..)
-            )
-        {
-            format!("Nullable({inner})")
-        } else {
-            inner
-        },
-    )
+    Some(if is_nullable(field) {
+        format!("Nullable({inner})")
+    } else {
+        inner
+    })
+}
+
+/// Whether ClickHouse sees `field` as `Nullable(T)`: a nullable field that is not an array or a
+/// map (the binary formats then write a NULL flag before each value).
+pub fn is_nullable(field: &Field) -> bool {
+    field.is_nullable()
+        && !matches!(
+            field.data_type(),
+            DataType::List(_) | DataType::LargeList(_) | DataType::Map(..)
+        )
 }
 
 /// The declared type `field` carries, if its values are still held as that type holds them.

@@ -76,9 +76,7 @@ pub(super) fn binary_column(field: &Field, column: &ArrayRef) -> Result<ArrayRef
 /// UInt16 days, and so on at any depth).
 fn array_items(column: &ArrayRef, item: &ColumnType, nullable: bool) -> Result<ArrayRef, String> {
     let lists = column.as_list::<i32>();
-    let item_field = Field::new(LIST_ITEM, item.arrow_type(), nullable)
-        .with_metadata([(DECLARED_TYPE_METADATA_KEY.to_string(), item.name())].into());
-    let values = binary_column(&item_field, lists.values())?;
+    let values = binary_column(&nested_field(LIST_ITEM, item, nullable), lists.values())?;
     if values.data_type() == lists.values().data_type() {
         return Ok(Arc::clone(column));
     }
@@ -101,12 +99,8 @@ fn map_entries(
     nullable: bool,
 ) -> Result<ArrayRef, String> {
     let maps = column.as_map();
-    let declared = |name: &str, ty: &ColumnType, nullable: bool| {
-        Field::new(name, ty.arrow_type(), nullable)
-            .with_metadata([(DECLARED_TYPE_METADATA_KEY.to_string(), ty.name())].into())
-    };
-    let keys = binary_column(&declared(MAP_KEY, key, false), maps.keys())?;
-    let values = binary_column(&declared(MAP_VALUE, value, nullable), maps.values())?;
+    let keys = binary_column(&nested_field(MAP_KEY, key, false), maps.keys())?;
+    let values = binary_column(&nested_field(MAP_VALUE, value, nullable), maps.values())?;
     if keys.data_type() == maps.keys().data_type()
         && values.data_type() == maps.values().data_type()
     {
@@ -127,6 +121,12 @@ fn map_entries(
     )
     .map_err(|e| e.to_string())?;
     Ok(Arc::new(maps))
+}
+
+/// The field of a nested column (an array's items, a map's keys or values) declared `ty`.
+fn nested_field(name: &str, ty: &ColumnType, nullable: bool) -> Field {
+    Field::new(name, ty.arrow_type(), nullable)
+        .with_metadata([(DECLARED_TYPE_METADATA_KEY.to_string(), ty.name())].into())
 }
 
 fn fixed(values: Vec<Option<Vec<u8>>>, size: usize) -> Result<ArrayRef, String> {
