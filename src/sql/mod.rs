@@ -14,6 +14,7 @@
 pub mod analyzer;
 mod ddl;
 pub mod error;
+pub mod joins;
 pub mod parser;
 pub mod policy;
 pub mod reads;

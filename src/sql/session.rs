@@ -1,5 +1,5 @@
-//! The DataFusion session every query runs in: Strata's tables, functions, analyzer rules and
-//! the yield points above joins (`super::yield_points`).
+//! The DataFusion session every query runs in: Strata's tables, functions, analyzer rules,
+//! kdb+'s joins (`super::joins`) and the yield points above joins (`super::yield_points`).
 //!
 //! One template [`SessionContext`] is built at start; each query clones its state (cheap: the
 //! registries are `Arc`s), so queries never share mutable planning state.
@@ -17,6 +17,8 @@ use datafusion::execution::{SessionState, SessionStateBuilder};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use strata_tiers::{HistoricalTable, TieredTable, Tiers};
 
+use super::joins::node::TimeJoinQueryPlanner;
+use super::joins::plan::KdbJoinPlanner;
 use super::policy::{RowPolicyTable, Symbols};
 use super::yield_points::YieldAboveJoins;
 use super::{analyzer, udf};
@@ -38,6 +40,8 @@ pub fn context(tiers: Arc<Tiers>, parallelism: usize) -> SessionContext {
         .with_default_features()
         .with_analyzer_rules(analyzer::rules())
         .with_physical_optimizer_rule(Arc::new(YieldAboveJoins))
+        .with_relation_planners(vec![Arc::new(KdbJoinPlanner)])
+        .with_query_planner(Arc::new(TimeJoinQueryPlanner))
         .build();
     let ctx = SessionContext::new_with_state(state);
     ctx.register_catalog(CATALOG, strata_catalog(tiers, None, None));

@@ -188,6 +188,15 @@ pub struct Planned {
 }
 
 impl Statement {
+    /// The statement DataFusion plans, for the standard statements.
+    pub(crate) fn planned_mut(&mut self) -> Option<&mut Planned> {
+        match self {
+            Statement::Query(p) | Statement::Dml { planned: p, .. } => Some(p),
+            Statement::Explain { planned, .. } => Some(planned),
+            _ => None,
+        }
+    }
+
     /// What the statement does.
     pub fn class(&self) -> Class {
         match self {

@@ -26,6 +26,8 @@ mod fuzz;
 mod health;
 /// POST /insert/arrow, and ingest racing queries.
 mod ingest;
+/// kdb+'s joins (ASOF, AJ0, WINDOW, UNION, PLUS): hand-computed answers and DuckDB's.
+mod joins;
 /// Map columns: declarations, literals, every format, refusals, the HDB and other readers.
 mod maps;
 /// Agent Memory kept in memory: endpoints, ranking, context, prompt cache, eviction, tenants.

@@ -14,6 +14,7 @@
 //! | `query` | `SELECT`, `INSERT`, `UPDATE`, `DELETE`, `EXPLAIN`: classification and checks |
 //! | `tables` | the tables a statement touches (CTE scopes, table functions, time travel) |
 //! | `dialect` | the generic dialect plus table versions |
+//! | `joins` | kdb+'s joins (`ASOF`, `AJ0`, `WINDOW`, `UNION`, `PLUS`), marked for the planner |
 //! | `clickhouse` | ClickHouse requests: `FORMAT`, `SETTINGS`, `{name:Type}` parameters, inserts with rows, `SHOW DATABASES`, `EXISTS`, … |
 
 pub mod clickhouse;
@@ -21,6 +22,7 @@ pub(crate) mod create;
 pub(crate) mod ddl;
 pub(crate) mod dialect;
 pub(crate) mod history;
+pub(crate) mod joins;
 pub(crate) mod maintenance;
 pub(crate) mod query;
 pub(crate) mod tables;
@@ -28,7 +30,7 @@ pub(crate) mod tables;
 use datafusion::sql::sqlparser::ast::{Ident, ObjectName, ObjectNamePart};
 use datafusion::sql::sqlparser::dialect::{ClickHouseDialect, Dialect};
 use datafusion::sql::sqlparser::parser::Parser;
-use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan};
+use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
 use super::error::{Error, Result};
 use super::statement::Statement;
@@ -60,9 +62,13 @@ pub(crate) fn parse_with(sql: &str, dialect: &StrataDialect) -> Result<Statement
 
 /// [`parse`] with sqlparser's `dialect`.
 fn parse_in(sql: &str, dialect: &dyn Dialect) -> Result<Statement> {
+    let tokens = Tokenizer::new(dialect, sql)
+        .tokenize_with_location()
+        .map_err(datafusion::sql::sqlparser::parser::ParserError::from)?;
+    let (tokens, marked) = joins::mark(tokens);
     let mut parser = Parser::new(dialect)
         .with_recursion_limit(MAX_NESTING)
-        .try_with_sql(sql)?;
+        .with_tokens_with_locations(tokens);
     let mut statements = Vec::new();
     loop {
         while parser.consume_token(&Token::SemiColon) {}
@@ -78,7 +84,13 @@ fn parse_in(sql: &str, dialect: &dyn Dialect) -> Result<Statement> {
     if statements.len() > 1 {
         return Err(Error::MultipleStatements(statements.len()));
     }
-    statements.pop().ok_or(Error::Empty)
+    let mut statement = statements.pop().ok_or(Error::Empty)?;
+    match statement.planned_mut() {
+        Some(planned) => joins::nest(&mut planned.ast, marked)?,
+        None if marked > 0 => return Err(joins::misplaced()),
+        None => {}
+    }
+    Ok(statement)
 }
 
 /// Whether `sql` starts with `ALTER TABLE`.

@@ -14,6 +14,7 @@ mod epoch;
 mod percentile;
 mod ratio;
 mod vwap;
+mod wj;
 mod xbar;
 
 use datafusion::functions_aggregate::first_last::{first_value_udaf, last_value_udaf};
@@ -30,6 +31,9 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udf(ScalarUDF::from(date_trunc::DateTrunc::new()));
     ctx.register_udf(ScalarUDF::from(clickhouse_number::ClickHouseNumber::new()));
     ctx.register_udf(ScalarUDF::from(clickhouse_number::CastLike::new()));
+    for aggregate in wj::WindowAggregate::all() {
+        ctx.register_udf(ScalarUDF::from(aggregate));
+    }
 
     ctx.register_udaf(AggregateUDF::from(vwap::Vwap::new()));
     ctx.register_udaf(AggregateUDF::from(percentile::Percentile::at_p()));
