@@ -84,12 +84,17 @@ doc: deps-build ## API docs, warnings as errors
 ##@ Benchmarks
 
 .PHONY: bench
-bench: deps-build deps-bench ## Strata vs DuckDB on a 10M-row tick table, then Agent Memory vs NumPy, the cost of authentication, Grafana's panel query vs DuckDB and clickhouse-connect's receive rate; figures to stdout
+bench: deps-build deps-bench ## Strata vs DuckDB on a 10M-row tick table, then Agent Memory vs NumPy, the cost of authentication, Grafana's panel query vs DuckDB, clickhouse-connect's receive rate, and kdb+ joins vs DuckDB and ClickHouse; figures to stdout
 	$(RELEASE)
 	$(PYTHON) tests/bench/bench.py --strata $(BIN) $(BENCH_ARGS)
 	$(PYTHON) tests/bench/agent_memory.py --strata $(BIN) $(MEMORY_BENCH_ARGS)
 	$(PYTHON) tests/bench/auth.py --strata $(BIN)
 	$(PYTHON) tests/bench/clickhouse.py --strata $(BIN) $(CLICKHOUSE_BENCH_ARGS)
+	$(PYTHON) tests/bench/joins.py --strata $(BIN) $(JOINS_BENCH_ARGS)
+
+.PHONY: bench-joins
+bench-joins: deps-build deps-bench ## kdb+ joins (ASOF, WINDOW) of 10M trades with 10M quotes vs DuckDB and ClickHouse (chdb)
+	$(PYTHON) tests/bench/joins.py --strata $(BIN) $(JOINS_BENCH_ARGS)
 
 .PHONY: bench-memory
 bench-memory: deps-build deps-bench ## Agent Memory search vs NumPy (100k and 1M memories of dimension 384), ANN recall
@@ -132,8 +137,8 @@ deps-node: ## Node.js and @clickhouse/client (the ClickHouse conformance script'
 		{ mkdir -p $(NODE_DIR) && npm install --no-audit --no-fund --silent --prefix $(NODE_DIR) @clickhouse/client@1.23.1; }
 
 .PHONY: deps-bench
-deps-bench: deps-python ## Python packages the benchmark uses (DuckDB, NumPy)
-	@$(PYTHON) -c "import duckdb, numpy, duckdb_extension_delta, lance" 2>/dev/null || $(PYTHON) -m pip install -q -r tests/bench/requirements.txt
+deps-bench: deps-python ## Python packages the benchmark uses (DuckDB, ClickHouse's chdb, NumPy)
+	@$(PYTHON) -c "import duckdb, numpy, duckdb_extension_delta, lance, chdb" 2>/dev/null || $(PYTHON) -m pip install -q -r tests/bench/requirements.txt
 
 ##@ Help
 

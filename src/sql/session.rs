@@ -19,6 +19,7 @@ use strata_tiers::{HistoricalTable, TieredTable, Tiers};
 
 use super::joins::node::TimeJoinQueryPlanner;
 use super::joins::plan::KdbJoinPlanner;
+use super::joins::pushdown::FiltersThroughTimeJoins;
 use super::policy::{RowPolicyTable, Symbols};
 use super::yield_points::YieldAboveJoins;
 use super::{analyzer, udf};
@@ -41,6 +42,7 @@ pub fn context(tiers: Arc<Tiers>, parallelism: usize) -> SessionContext {
         .with_analyzer_rules(analyzer::rules())
         .with_physical_optimizer_rule(Arc::new(YieldAboveJoins))
         .with_relation_planners(vec![Arc::new(KdbJoinPlanner)])
+        .with_optimizer_rule(Arc::new(FiltersThroughTimeJoins))
         .with_query_planner(Arc::new(TimeJoinQueryPlanner))
         .build();
     let ctx = SessionContext::new_with_state(state);

@@ -136,6 +136,24 @@ async fn asof_joins_take_the_prevailing_row() {
         .await,
         json!([["A", 2, 5.0], ["B", 1, 10.0]])
     );
+    // Filters on the trades move below the join (and a symbol filter to the quotes too):
+    // the answer is the one filtering afterwards gives.
+    assert_eq!(
+        ids_bids(
+            "SELECT t.id, q.bid FROM t ASOF LEFT JOIN q ON t.sym = q.sym AND t.ts >= q.ts \
+             WHERE t.sym = 'A' AND t.id > 1 AND (q.bid > 1.5 OR q.bid IS NULL) ORDER BY t.id"
+        )
+        .await,
+        json!([[3, 2.0], [4, 3.0], [9, null]])
+    );
+    let plan = c
+        .rows(
+            "EXPLAIN SELECT t.id, q.bid FROM t ASOF JOIN q ON t.sym = q.sym AND t.ts >= q.ts \
+             WHERE t.sym = 'A'",
+        )
+        .await
+        .to_string();
+    assert!(plan.contains("q.sym = Utf8(\\\"A\\\")"), "{plan}");
     assert_eq!(
         ids_bids(
             "SELECT a.id, q.bid FROM t a JOIN t b ON a.id = b.id ASOF JOIN q \
@@ -434,6 +452,12 @@ async fn asof_and_window_joins_agree_with_duckdb_across_days_and_tiers() {
             (
                 "SELECT t.id, q.bid FROM t ASOF JOIN q ON t.sym = q.sym AND t.ts <= q.ts ORDER BY t.id",
                 "SELECT t.id, q.bid FROM tt t ASOF JOIN q ON t.sym = q.sym AND t.ts <= q.ts ORDER BY t.id",
+            ),
+            (
+                "SELECT t.id, q.bid FROM t ASOF LEFT JOIN q ON t.sym = q.sym AND t.ts >= q.ts \
+                 WHERE t.sym IN ('A', 'C') AND t.size > 50 AND t.ts IS NOT NULL ORDER BY t.id",
+                "SELECT t.id, q.bid FROM t ASOF LEFT JOIN q ON t.sym = q.sym AND t.ts >= q.ts \
+                 WHERE t.sym IN ('A', 'C') AND t.size > 50 AND t.ts IS NOT NULL ORDER BY t.id",
             ),
             (
                 "SELECT t.sym, count(*), round(sum(q.bid * t.size), 4) FROM t ASOF JOIN q \
