@@ -153,12 +153,14 @@ pub fn stream_through(
     Box::pin(RecordBatchStreamAdapter::new(schema, out))
 }
 
-/// The group of each left row, remembering the last key (rows of one symbol come together).
+/// The group of each left row, remembering the last row's (rows of one symbol often come
+/// together, and then the lookup is a comparison of two keys).
 #[derive(Debug)]
 pub struct Groups<'a> {
     index: &'a TimeIndex,
     keys: Keys,
-    last: Option<(Vec<u8>, Option<usize>)>,
+    /// The last row looked up, and its group.
+    last: Option<(usize, Option<usize>)>,
 }
 
 impl<'a> Groups<'a> {
@@ -179,13 +181,13 @@ impl<'a> Groups<'a> {
     /// Row `i`'s group, if any right row shares its keys.
     pub fn of(&mut self, i: usize) -> Option<usize> {
         let key = self.keys.get(i)?;
-        if let Some((last, group)) = &self.last
-            && last.as_slice() == key
+        if let Some((row, group)) = self.last
+            && self.keys.get(row) == Some(key)
         {
-            return *group;
+            return group;
         }
         let group = self.index.group(key);
-        self.last = Some((key.to_vec(), group));
+        self.last = Some((i, group));
         group
     }
 }

@@ -169,12 +169,22 @@ impl TimeIndex {
                 fill[*g as usize] += 1;
             }
         }
+        // Each group's (time, row) pairs side by side, so sorting touches one small array;
+        // the row breaks ties, which keeps arrival order among equal times.
         let mut times = vec![0i64; total];
+        let mut pairs: Vec<(i64, u32)> = Vec::new();
         for g in 0..sizes.len() {
             let range = starts[g]..starts[g + 1];
-            order[range.clone()].sort_by_key(|row| row_times.values[*row as usize]);
-            for i in range {
-                times[i] = row_times.values[order[i] as usize];
+            pairs.clear();
+            pairs.extend(
+                order[range.clone()]
+                    .iter()
+                    .map(|row| (row_times.values[*row as usize], *row)),
+            );
+            pairs.sort_unstable();
+            for (i, (time, row)) in range.zip(&pairs) {
+                times[i] = *time;
+                order[i] = *row;
             }
         }
         Ok(Self {
