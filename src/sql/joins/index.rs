@@ -8,6 +8,7 @@
 //! as in kdb+. Rows whose key or time is NULL can never match and are left out.
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use arrow::buffer::ScalarBuffer;
 use arrow::compute::concat_batches;
 use arrow::datatypes::{DataType, Float64Type, Int64Type, SchemaRef};
 use arrow::row::{RowConverter, Rows, SortField};
@@ -19,7 +20,7 @@ use std::sync::Arc;
 /// One evaluated time column: its values as ordered integers, and which are NULL.
 #[derive(Debug)]
 pub struct Times {
-    values: Vec<i64>,
+    values: ScalarBuffer<i64>,
     nulls: Option<arrow::buffer::NullBuffer>,
 }
 
@@ -28,13 +29,15 @@ impl Times {
     /// expression to one of them). Doubles become integers in the same order.
     pub fn of(array: &ArrayRef) -> Result<Self> {
         let values = match array.data_type() {
-            DataType::Int64 => array.as_primitive::<Int64Type>().values().to_vec(),
+            // Shared with the array, not copied.
+            DataType::Int64 => array.as_primitive::<Int64Type>().values().clone(),
             DataType::Float64 => array
                 .as_primitive::<Float64Type>()
                 .values()
                 .iter()
                 .map(|f| ordered(*f))
-                .collect(),
+                .collect::<Vec<i64>>()
+                .into(),
             other => {
                 return Err(DataFusionError::Internal(format!(
                     "a join time is {other}, not Int64 or Float64"

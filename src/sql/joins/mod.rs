@@ -11,7 +11,8 @@
 //!
 //! The front end ([`crate::sql::parser`]) reads the spellings and marks each such join in the
 //! AST (see [`JoinKind::of`]); [`plan::KdbJoinPlanner`] plans them; [`asof`] and [`window`] run
-//! the two that need an operator, over an [`index::TimeIndex`] of the right side;
+//! the two that need an operator, over an [`index::TimeIndex`] of the right side (what
+//! they share is in [`shared`]);
 //! [`pushdown`] moves filters on the left side below them.
 
 pub mod asof;
@@ -19,6 +20,7 @@ pub mod index;
 pub mod node;
 pub mod plan;
 pub mod pushdown;
+pub mod shared;
 pub mod window;
 
 use datafusion::sql::sqlparser::ast::{Join, JoinConstraint, JoinOperator};

@@ -320,7 +320,7 @@ impl ExtensionPlanner for TimeJoinPlanner {
         let left_time = physical(&join.left_time, left_logical)?;
         let right_time = physical(&join.right_time, right_logical)?;
         let schema = Arc::new(join.schema.as_arrow().clone());
-        let sides = super::asof::Sides {
+        let sides = super::shared::Sides {
             left: Arc::clone(left),
             right: Arc::clone(right),
             left_keys,

@@ -292,32 +292,25 @@ impl Sides {
                 DataType::Timestamp(..) | DataType::Date32 | DataType::Date64
             )
         };
-        let nanos = DataType::Timestamp(TimeUnit::Nanosecond, None);
-        let ordered = |e: &Expr, t: &DataType| -> Expr {
-            if temporal(t) {
-                cast(cast(e.clone(), nanos.clone()), DataType::Int64)
-            } else if t.is_integer() {
-                cast(e.clone(), DataType::Int64)
-            } else {
-                cast(e.clone(), DataType::Float64)
-            }
-        };
-        let fits = (temporal(&lt) && temporal(&rt))
-            || (lt.is_numeric() && rt.is_numeric() && !temporal(&lt) && !temporal(&rt));
-        if !fits {
+        let number = |t: &DataType| t.is_numeric() && !temporal(t);
+        let as_type = |e: &Expr, to: &DataType| cast(e.clone(), to.clone());
+        if temporal(&lt) && temporal(&rt) {
+            let nanos = DataType::Timestamp(TimeUnit::Nanosecond, None);
+            let ordered = |e: &Expr| cast(as_type(e, &nanos), DataType::Int64);
+            return Ok((ordered(l), ordered(r)));
+        }
+        if !(number(&lt) && number(&rt)) {
             return plan_err!(
                 "{}: the times {l} ({lt}) and {r} ({rt}) must both be timestamps or dates, or both numbers",
                 self.kind.sql()
             );
         }
-        if lt.is_integer() && rt.is_integer() || temporal(&lt) {
-            Ok((ordered(l, &lt), ordered(r, &rt)))
+        let to = if lt.is_integer() && rt.is_integer() {
+            DataType::Int64
         } else {
-            Ok((
-                cast(l.clone(), DataType::Float64),
-                cast(r.clone(), DataType::Float64),
-            ))
-        }
+            DataType::Float64
+        };
+        Ok((as_type(l, &to), as_type(r, &to)))
     }
 
     /// kdb+'s `uj`: every row of both sides, columns matched by name.

@@ -5,7 +5,7 @@
 //! values there, in time order, which `wj_avg`, `wj_sum`, `wj_min`, `wj_max` and `wj_count`
 //! aggregate (`super::super::udf::wj`). Every left row is kept, with empty lists when nothing
 //! falls inside (or its keys or bounds are NULL). Same build and streaming as the as-of join
-//! (`super::asof`): two binary searches per row.
+//! (`super::shared`): two binary searches per row.
 
 use std::any::Any;
 use std::fmt;
@@ -21,8 +21,8 @@ use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, PhysicalExpr, PlanProperties,
 };
 
-use super::asof::{Groups, SharedIndex, Sides, stream_through};
 use super::index::{TimeIndex, Times};
+use super::shared::{Groups, SharedIndex, Sides, stream_through};
 
 /// The window join.
 #[derive(Debug)]
@@ -57,17 +57,10 @@ impl WindowJoinExec {
 
 impl DisplayAs for WindowJoinExec {
     fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let keys: Vec<String> = self
-            .sides
-            .left_keys
-            .iter()
-            .zip(&self.sides.right_keys)
-            .map(|(l, r)| format!("{l} = {r}"))
-            .collect();
         write!(
             f,
             "WindowJoinExec: on=[{}], {} BETWEEN {} AND {}",
-            keys.join(", "),
+            self.sides.keys_text(),
             self.sides.right_time,
             self.low,
             self.high
