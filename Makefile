@@ -91,6 +91,12 @@ bench: deps-build deps-bench ## Strata vs DuckDB on a 10M-row tick table, then A
 	$(PYTHON) tests/bench/auth.py --strata $(BIN)
 	$(PYTHON) tests/bench/clickhouse.py --strata $(BIN) $(CLICKHOUSE_BENCH_ARGS)
 	$(PYTHON) tests/bench/joins.py --strata $(BIN) $(JOINS_BENCH_ARGS)
+	$(PYTHON) tests/bench/small.py --strata $(BIN) $(SMALL_BENCH_ARGS)
+
+.PHONY: bench-small
+bench-small: deps-build deps-bench ## Small requests: 16 clients' single-row INSERTs (WAL synced), 1000-row INSERTs, SELECT 1 vs /ping
+	$(RELEASE)
+	$(PYTHON) tests/bench/small.py --strata $(BIN) $(SMALL_BENCH_ARGS)
 
 .PHONY: bench-joins
 bench-joins: deps-build deps-bench ## kdb+ joins (ASOF, WINDOW) of 10M trades with 10M quotes vs DuckDB and ClickHouse (chdb)
@@ -137,7 +143,8 @@ deps-node: ## Node.js and @clickhouse/client (the ClickHouse conformance script'
 		{ mkdir -p $(NODE_DIR) && npm install --no-audit --no-fund --silent --prefix $(NODE_DIR) @clickhouse/client@1.23.1; }
 
 .PHONY: deps-bench
-deps-bench: deps-python ## Python packages the benchmark uses (DuckDB, ClickHouse's chdb, NumPy)
+deps-bench: deps-python ## Python packages the benchmark uses (DuckDB, ClickHouse's chdb, NumPy) and wrk (HTTP load)
+	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk >/dev/null; }
 	@$(PYTHON) -c "import duckdb, numpy, duckdb_extension_delta, lance, chdb" 2>/dev/null || $(PYTHON) -m pip install -q -r tests/bench/requirements.txt
 
 ##@ Help

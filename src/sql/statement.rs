@@ -146,6 +146,17 @@ pub enum Statement {
         /// The table.
         table: String,
     },
+    /// `INSERT INTO name [(columns)] VALUES (…), …` of plain literals, read by the front end's
+    /// fast path (`parser::values`) and appended without DataFusion planning; any other
+    /// `INSERT` is a [`Statement::Dml`].
+    InsertValues {
+        /// The table.
+        table: String,
+        /// The columns the rows hold, in order (all the table's when absent).
+        columns: Option<Vec<String>>,
+        /// The rows.
+        rows: super::insert_values::ValueRows,
+    },
     /// `INSERT INTO name [(columns)] FORMAT X` followed by rows in format X (ClickHouse).
     InsertRows {
         /// The table.
@@ -218,7 +229,9 @@ impl Statement {
                     Class::Read
                 }
             }
-            Statement::Dml { .. } | Statement::InsertRows { .. } => Class::Write,
+            Statement::Dml { .. }
+            | Statement::InsertValues { .. }
+            | Statement::InsertRows { .. } => Class::Write,
             Statement::CreateTable { .. }
             | Statement::DropTables { .. }
             | Statement::AlterTable { .. }
@@ -249,6 +262,7 @@ impl Statement {
             | Statement::ShowCreateTable { table }
             | Statement::ExistsTable { table }
             | Statement::InsertRows { table, .. }
+            | Statement::InsertValues { table, .. }
             | Statement::DescribeHistory { table }
             | Statement::Optimize { table }
             | Statement::Vacuum { table, .. } => vec![table.clone()],
@@ -285,7 +299,7 @@ impl Statement {
             Statement::ShowCreateTable { .. } => "SHOW CREATE TABLE",
             Statement::ExistsTable { .. } => "EXISTS",
             Statement::DescribeColumns { .. } => "DESCRIBE",
-            Statement::InsertRows { .. } => "INSERT",
+            Statement::InsertRows { .. } | Statement::InsertValues { .. } => "INSERT",
             Statement::Describe { .. } => "DESCRIBE",
             Statement::DescribeHistory { .. } => "DESCRIBE HISTORY",
             Statement::Flush { .. } => "FLUSH",

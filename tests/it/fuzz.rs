@@ -147,6 +147,10 @@ const CORPUS: &[&str] = &[
     "SELECT * FROM ticks a PLUS JOIN ticks b ON a.symbol = b.symbol UNION ALL SELECT * FROM ticks a UNION JOIN ticks b",
     "EXPLAIN SELECT * FROM ticks",
     "INSERT INTO ticks VALUES ('ZZZ', 1.5, 7, 1711231200000000000)",
+    // The fast path's shapes: column lists, several rows, quotes, NULLs, literal types mixed.
+    "INSERT INTO ticks (symbol, timestamp) VALUES ('Z''Z', '2024-03-23T22:00:00Z'), ('Y', 1711231200000000001)",
+    "INSERT INTO default.ticks VALUES ('A', -1.5e3, NULL, 1711231200000000000), ('B', 2, '3', '2024-03-23 22:00:00');",
+    "insert into \"ticks\"(volume,price,symbol,timestamp)values(1,.5,'C',0),(+2,1.,'D',-1)",
     "INSERT INTO ticks SELECT symbol, price, volume, timestamp FROM ticks WHERE 1 = 0",
     "UPDATE ticks SET price = price WHERE symbol = 'NOPE'",
     "DELETE FROM ticks WHERE symbol = 'NOPE'",

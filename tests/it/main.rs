@@ -26,6 +26,8 @@ mod fuzz;
 mod health;
 /// POST /insert/arrow, and ingest racing queries.
 mod ingest;
+/// The `INSERT … VALUES` fast path: the same rows and refusals as DataFusion's plan.
+mod insert_values;
 /// kdb+'s joins (ASOF, AJ0, WINDOW, UNION, PLUS): hand-computed answers and DuckDB's.
 mod joins;
 /// Map columns: declarations, literals, every format, refusals, the HDB and other readers.

@@ -214,7 +214,10 @@ async fn run(
         )
     })?;
     let class = request.statement.class();
-    let is_dml = matches!(request.statement, Statement::Dml { .. });
+    let is_dml = matches!(
+        request.statement,
+        Statement::Dml { .. } | Statement::InsertValues { .. }
+    );
     let sql = String::from_utf8_lossy(&text[..text.len().min(4096)]).into_owned();
     let output = queries
         .execute(request.statement, &sql, call.caller, access, bounds)

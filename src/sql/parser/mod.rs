@@ -1,6 +1,7 @@
 //! The SQL front end: request text in, one checked [`Statement`] out.
 //!
-//! Every statement goes through sqlparser's own parser (`StrataDialect`): the leading keyword
+//! Every statement but the plain-literal `INSERT … VALUES` of the fast path (`values`, which
+//! declines whatever it is not sure of) goes through sqlparser's own parser (`StrataDialect`): the leading keyword
 //! picks a family, Strata's statements are read token by token with sqlparser's helpers, and
 //! everything else is sqlparser's standard statement, then classified and checked before any
 //! planning. No other code looks at the raw SQL.
@@ -13,6 +14,7 @@
 //! | `ddl` | `DROP`, `ALTER` (and `SET TTL`), `SHOW TABLES`, `DESCRIBE` |
 //! | `query` | `SELECT`, `INSERT`, `UPDATE`, `DELETE`, `EXPLAIN`: classification and checks |
 //! | `tables` | the tables a statement touches (CTE scopes, table functions, time travel) |
+//! | `values` | the fast path: `INSERT … VALUES` of plain literals read in one pass, before sqlparser |
 //! | `dialect` | the generic dialect plus table versions |
 //! | `joins` | kdb+'s joins (`ASOF`, `AJ0`, `WINDOW`, `UNION`, `PLUS`), marked for the planner |
 //! | `clickhouse` | ClickHouse requests: `FORMAT`, `SETTINGS`, `{name:Type}` parameters, inserts with rows, `SHOW DATABASES`, `EXISTS`, … |
@@ -26,6 +28,7 @@ pub(crate) mod joins;
 pub(crate) mod maintenance;
 pub(crate) mod query;
 pub(crate) mod tables;
+pub(crate) mod values;
 
 use datafusion::sql::sqlparser::ast::{Ident, ObjectName, ObjectNamePart};
 use datafusion::sql::sqlparser::dialect::{ClickHouseDialect, Dialect};
@@ -46,6 +49,9 @@ pub fn parse(sql: &str) -> Result<Statement> {
 
 /// [`parse`] in `dialect`.
 pub(crate) fn parse_with(sql: &str, dialect: &StrataDialect) -> Result<Statement> {
+    if let Some(insert) = values::scan(sql) {
+        return Ok(insert);
+    }
     if sql.trim().is_empty() {
         return Err(Error::Empty);
     }

@@ -127,9 +127,20 @@ fn dml_writes_its_target_and_reads_its_sources() {
     ] {
         assert_eq!(facts(sql), (Class::Write, tables(&want)), "{sql}");
     }
+    // Plain literals take the fast path; anything more is planned by DataFusion.
     assert!(matches!(
         parse("INSERT INTO t VALUES (1)").unwrap(),
+        Statement::InsertValues { .. }
+    ));
+    assert!(matches!(
+        parse("INSERT INTO t VALUES ((1))").unwrap(),
         Statement::Dml { .. }
+    ));
+    assert!(matches!(
+        crate::sql::parser::clickhouse::parse(b"INSERT INTO t VALUES (1, 'a')", &[])
+            .unwrap()
+            .statement,
+        Statement::InsertValues { .. }
     ));
 }
 

@@ -19,6 +19,12 @@ pub const NANOS_PER_DAY: i64 = 86_400 * 1_000_000_000;
 /// still yields batches large enough for vectorised scans.
 const SMALL_CHUNK_ROWS: usize = 8 * 1024;
 
+/// How many small chunks may trail a partition before they are merged into one. Merging every
+/// arrival would copy the whole growing chunk per INSERT (thousands of rows for one, under the
+/// table's write lock); merging a run copies each row about once per run instead, and a scan
+/// meets at most this many small batches per partition.
+const SMALL_CHUNK_RUN: usize = 64;
+
 /// Which partition a row belongs to: its UTC day (days since the epoch), or `None` when the table
 /// has no time column or the row's time is NULL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -83,21 +89,24 @@ impl Partition {
         }
     }
 
-    /// Appends a chunk, merging it into the previous one when both are small.
+    /// Appends a chunk; once [`SMALL_CHUNK_RUN`] small chunks trail the partition, they are
+    /// merged into one.
     pub fn push(&mut self, chunk: Chunk, time_col: Option<usize>) -> Result<()> {
         self.rows += chunk.batch.num_rows();
+        self.bytes += chunk.batch.get_array_memory_size();
+        self.chunks.push(chunk);
         let small = |c: &Chunk| c.batch.num_rows() < SMALL_CHUNK_ROWS;
-        match self.chunks.last_mut() {
-            Some(last) if small(last) && small(&chunk) => {
-                self.bytes -= last.batch.get_array_memory_size();
-                let merged = concat_batches(&last.batch.schema(), [&last.batch, &chunk.batch])?;
-                *last = Chunk::new(merged, time_col);
-                self.bytes += last.batch.get_array_memory_size();
+        let run = self.chunks.iter().rev().take_while(|c| small(c)).count();
+        if run >= SMALL_CHUNK_RUN {
+            let tail = self.chunks.split_off(self.chunks.len() - run);
+            let schema = tail[0].batch.schema();
+            let merged = concat_batches(&schema, tail.iter().map(|c| &c.batch))?;
+            for c in &tail {
+                self.bytes -= c.batch.get_array_memory_size();
             }
-            _ => {
-                self.bytes += chunk.batch.get_array_memory_size();
-                self.chunks.push(chunk);
-            }
+            let merged = Chunk::new(merged, time_col);
+            self.bytes += merged.batch.get_array_memory_size();
+            self.chunks.push(merged);
         }
         Ok(())
     }
@@ -261,9 +270,29 @@ mod tests {
             p.push(Chunk::new(batch(vec![Some(i)]), Some(1)), Some(1))
                 .unwrap();
         }
-        assert_eq!(p.chunks().len(), 1);
+        // The first run of 64 became one chunk; 36 small ones trail it.
+        assert_eq!(p.chunks().len(), 1 + 100 - SMALL_CHUNK_RUN);
+        assert_eq!(p.chunks()[0].batch.num_rows(), SMALL_CHUNK_RUN);
         assert_eq!(p.rows(), 100);
-        assert_eq!(p.chunks()[0].time_range, Some((0, 99)));
-        assert_eq!(p.bytes(), p.chunks()[0].batch.get_array_memory_size());
+        assert_eq!(p.chunks()[0].time_range, Some((0, 63)));
+        assert_eq!(p.chunks()[36].time_range, Some((99, 99)));
+        let bytes: usize = p
+            .chunks()
+            .iter()
+            .map(|c| c.batch.get_array_memory_size())
+            .sum();
+        assert_eq!(p.bytes(), bytes);
+        for i in 100..10_000 {
+            p.push(Chunk::new(batch(vec![Some(i)]), Some(1)), Some(1))
+                .unwrap();
+        }
+        assert!(
+            p.chunks().len() <= 2 + SMALL_CHUNK_RUN,
+            "{}",
+            p.chunks().len()
+        );
+        assert!(p.chunks()[0].batch.num_rows() >= SMALL_CHUNK_ROWS);
+        let rows: usize = p.chunks().iter().map(|c| c.batch.num_rows()).sum();
+        assert_eq!((p.rows(), rows), (10_000, 10_000));
     }
 }

@@ -242,6 +242,9 @@ fn setting_list(sql: &str, pieces: &[Piece]) -> Result<Vec<(String, String)>> {
 
 /// A statement in ClickHouse's dialect.
 fn statement(sql: &str) -> Result<Statement> {
+    if let Some(insert) = super::values::scan(sql) {
+        return Ok(insert);
+    }
     let dialect = StrataDialect::clickhouse();
     let mut parser = Parser::new(&dialect)
         .with_recursion_limit(super::MAX_NESTING)

@@ -51,6 +51,8 @@ fn inserts_split_statement_from_rows() {
     assert!(has_format_clause(b"insert into t format TSV\n1\n"));
     // Standard inserts stay SQL.
     let r = request("INSERT INTO t VALUES (1)");
+    assert!(matches!(r.statement, Statement::InsertValues { .. }));
+    let r = request("INSERT INTO t VALUES ('a\\tb')");
     assert!(matches!(r.statement, Statement::Dml { .. }));
 }
 
