@@ -89,7 +89,7 @@ impl Partition {
         }
     }
 
-    /// Appends a chunk; once [`SMALL_CHUNK_RUN`] small chunks trail the partition, they are
+    /// Appends a chunk; once `SMALL_CHUNK_RUN` (64) small chunks trail the partition, they are
     /// merged into one.
     pub fn push(&mut self, chunk: Chunk, time_col: Option<usize>) -> Result<()> {
         self.rows += chunk.batch.num_rows();
