@@ -102,7 +102,7 @@ impl ValueRows {
 }
 
 /// Appends `rows` to `handle`'s table, into `columns` (all the table's, in order, when absent);
-/// returns how many. Runs on a blocking thread: the append waits for the WAL.
+/// returns how many.
 pub(super) fn append(
     handle: &TableHandle,
     columns: Option<&[String]>,
@@ -164,57 +164,42 @@ fn batch(
     RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).map_err(Error::Output)
 }
 
-/// One column's literals as an array.
+/// One column's literals as an array: of their one type when they share it (NULLs aside),
+/// else each cast to `field`'s type on its own.
 fn column(table: &str, field: &Field, values: &[Literal]) -> Result<ArrayRef> {
-    let kind = values
-        .iter()
-        .filter(|v| **v != Literal::Null)
-        .map(std::mem::discriminant)
-        .try_fold(None, |kind, next| match kind {
-            Some(k) if k != next => Err(()),
-            _ => Ok(Some(next)),
-        });
-    let first = values.iter().find(|v| **v != Literal::Null);
-    Ok(match (kind, first) {
-        (Ok(_), None) => Arc::new(NullArray::new(values.len())),
-        (Ok(_), Some(Literal::Int(_))) => Arc::new(
-            values
-                .iter()
-                .map(|v| match v {
-                    Literal::Int(i) => Some(*i),
-                    _ => None,
-                })
-                .collect::<Int64Array>(),
-        ),
-        (Ok(_), Some(Literal::Float(_))) => Arc::new(
-            values
-                .iter()
-                .map(|v| match v {
-                    Literal::Float(f) => Some(*f),
-                    _ => None,
-                })
-                .collect::<Float64Array>(),
-        ),
-        (Ok(_), Some(Literal::Bool(_))) => Arc::new(
-            values
-                .iter()
-                .map(|v| match v {
-                    Literal::Bool(b) => Some(*b),
-                    _ => None,
-                })
-                .collect::<BooleanArray>(),
-        ),
-        (Ok(_), Some(_)) => Arc::new(
-            values
-                .iter()
-                .map(|v| match v {
-                    Literal::Text(s) => Some(s.as_str()),
-                    _ => None,
-                })
-                .collect::<StringArray>(),
-        ),
-        (Err(()), _) => literal_by_literal(table, field, values)?,
+    let mut typed = values.iter().filter(|v| **v != Literal::Null);
+    let first = typed.next();
+    if typed.any(|v| first.is_some_and(|f| std::mem::discriminant(f) != std::mem::discriminant(v)))
+    {
+        return literal_by_literal(table, field, values);
+    }
+    Ok(match first {
+        None => Arc::new(NullArray::new(values.len())),
+        Some(Literal::Int(_)) => Arc::new(gather::<Int64Array, _>(values, |v| match v {
+            Literal::Int(i) => Some(*i),
+            _ => None,
+        })),
+        Some(Literal::Float(_)) => Arc::new(gather::<Float64Array, _>(values, |v| match v {
+            Literal::Float(f) => Some(*f),
+            _ => None,
+        })),
+        Some(Literal::Bool(_)) => Arc::new(gather::<BooleanArray, _>(values, |v| match v {
+            Literal::Bool(b) => Some(*b),
+            _ => None,
+        })),
+        Some(_) => Arc::new(gather::<StringArray, _>(values, |v| match v {
+            Literal::Text(s) => Some(s.as_str()),
+            _ => None,
+        })),
     })
+}
+
+/// `values` as an array of `A`, `pick` giving each one's value (`None`: NULL).
+fn gather<'a, A, T>(values: &'a [Literal], pick: impl Fn(&'a Literal) -> Option<T>) -> A
+where
+    A: FromIterator<Option<T>>,
+{
+    values.iter().map(pick).collect()
 }
 
 /// A column of mixed literals, each cast to `field`'s type on its own.

@@ -270,9 +270,8 @@ impl QueryService {
             return Err(Error::Invalid("Not an INSERT … FORMAT statement".into()));
         };
         self.executed.fetch_add(1, Ordering::Relaxed);
-        let handle = self.tiers.table(&table).map_err(Error::Tiers)?;
-        self.tiers.reserve(0).await.map_err(Error::Tiers)?;
-        let work = tokio::task::spawn_blocking(move || -> Result<u64> {
+        let name = table.clone();
+        self.append_with(&name, move |handle| {
             let schema = handle.schema();
             if let Some(columns) = &columns
                 && let Some(unknown) = columns.iter().find(|c| schema.index_of(c).is_err())
@@ -282,12 +281,23 @@ impl QueryService {
                 )));
             }
             let batches = decode(&schema, columns.as_deref())?;
-            crate::ingest::append_conformed(&handle, &batches).map_err(Error::Tiers)
-        });
-        let inserted = work
+            crate::ingest::append_conformed(handle, &batches).map_err(Error::Tiers)
+        })
+        .await
+    }
+
+    /// Appends to `table` what `append` stores through its handle, once the hot tier has room,
+    /// on a blocking thread: building the rows is CPU work proportional to the body, and in
+    /// tiered mode the append waits for the WAL's fsync.
+    async fn append_with<F>(&self, table: &str, append: F) -> Result<u64>
+    where
+        F: FnOnce(&strata_tiers::TableHandle) -> Result<u64> + Send + 'static,
+    {
+        let handle = self.tiers.table(table).map_err(Error::Tiers)?;
+        self.tiers.reserve(0).await.map_err(Error::Tiers)?;
+        tokio::task::spawn_blocking(move || append(&handle))
             .await
-            .map_err(|e| Error::Invalid(format!("The insert did not finish: {e}")))??;
-        Ok(inserted)
+            .map_err(|e| Error::Invalid(format!("The insert did not finish: {e}")))?
     }
 
     async fn dispatch(
@@ -360,12 +370,11 @@ impl QueryService {
         rows: insert_values::ValueRows,
     ) -> Result<QueryOutput> {
         ddl::require_tables(&self.tiers, std::slice::from_ref(&table))?;
-        let handle = self.tiers.table(&table).map_err(Error::Tiers)?;
-        self.tiers.reserve(0).await?;
-        let work = tokio::task::spawn_blocking(move || {
-            insert_values::append(&handle, columns.as_deref(), &rows)
-        });
-        let inserted = work.await.map_err(|e| Error::QueryTask(e.to_string()))??;
+        let inserted = self
+            .append_with(&table, move |handle| {
+                insert_values::append(handle, columns.as_deref(), &rows)
+            })
+            .await?;
         insert_values::inserted(inserted)
     }
 

@@ -16,6 +16,8 @@ Usage: python3 tests/bench/small.py --strata BIN [--seconds 10] [--clients 16]
 """
 import argparse, http.client, json, os, re, shutil, statistics, subprocess, sys, tempfile, time
 
+from auth import start  # one way to start a server on a free port, shared by the benchmarks
+
 TABLE = 'small_ticks'
 
 INSERT_LUA = r'''
@@ -40,19 +42,6 @@ function request()
   return wrk.format("POST", "/", {["Content-Type"] = "text/plain"}, "SELECT 1")
 end
 '''
-
-
-def start(binary, extra):
-    proc = subprocess.Popen([binary, '--port', '0', *extra], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        line = proc.stdout.readline()
-        if line.startswith('Strata listening on http://'):
-            host, port = line.strip().rsplit('/', 1)[1].split(':')
-            return proc, host, int(port)
-    proc.kill()
-    raise RuntimeError('strata did not start')
 
 
 def sql(conn, text):
