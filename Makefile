@@ -84,14 +84,20 @@ doc: deps-build ## API docs, warnings as errors
 ##@ Benchmarks
 
 .PHONY: bench
-bench: deps-build deps-bench ## Strata vs DuckDB on a 10M-row tick table, then Agent Memory vs NumPy, the cost of authentication, Grafana's panel query vs DuckDB, clickhouse-connect's receive rate, and kdb+ joins vs DuckDB and ClickHouse; figures to stdout
+bench: deps-build deps-bench ## Strata vs DuckDB on a 10M-row tick table, every query class vs DuckDB and ClickHouse (memory and HDB), then Agent Memory vs NumPy, the cost of authentication, Grafana's panel query vs DuckDB, clickhouse-connect's receive rate, and kdb+ joins vs DuckDB and ClickHouse; figures to stdout
 	$(RELEASE)
 	$(PYTHON) tests/bench/bench.py --strata $(BIN) $(BENCH_ARGS)
+	$(PYTHON) tests/bench/classes.py --strata $(BIN) $(CLASSES_BENCH_ARGS)
 	$(PYTHON) tests/bench/agent_memory.py --strata $(BIN) $(MEMORY_BENCH_ARGS)
 	$(PYTHON) tests/bench/auth.py --strata $(BIN)
 	$(PYTHON) tests/bench/clickhouse.py --strata $(BIN) $(CLICKHOUSE_BENCH_ARGS)
 	$(PYTHON) tests/bench/joins.py --strata $(BIN) $(JOINS_BENCH_ARGS)
 	$(PYTHON) tests/bench/small.py --strata $(BIN) $(SMALL_BENCH_ARGS)
+
+.PHONY: bench-classes
+bench-classes: deps-build deps-bench ## Every query class on 10M ticks: Strata (memory, HDB) vs DuckDB (memory, its own Delta, Strata's Delta) and ClickHouse (chdb MergeTree)
+	$(RELEASE)
+	$(PYTHON) tests/bench/classes.py --strata $(BIN) $(CLASSES_BENCH_ARGS)
 
 .PHONY: bench-small
 bench-small: deps-build deps-bench ## Small requests: 16 clients' single-row INSERTs (WAL synced), 1000-row INSERTs, SELECT 1 vs /ping
@@ -100,6 +106,7 @@ bench-small: deps-build deps-bench ## Small requests: 16 clients' single-row INS
 
 .PHONY: bench-joins
 bench-joins: deps-build deps-bench ## kdb+ joins (ASOF, WINDOW) of 10M trades with 10M quotes vs DuckDB and ClickHouse (chdb)
+	$(RELEASE)
 	$(PYTHON) tests/bench/joins.py --strata $(BIN) $(JOINS_BENCH_ARGS)
 
 .PHONY: bench-memory

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use strata_catalog::HdbLocation;
+use strata_tiers::hdb::layout::FileLayout;
 use strata_tiers::hdb::policy::FlushPolicy;
 use strata_tiers::wal::{WalConfig, WalSync};
 use strata_tiers::{MaintenanceSettings, TieredConfig};
@@ -70,6 +71,12 @@ pub struct StorageArgs {
     /// Background compaction merges a day's small HDB files once there are this many (0: off).
     #[arg(long, env = "STRATA_COMPACT_MIN_FILES", default_value_t = 8)]
     pub compact_min_files: usize,
+
+    /// Rows per row group of HDB files: each is a slice of the day in time order, sorted by
+    /// (symbol, time) inside, so smaller groups prune narrow time windows more finely and
+    /// larger ones read one symbol in fewer pieces.
+    #[arg(long, env = "STRATA_HDB_ROW_GROUP_ROWS", default_value_t = strata_tiers::hdb::layout::GROUP_ROWS)]
+    pub hdb_row_group_rows: usize,
 
     /// How often the flush policy is checked, in milliseconds.
     #[arg(long, env = "STRATA_FLUSH_INTERVAL_MS", default_value_t = 1000)]
@@ -148,6 +155,9 @@ impl StorageArgs {
         if !tiered {
             return Ok(None);
         }
+        if self.hdb_row_group_rows == 0 {
+            return Err("--hdb-row-group-rows must be at least 1".into());
+        }
         let location = match (&self.hdb_dir, &self.hdb_uri) {
             (Some(dir), _) => HdbLocation::local(dir).map_err(|e| e.to_string())?,
             (None, Some(uri)) => HdbLocation::parse(uri).map_err(|e| e.to_string())?,
@@ -162,6 +172,9 @@ impl StorageArgs {
                 dir: self.wal_dir(),
                 sync: self.wal_sync(),
                 segment_bytes: 64 << 20,
+            },
+            layout: FileLayout {
+                group_rows: self.hdb_row_group_rows,
             },
         }))
     }

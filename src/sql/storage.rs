@@ -45,15 +45,15 @@ fn no_files(table: &str) -> Result<QueryOutput> {
     ))
 }
 
-/// `OPTIMIZE t`: merges each day's files into one, sorted.
+/// `OPTIMIZE t`: merges each day's files into one, and rewrites files of an older layout.
 pub(super) async fn optimize(tiers: &Tiers, table: &str) -> Result<QueryOutput> {
     require_tables(tiers, &[table.to_string()])?;
     if !tiers.is_tiered() {
         return no_files(table);
     }
-    let o = tiers.optimize_table(table, 2).await?;
+    let o = tiers.optimize_table(table, 2, true).await?;
     message_output(format!(
-        "Table '{table}' optimized: {} files merged into {}",
+        "Table '{table}' optimized: {} files rewritten as {}",
         o.files_removed, o.files_added
     ))
 }

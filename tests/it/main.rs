@@ -30,6 +30,8 @@ mod ingest;
 mod insert_values;
 /// kdb+'s joins (ASOF, AJ0, WINDOW, UNION, PLUS): hand-computed answers and DuckDB's.
 mod joins;
+/// The HDB file layout: random queries answer as DuckDB's over flushes, OPTIMIZE, foreign files.
+mod layout;
 /// Map columns: declarations, literals, every format, refusals, the HDB and other readers.
 mod maps;
 /// Agent Memory kept in memory: endpoints, ranking, context, prompt cache, eviction, tenants.

@@ -220,7 +220,7 @@ async fn optimize(hdb: Hdb) {
     let r = c.sql_ok("OPTIMIZE t").await;
     assert_eq!(
         r["data"],
-        json!([["Table 't' optimized: 12 files merged into 2"]])
+        json!([["Table 't' optimized: 12 files rewritten as 2"]])
     );
     assert_eq!(c.rows(q).await, before);
     assert_eq!(

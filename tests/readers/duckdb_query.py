@@ -3,6 +3,7 @@
 Usage: duckdb_query.py SPEC.json, where SPEC is
   {"tables": {"name": {"columns": [["col", "DUCKDB TYPE"], ...], "rows": [[...], ...]}},
    "sql": "SELECT ..."}
+or, with "queries": ["SELECT ...", ...] instead of "sql", prints a list of every query's rows.
 
 The integration tests use it as a yardstick: the same rows in DuckDB's own tables, the same
 question in DuckDB's own SQL (its ASOF JOIN), the answers compared with Strata's.
@@ -24,8 +25,13 @@ def main() -> None:
         marks = ", ".join("?" for _ in table["columns"])
         if table["rows"]:
             con.executemany(f'INSERT INTO "{name}" VALUES ({marks})', table["rows"])
-    rows = con.execute(spec["sql"]).fetchall()
-    print(json.dumps([list(r) for r in rows]))
+    def run(sql):
+        return [list(r) for r in con.execute(sql).fetchall()]
+
+    if "queries" in spec:
+        print(json.dumps([run(q) for q in spec["queries"]]))
+    else:
+        print(json.dumps(run(spec["sql"])))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ use deltalake::kernel::transaction::CommitProperties;
 use deltalake::protocol::DeltaOperation;
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
 
-use super::flush::{to_delta_layout, writer_properties};
+use super::flush::to_delta_layout;
+use super::layout::FileLayout;
 use crate::error::Result;
 
 /// Applies `change` to every row of `table`; returns the rows it touched. `table` is at the
@@ -19,13 +20,14 @@ use crate::error::Result;
 pub async fn rewrite(
     table: &mut DeltaTable,
     schema: &SchemaRef,
+    layout: FileLayout,
     delete: bool,
     mut change: impl FnMut(&RecordBatch) -> Result<Option<(RecordBatch, u64)>>,
 ) -> Result<u64> {
     let store = table.object_store();
     let files: Vec<_> = table.snapshot()?.log_data().iter().collect();
-    let mut writer =
-        RecordBatchWriter::for_table(table)?.with_writer_properties(writer_properties()?);
+    let mut writer = RecordBatchWriter::for_table(table)?
+        .with_writer_properties(layout.writer_properties(schema)?);
     let delta_schema = writer.arrow_schema();
     let mut actions = Vec::new();
     let mut touched = 0;

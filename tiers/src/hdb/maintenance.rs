@@ -1,13 +1,13 @@
 //! Keeping the HDB fast and small: compaction, TTL expiry and vacuum.
 //!
-//! Compaction merges a day's small files into one, re-sorted by (symbol, time) — delta-rs's own
-//! `optimize` concatenates files without keeping that order, which would spoil the row-group
-//! statistics scans prune with. Files are grouped by the UTC day of their time column's minimum
+//! Compaction merges a day's small files into one, laid out anew (time clusters sorted by
+//! (symbol, time), see [`layout`]) — delta-rs's own `optimize` concatenates files without
+//! keeping that order, which would spoil the statistics scans prune with. `OPTIMIZE` also
+//! rewrites a day holding any file of an older layout (its footer says which), whatever its
+//! size. Files are grouped by the UTC day of their time column's minimum
 //! (from the Delta log's statistics, no data read); a file holding rows without a time is its
 //! own group. The new file replaces the old ones in one commit marked `dataChange: false`, so
 //! readers of the change feed and time travel see the same rows.
-
-use std::collections::BTreeMap;
 
 use arrow::array::RecordBatch;
 use arrow::compute::concat_batches;
@@ -20,9 +20,11 @@ use deltalake::writer::{DeltaWriter, RecordBatchWriter};
 use strata_catalog::time_column_index;
 
 use super::commit::commit;
-use super::flush::{sort_for_scans, to_delta_layout, writer_properties};
+use super::flush::to_delta_layout;
+use super::layout::{self, FileLayout};
 use crate::error::Result;
 use crate::hot::NANOS_PER_DAY;
+use crate::hot::partition::split_by_day;
 
 /// Files at or above this size are left alone.
 pub const TARGET_FILE_BYTES: i64 = 128 << 20;
@@ -36,46 +38,73 @@ pub struct CompactOutcome {
     pub files_added: usize,
 }
 
-/// Merges every group of at least `min_files` small files of one day into one file. `table` is
-/// at the new version afterwards (unchanged if nothing qualified).
+/// What a compaction does.
+#[derive(Debug, Clone, Copy)]
+pub struct Compaction<'a> {
+    /// The table's sort key (empty: symbol, time).
+    pub sort_key: &'a [String],
+    /// A day's small files are merged once there are this many (at least two).
+    pub min_files: usize,
+    /// Also rewrite every file not written in the current layout, whatever its size (`OPTIMIZE`).
+    pub relayout: bool,
+    /// The layout files are written in.
+    pub layout: FileLayout,
+}
+
+/// Merges every group of at least `plan.min_files` small files of one day into one file, and
+/// with `plan.relayout` rewrites every day holding a file of an older layout. A file whose rows
+/// span several days (another writer's) joins the groups of all those days, and the rewrite
+/// writes one file per day. `table` is at the new version afterwards (unchanged if nothing
+/// qualified).
 pub async fn compact(
     table: &mut DeltaTable,
     schema: &SchemaRef,
-    sort_key: &[String],
-    min_files: usize,
+    plan: &Compaction<'_>,
 ) -> Result<CompactOutcome> {
+    let store = table.object_store();
     let time_column = time_column_index(schema).map(|i| schema.field(i).name().clone());
-    let mut groups: BTreeMap<Option<i64>, Vec<_>> = BTreeMap::new();
+    // (first day, last day, stale, file); files without time statistics have no day.
+    let mut candidates = Vec::new();
     for file in table.snapshot()?.log_data().iter() {
-        if file.size() >= TARGET_FILE_BYTES {
+        let stale = plan.relayout && !layout::is_current(&store, &file.path(), file.size()).await?;
+        if file.size() >= TARGET_FILE_BYTES && !stale {
             continue;
         }
-        let day = time_column
-            .as_deref()
-            .and_then(|c| min_of(file.stats().as_deref(), c))
-            .map(|min| min.div_euclid(NANOS_PER_DAY));
-        groups.entry(day).or_default().push(file);
+        let stats = file.stats();
+        let day = |of: fn(Option<&str>, &str) -> Option<i64>| {
+            time_column
+                .as_deref()
+                .and_then(|c| of(stats.as_deref(), c))
+                .map(|t| t.div_euclid(NANOS_PER_DAY))
+        };
+        let (first, last) = (day(min_of), day(max_of));
+        candidates.push((first, last.max(first), stale, file));
     }
-    groups.retain(|_, files| files.len() >= min_files.max(2));
+    let groups: Vec<_> = overlapping(candidates)
+        .into_iter()
+        .filter(|files| {
+            files.iter().any(|(_, stale)| *stale) || files.len() >= plan.min_files.max(2)
+        })
+        .collect();
     if groups.is_empty() {
         return Ok(CompactOutcome::default());
     }
-    let store = table.object_store();
-    let mut writer =
-        RecordBatchWriter::for_table(table)?.with_writer_properties(writer_properties()?);
+    let mut writer = RecordBatchWriter::for_table(table)?
+        .with_writer_properties(plan.layout.writer_properties(schema)?);
     let delta_schema = writer.arrow_schema();
     let mut actions = Vec::new();
     let mut outcome = CompactOutcome::default();
-    for files in groups.values() {
+    for files in &groups {
         let mut batches: Vec<RecordBatch> = Vec::new();
-        for file in files {
+        for (file, _) in files {
             batches.extend(super::read_file(&store, file.path().as_ref(), schema).await?);
             actions.push(Action::Remove(file.remove_action(false)));
         }
-        let merged = sort_for_scans(&concat_batches(schema, &batches)?, sort_key)?;
-        if merged.num_rows() > 0 {
+        let merged = concat_batches(schema, &batches)?;
+        for (_, day) in split_by_day(merged, time_column_index(schema))? {
+            let arranged = plan.layout.arrange(&day.batch, plan.sort_key)?;
             writer
-                .write(to_delta_layout(&merged, &delta_schema)?)
+                .write(to_delta_layout(&arranged, &delta_schema)?)
                 .await?;
             for mut add in writer.flush().await? {
                 add.data_change = false;
@@ -91,6 +120,29 @@ pub async fn compact(
     };
     commit(table, actions, operation, CommitProperties::default()).await?;
     Ok(outcome)
+}
+
+/// `(first day, last day, stale, file)` grouped so that files whose day spans overlap share a
+/// group; files without a day form one group of their own.
+fn overlapping<F>(mut files: Vec<(Option<i64>, Option<i64>, bool, F)>) -> Vec<Vec<(F, bool)>> {
+    files.sort_by_key(|(first, ..)| *first);
+    let mut groups: Vec<Vec<(F, bool)>> = Vec::new();
+    let mut reach: Option<Option<i64>> = None;
+    for (first, last, stale, file) in files {
+        match (&mut reach, groups.last_mut()) {
+            // A dayless file only joins other dayless files; a dated one joins while it
+            // starts on or before the last day the group reaches.
+            (Some(r), Some(group)) if first.is_none() == r.is_none() && first <= *r => {
+                *r = (*r).max(last);
+                group.push((file, stale));
+            }
+            _ => {
+                reach = Some(last);
+                groups.push(vec![(file, stale)]);
+            }
+        }
+    }
+    groups
 }
 
 /// `minValues[column]` of a file's JSON statistics, as nanoseconds.
@@ -154,6 +206,26 @@ pub async fn vacuum(table: &mut DeltaTable, retain_hours: u64) -> Result<usize> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn files_whose_days_overlap_share_a_group() {
+        let files = vec![
+            (Some(3), Some(3), false, "d3"),
+            (Some(1), Some(1), false, "d1"),
+            (None, None, false, "x"),
+            (Some(1), Some(3), true, "span"),
+            (Some(5), Some(5), false, "d5"),
+            (Some(2), Some(2), false, "d2"),
+        ];
+        let names: Vec<Vec<&str>> = overlapping(files)
+            .into_iter()
+            .map(|g| g.into_iter().map(|(f, _)| f).collect())
+            .collect();
+        assert_eq!(
+            names,
+            [vec!["x"], vec!["d1", "span", "d2", "d3"], vec!["d5"]]
+        );
+    }
 
     #[test]
     fn minimums_come_from_the_log_statistics() {

@@ -1,11 +1,14 @@
-//! The HDB: each table's history as ZSTD Parquet files under a Delta Lake log in the object
+//! The HDB: each table's history as Parquet files under a Delta Lake log in the object
 //! store (a local directory or S3).
 //!
-//! - [`flush`] turns frozen hot rows into one Parquet file per day, sorted by (symbol, time), and
-//!   one Delta commit that records the last WAL sequence it covers (invariant 3).
+//! - [`flush`] turns frozen hot rows into one Parquet file per day and one Delta commit that
+//!   records the last WAL sequence it covers (invariant 3).
+//! - [`layout`] is how every file is cut and encoded: time clusters, each sorted by (symbol,
+//!   time), with page indexes, so scans prune by time and by symbol at once.
 //! - `commit` is the one commit path every writer below uses.
 //! - [`dml`] applies UPDATE and DELETE to the HDB by replacing the files that hold touched rows.
-//! - [`maintenance`] compacts a day's small files into one, re-sorted, and vacuums old files.
+//! - [`maintenance`] compacts a day's small files into one (and, for `OPTIMIZE`, rewrites files
+//!   of an older layout), expires rows past their TTL and vacuums old files.
 //! - [`policy`] decides when a table's hot rows are due (rows, bytes, age).
 //! - [`scan`] reads a table's Delta version for a query: projection and the time and value
 //!   filters it can take are pushed into the Delta scan (file-statistics pruning), and its
@@ -15,6 +18,7 @@
 mod commit;
 pub mod dml;
 pub mod flush;
+pub mod layout;
 pub mod maintenance;
 pub mod policy;
 mod relabel;
@@ -41,14 +45,17 @@ pub struct HdbTable {
     write_order: parking_lot::Mutex<()>,
     /// Where the table lives (for loading older versions).
     url: url::Url,
+    /// How its files are written.
+    layout: layout::FileLayout,
 }
 
 impl HdbTable {
-    /// Wraps a loaded Delta table.
-    pub fn new(table: DeltaTable) -> crate::error::Result<Self> {
+    /// Wraps a loaded Delta table whose files are written in `layout`.
+    pub fn new(table: DeltaTable, layout: layout::FileLayout) -> crate::error::Result<Self> {
         let id = table_id(&table)?;
         Ok(Self {
             id,
+            layout,
             url: table.table_url().clone(),
             writer: tokio::sync::Mutex::new(table),
             write_order: parking_lot::Mutex::new(()),
@@ -63,6 +70,11 @@ impl HdbTable {
     /// The table's location.
     pub fn url(&self) -> &url::Url {
         &self.url
+    }
+
+    /// How the table's files are written.
+    pub fn layout(&self) -> layout::FileLayout {
+        self.layout
     }
 
     /// The lock that keeps WAL order and hot-tier order the same.

@@ -7,7 +7,8 @@ use super::{Durable, Tiers};
 use crate::error::{Error, Result};
 use crate::hdb::flush::{FlushOutcome, write_frozen};
 use crate::hdb::flushed_seq;
-use crate::hdb::maintenance::{CompactOutcome, compact, expire, vacuum};
+use crate::hdb::layout::FileLayout;
+use crate::hdb::maintenance::{CompactOutcome, Compaction, compact, expire, vacuum};
 use crate::hdb::policy::FlushPolicy;
 use crate::hot::{HotTable, NANOS_PER_DAY};
 
@@ -75,7 +76,7 @@ impl Tiers {
         let hot = self.hot_table(table)?;
         let hdb = durable.table(table)?;
         let mut delta = hdb.lock().await;
-        let outcome = flush_locked(&hot, &mut delta).await?;
+        let outcome = flush_locked(&hot, &mut delta, hdb.layout()).await?;
         drop(delta);
         if outcome.version.is_none() {
             return Ok(outcome);
@@ -163,9 +164,15 @@ impl Tiers {
         Ok(())
     }
 
-    /// `OPTIMIZE`: merges each day's small HDB files of `table` (at least `min_files` of them)
-    /// into one, re-sorted. A no-op in memory-only mode.
-    pub async fn optimize_table(&self, table: &str, min_files: usize) -> Result<CompactOutcome> {
+    /// Merges each day's small HDB files of `table` (at least `min_files` of them) into one; with
+    /// `relayout` (`OPTIMIZE`) also rewrites every file of an older layout. A no-op in
+    /// memory-only mode.
+    pub async fn optimize_table(
+        &self,
+        table: &str,
+        min_files: usize,
+        relayout: bool,
+    ) -> Result<CompactOutcome> {
         let Some(durable) = &self.durable else {
             return Ok(CompactOutcome::default());
         };
@@ -173,7 +180,13 @@ impl Tiers {
         let hdb = durable.table(table)?;
         let mut delta = hdb.lock().await;
         let schema = hot.schema();
-        let outcome = compact(&mut delta, &schema, &hot.sort_key(), min_files).await?;
+        let plan = Compaction {
+            sort_key: &hot.sort_key(),
+            min_files,
+            relayout,
+            layout: hdb.layout(),
+        };
+        let outcome = compact(&mut delta, &schema, &plan).await?;
         if outcome.files_removed > 0 {
             hot.set_hdb(Arc::new(delta.clone()));
             tracing::info!(
@@ -252,18 +265,20 @@ impl Tiers {
     /// Background compaction: every table with a day of at least `min_files` small files.
     pub async fn compact_due(&self, min_files: usize) {
         for def in self.catalog.list() {
-            if let Err(e) = self.optimize_table(def.name(), min_files).await {
+            if let Err(e) = self.optimize_table(def.name(), min_files, false).await {
                 tracing::warn!(target: "tiers::compact", table = def.name(), "compaction failed, will retry: {e}");
             }
         }
     }
 }
 
-/// Flushes `hot`'s rows into `delta` (whose lock the caller holds) and switches the hot table
-/// to the new version. `version` is `None` when there was nothing to flush.
+/// Flushes `hot`'s rows into `delta` (whose lock the caller holds) as files in `layout`, and
+/// switches the hot table to the new version. `version` is `None` when there was nothing to
+/// flush.
 pub(super) async fn flush_locked(
     hot: &HotTable,
     delta: &mut deltalake::DeltaTable,
+    layout: FileLayout,
 ) -> Result<FlushOutcome> {
     let Some(frozen) = hot.freeze() else {
         return Ok(FlushOutcome::default());
@@ -281,7 +296,7 @@ pub(super) async fn flush_locked(
             version: delta.version(),
         }
     } else {
-        write_frozen(delta, &frozen).await?
+        write_frozen(delta, &frozen, layout).await?
     };
     hot.finish_flush(Arc::new(delta.clone()));
     Ok(outcome)

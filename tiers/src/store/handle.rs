@@ -87,12 +87,13 @@ impl TableHandle {
         };
         self.hot.ensure_schema(schema)?;
         let mut delta = hdb.lock().await;
-        let flushed = flush_locked(&self.hot, &mut delta).await?;
+        let flushed = flush_locked(&self.hot, &mut delta, hdb.layout()).await?;
         if flushed.version.is_some() {
             self.stats
                 .record_flush(flushed.rows as u64, flushed.files as u64);
         }
-        touched = crate::hdb::dml::rewrite(&mut delta, schema, delete, change).await?;
+        touched =
+            crate::hdb::dml::rewrite(&mut delta, schema, hdb.layout(), delete, change).await?;
         self.hot.set_hdb(Arc::new(delta.clone()));
         Ok(touched)
     }

@@ -34,6 +34,7 @@ pub use history::{AsOf, HistoryEntry};
 
 use crate::conform::conform_batch;
 use crate::error::{Error, Result};
+use crate::hdb::layout::FileLayout;
 use crate::hdb::{HdbTable, flushed_seq};
 use crate::hot::{HotTable, HotTier};
 use crate::stats::{TableStats, TierStats};
@@ -46,6 +47,8 @@ pub struct TieredConfig {
     pub location: HdbLocation,
     /// The write-ahead log.
     pub wal: WalConfig,
+    /// How HDB files are cut and encoded.
+    pub layout: FileLayout,
 }
 
 /// Catalog + hot tier (+ WAL and HDB in tiered mode) + counters.
@@ -67,6 +70,7 @@ pub struct Tiers {
 #[derive(Debug)]
 struct Durable {
     store: TableStore,
+    layout: FileLayout,
     wal: Arc<Wal>,
     tables: RwLock<BTreeMap<String, Arc<HdbTable>>>,
 }
@@ -103,7 +107,7 @@ impl Tiers {
         for (def, delta) in store.load_all().await? {
             let seq = flushed_seq(&delta).await?;
             high_water = high_water.max(seq);
-            let hdb = Arc::new(HdbTable::new(delta.clone())?);
+            let hdb = Arc::new(HdbTable::new(delta.clone(), config.layout)?);
             let table = Arc::new(HotTable::new(&def));
             table.set_hdb(Arc::new(delta));
             flushed.insert(hdb.id().to_string(), (def.name().to_string(), seq));
@@ -157,6 +161,7 @@ impl Tiers {
             ddl: tokio::sync::Mutex::new(()),
             durable: Some(Durable {
                 store,
+                layout: config.layout,
                 wal,
                 tables: RwLock::new(tables),
             }),
@@ -198,10 +203,10 @@ impl Tiers {
         if let Some(durable) = &self.durable {
             let delta = durable.store.create(&def).await?;
             hot.set_hdb(Arc::new(delta.clone()));
-            durable
-                .tables
-                .write()
-                .insert(def.name().to_string(), Arc::new(HdbTable::new(delta)?));
+            durable.tables.write().insert(
+                def.name().to_string(),
+                Arc::new(HdbTable::new(delta, durable.layout)?),
+            );
         }
         let created = self.catalog.create(def, if_not_exists)?;
         if created {
