@@ -119,7 +119,7 @@ async fn joins_ctes_subqueries_windows() {
 async fn explain_shows_a_plan() {
     let (_server, c) = ticks_server().await;
     let r = c
-        .sql_ok("EXPLAIN SELECT count(*) FROM ticks WHERE symbol = 'AAPL'")
+        .sql_ok("EXPLAIN SELECT sum(price) FROM ticks WHERE symbol = 'AAPL'")
         .await;
     assert_eq!(r["columns"], json!(["plan_type", "plan"]));
     assert!(r["data"].to_string().contains("DataSourceExec"), "{r}");

@@ -9,7 +9,8 @@
 //! - [`wal`] is the write-ahead log: CRC-framed segment files, group-commit sync, replay.
 //! - [`hot`] is the RDB: per-table, per-day partitions of immutable Arrow record batches, appended
 //!   under a short write lock and read through cheap `Arc` snapshots, so queries never block
-//!   ingest for longer than a pointer copy.
+//!   ingest for longer than a pointer copy; each chunk's symbol and time indexes
+//!   ([`hot::index`]) are built on first use, so a scan reads only the rows a filter can match.
 //! - [`hdb`] is the history: flush to Parquet + Delta, scans of a Delta version, copy-on-write
 //!   UPDATE/DELETE, compaction, TTL expiry, vacuum.
 //! - [`provider`] is the DataFusion [`TableProvider`](datafusion::catalog::TableProvider) over the

@@ -1,5 +1,7 @@
-//! The hot tier (the RDB): every table's recent rows in memory as Arrow batches.
+//! The hot tier (the RDB): every table's recent rows in memory as Arrow batches, in day
+//! [`partition`]s of immutable chunks, each with lazily built symbol and time [`index`]es.
 
+pub mod index;
 pub mod partition;
 pub mod table;
 
@@ -8,6 +10,7 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
+pub use index::Selection;
 pub use partition::{Chunk, NANOS_PER_DAY, Partition, PartitionKey};
 pub use table::{AppendOutcome, FrozenRows, HotTable, Pending, SeqRange, Snapshot};
 

@@ -5,11 +5,13 @@
 //! every row of a table without a time column, share one partition without a day.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, UInt32Array, make_array};
 use arrow::compute::{CastOptions, cast_with_options, concat_batches, take_record_batch};
 use arrow::datatypes::{DataType, TimeUnit, TimestampNanosecondType};
 
+use super::index::ChunkIndex;
 use crate::error::Result;
 
 /// Nanoseconds in a UTC day.
@@ -53,13 +55,19 @@ pub struct Chunk {
     /// Smallest and largest non-null time in the batch; `None` if there is no time column or
     /// every time is NULL.
     pub time_range: Option<(i64, i64)>,
+    /// Its symbol and time indexes, built when a scan first needs them.
+    pub(crate) index: Arc<ChunkIndex>,
 }
 
 impl Chunk {
     /// A chunk, computing its time bounds from column `time_col`.
     pub fn new(batch: RecordBatch, time_col: Option<usize>) -> Self {
         let time_range = time_col.and_then(|i| time_bounds(batch.column(i).as_ref()));
-        Self { batch, time_range }
+        Self {
+            batch,
+            time_range,
+            index: Arc::default(),
+        }
     }
 
     /// Whether any row may fall in the inclusive range `[lo, hi]`.
@@ -181,6 +189,7 @@ pub fn split_by_day(
             let chunk = Chunk {
                 batch,
                 time_range: bounds,
+                index: Arc::default(),
             };
             return Ok(vec![(PartitionKey::of_nanos(min), chunk)]);
         }

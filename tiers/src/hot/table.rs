@@ -13,6 +13,7 @@ use arrow::datatypes::SchemaRef;
 use parking_lot::RwLock;
 use strata_catalog::TableDefinition;
 
+use super::index::{self, Selection};
 use super::partition::{Chunk, Partition, PartitionKey, split_by_day};
 use crate::error::{Error, Result};
 use crate::hdb::HdbView;
@@ -204,36 +205,49 @@ impl HotTable {
         })
     }
 
-    /// The batches a scan must read. With `time_range = Some((lo, hi))` (inclusive nanoseconds)
-    /// only partitions and chunks that may hold rows in that range are returned.
-    pub fn snapshot(&self, time_range: Option<(i64, i64)>) -> Snapshot {
-        let state = self.state.read();
-        let mut batches = Vec::new();
-        let mut rows = 0;
-        let frozen = state.frozen.iter().flat_map(|f| f.partitions.iter());
-        for (key, partition) in frozen.chain(state.partitions.iter()) {
-            if let Some((lo, hi)) = time_range {
-                match key.nanos_range() {
-                    Some((start, end)) if start <= hi && end >= lo => {}
-                    _ => continue,
+    /// The batches a scan must read. Partitions and chunks outside the selection's time range
+    /// (inclusive nanoseconds) are skipped, and each chunk's indexes narrow it to the rows that
+    /// can match ([`index::select`]): a superset of the matching rows, never fewer.
+    pub fn snapshot(&self, selection: &Selection) -> Result<Snapshot> {
+        let time_range = selection.time_range;
+        let (chunks, schema, hdb, time_col) = {
+            let state = self.state.read();
+            let mut chunks = Vec::new();
+            let frozen = state.frozen.iter().flat_map(|f| f.partitions.iter());
+            for (key, partition) in frozen.chain(state.partitions.iter()) {
+                if let Some((lo, hi)) = time_range {
+                    match key.nanos_range() {
+                        Some((start, end)) if start <= hi && end >= lo => {}
+                        _ => continue,
+                    }
+                }
+                for chunk in partition.chunks() {
+                    if let Some((lo, hi)) = time_range
+                        && !chunk.overlaps(lo, hi)
+                    {
+                        continue;
+                    }
+                    chunks.push(chunk.clone());
                 }
             }
-            for chunk in partition.chunks() {
-                if let Some((lo, hi)) = time_range
-                    && !chunk.overlaps(lo, hi)
-                {
-                    continue;
-                }
-                rows += chunk.batch.num_rows();
-                batches.push(chunk.batch.clone());
+            let schema = Arc::clone(&state.schema);
+            (chunks, schema, state.hdb.clone(), state.time_col)
+        };
+        // Indexes are built (once per chunk) and used outside the table's lock.
+        let mut batches = Vec::with_capacity(chunks.len());
+        let mut rows = 0;
+        for chunk in &chunks {
+            if let Some(batch) = index::select(chunk, selection, time_col)? {
+                rows += batch.num_rows();
+                batches.push(batch);
             }
         }
-        Snapshot {
-            schema: Arc::clone(&state.schema),
+        Ok(Snapshot {
+            schema,
             batches,
             rows,
-            hdb: state.hdb.clone(),
-        }
+            hdb,
+        })
     }
 
     /// Hands the rows taking writes to a flush: they move to a frozen set that stays visible,
@@ -454,6 +468,17 @@ mod tests {
     use arrow::array::{Int64Array, TimestampNanosecondArray};
     use strata_catalog::{ColumnDef, ColumnType};
 
+    fn all() -> Selection {
+        Selection::default()
+    }
+
+    fn within(lo: i64, hi: i64) -> Selection {
+        Selection {
+            time_range: Some((lo, hi)),
+            ..Default::default()
+        }
+    }
+
     fn table() -> HotTable {
         let def = TableDefinition::new(
             "t",
@@ -497,10 +522,17 @@ mod tests {
                 new_partitions: 2
             }
         );
-        assert_eq!(t.snapshot(None).rows, 3);
-        assert_eq!(t.snapshot(Some((0, 10))).rows, 2);
-        assert_eq!(t.snapshot(Some((NANOS_PER_DAY, i64::MAX))).rows, 1);
-        assert_eq!(t.snapshot(Some((7, 100))).rows, 0, "chunk bounds prune too");
+        assert_eq!(t.snapshot(&all()).unwrap().rows, 3);
+        assert_eq!(t.snapshot(&within(0, 10)).unwrap().rows, 2);
+        assert_eq!(
+            t.snapshot(&within(NANOS_PER_DAY, i64::MAX)).unwrap().rows,
+            1
+        );
+        assert_eq!(
+            t.snapshot(&within(7, 100)).unwrap().rows,
+            0,
+            "chunk bounds prune too"
+        );
         let stats = t.stats();
         assert_eq!((stats.rows, stats.partitions), (3, 2));
     }
@@ -522,7 +554,7 @@ mod tests {
             }
         });
         assert!(err.is_err());
-        assert_eq!(t.snapshot(None).rows, 2);
+        assert_eq!(t.snapshot(&all()).unwrap().rows, 2);
     }
 
     #[test]
@@ -534,8 +566,13 @@ mod tests {
             Ok(Some(batch(&s, &[(1, 3 * NANOS_PER_DAY)])).filter(|_| b.num_rows() > 0))
         })
         .unwrap();
-        assert_eq!(t.snapshot(Some((0, 10))).rows, 0);
-        assert_eq!(t.snapshot(Some((3 * NANOS_PER_DAY, i64::MAX))).rows, 1);
+        assert_eq!(t.snapshot(&within(0, 10)).unwrap().rows, 0);
+        assert_eq!(
+            t.snapshot(&within(3 * NANOS_PER_DAY, i64::MAX))
+                .unwrap()
+                .rows,
+            1
+        );
     }
 
     #[test]

@@ -29,10 +29,12 @@ use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::filter::FilterExecBuilder;
 use datafusion::physical_plan::union::UnionExec;
 use strata_catalog::time_column_index;
 
 use crate::error::Error;
+use crate::hot::Selection;
 use crate::store::TableHandle;
 use dml::{DmlExec, DmlOp};
 use sink::TableSink;
@@ -74,6 +76,16 @@ impl TieredTable {
     /// Compiles a predicate over this table's columns. Column qualifiers (`t.a`) are dropped: DML
     /// targets exactly one table.
     fn physical(&self, state: &dyn Session, expr: Expr) -> Result<Arc<dyn PhysicalExpr>> {
+        self.physical_over(state, expr, &self.schema)
+    }
+
+    /// [`Self::physical`] over the columns of `schema` (a projection of the table's).
+    fn physical_over(
+        &self,
+        state: &dyn Session,
+        expr: Expr,
+        schema: &SchemaRef,
+    ) -> Result<Arc<dyn PhysicalExpr>> {
         let expr = expr
             .transform(|e| match e {
                 Expr::Column(c) if c.relation.is_some() => Ok(Transformed::yes(Expr::Column(
@@ -82,8 +94,54 @@ impl TieredTable {
                 other => Ok(Transformed::no(other)),
             })
             .data()?;
-        let df_schema = DFSchema::try_from(Arc::clone(&self.schema))?;
+        let df_schema = DFSchema::try_from(Arc::clone(schema))?;
         state.create_physical_expr(expr, &df_schema)
+    }
+
+    /// The scan of the HDB version `hdb`: the filters the provider reports as exact (symbol
+    /// constraints) are applied to its rows here, reading their columns even when the query
+    /// does not project them, and the limit only after them.
+    async fn history(
+        &self,
+        hdb: &crate::hdb::HdbView,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let exact: Vec<Expr> = filters
+            .iter()
+            .filter(|f| prune::symbol_constraint(f, &self.schema).is_some())
+            .cloned()
+            .collect();
+        let Some(predicate) = conjunction(exact.clone()) else {
+            return crate::hdb::scan::scan(hdb, state, &self.schema, projection, filters, limit)
+                .await;
+        };
+        // The columns read: the projection's, then the exact filters' not already in it.
+        let read: Option<Vec<usize>> = projection.map(|p| {
+            let mut read = p.clone();
+            for e in &exact {
+                for c in e.column_refs() {
+                    if let Ok(i) = self.schema.index_of(&c.name)
+                        && !read.contains(&i)
+                    {
+                        read.push(i);
+                    }
+                }
+            }
+            read
+        });
+        let scan =
+            crate::hdb::scan::scan(hdb, state, &self.schema, read.as_ref(), filters, None).await?;
+        let read_schema = scan.schema();
+        let predicate = self.physical_over(state, predicate, &read_schema)?;
+        let keep = projection.map(|p| (0..p.len()).collect::<Vec<_>>());
+        let filter = FilterExecBuilder::new(predicate, scan)
+            .apply_projection(keep)?
+            .with_fetch(limit)
+            .build()?;
+        Ok(Arc::new(filter))
     }
 
     fn predicate(
@@ -157,10 +215,14 @@ impl TableProvider for TieredTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let range = self
-            .time_column()
-            .and_then(|tc| prune::time_range(filters, tc));
-        let snapshot = self.table.snapshot(range);
+        let selection = Selection {
+            time_range: self
+                .time_column()
+                .and_then(|tc| prune::time_range(filters, tc)),
+            symbols: prune::symbols(filters, &self.schema),
+            columns: projection.cloned(),
+        };
+        let snapshot = self.table.snapshot(&selection)?;
         if snapshot.schema != self.schema {
             return Err(Error::SchemaChanged(self.table.name().to_string()).into());
         }
@@ -170,19 +232,18 @@ impl TableProvider for TieredTable {
             config.target_partitions(),
             config.batch_size(),
         );
-        let source = MemorySourceConfig::try_new(
-            &partitions,
-            Arc::clone(&self.schema),
-            projection.cloned(),
-        )?
-        .with_limit(limit);
+        // The snapshot's batches hold the projected columns already.
+        let projected = match projection {
+            Some(p) => Arc::new(self.schema.project(p)?),
+            None => Arc::clone(&self.schema),
+        };
+        let source = MemorySourceConfig::try_new(&partitions, projected, None)?.with_limit(limit);
         let hot: Arc<dyn ExecutionPlan> = DataSourceExec::from_data_source(source);
         let Some(hdb) = &snapshot.hdb else {
             return Ok(hot);
         };
         // The hot rows and the HDB version were taken together: every row is in exactly one.
-        let history =
-            crate::hdb::scan::scan(hdb, state, &self.schema, projection, filters, limit).await?;
+        let history = self.history(hdb, state, projection, filters, limit).await?;
         UnionExec::try_new(vec![hot, history])
     }
 
@@ -190,8 +251,17 @@ impl TableProvider for TieredTable {
         &self,
         filters: &[&Expr],
     ) -> Result<Vec<TableProviderFilterPushDown>> {
-        // Filters prune partitions but DataFusion must still apply them row by row.
-        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
+        // A symbol constraint is applied exactly by the scan (the hot tier's symbol index, a
+        // filter over the HDB's rows), so DataFusion neither re-checks it nor reads the column
+        // for it; other filters prune partitions, files and pages, and DataFusion applies them
+        // row by row.
+        Ok(filters
+            .iter()
+            .map(|f| match prune::symbol_constraint(f, &self.schema) {
+                Some(_) => TableProviderFilterPushDown::Exact,
+                None => TableProviderFilterPushDown::Inexact,
+            })
+            .collect())
     }
 
     async fn insert_into(

@@ -9,7 +9,7 @@ use arrow::datatypes::SchemaRef;
 use super::flushing::flush_locked;
 use crate::error::Result;
 use crate::hdb::HdbTable;
-use crate::hot::{HotTable, Snapshot};
+use crate::hot::{HotTable, Selection, Snapshot};
 use crate::stats::TierStats;
 use crate::wal::Wal;
 
@@ -98,10 +98,10 @@ impl TableHandle {
         Ok(touched)
     }
 
-    /// What a scan over `time_range` reads; counts the rows as scanned.
-    pub fn snapshot(&self, time_range: Option<(i64, i64)>) -> Snapshot {
-        let snap = self.hot.snapshot(time_range);
+    /// What a scan of `selection` reads; counts the rows as scanned.
+    pub fn snapshot(&self, selection: &Selection) -> Result<Snapshot> {
+        let snap = self.hot.snapshot(selection)?;
         self.stats.record_scan(snap.rows as u64);
-        snap
+        Ok(snap)
     }
 }

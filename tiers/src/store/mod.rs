@@ -420,7 +420,11 @@ mod tests {
             add("a", ColumnType::Int64),
         ];
         tiers.alter_table("t", &changes).await.unwrap();
-        let snap = tiers.table("t").unwrap().snapshot(None);
+        let snap = tiers
+            .table("t")
+            .unwrap()
+            .snapshot(&Default::default())
+            .unwrap();
         let names: Vec<_> = snap
             .schema
             .fields()
