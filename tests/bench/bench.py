@@ -193,7 +193,7 @@ def tiered_run(args, table, bodies, duck_mem):
                         args.rows / (time.perf_counter() - t)))
         t = time.perf_counter()
         strata.sql('FLUSH TABLE ticks')
-        results.append(('flush to a local dir (ZSTD Parquet + Delta commit)',
+        results.append(('flush to a local dir (Parquet in the HDB layout + Delta commit)',
                         args.rows / (time.perf_counter() - t)))
 
         duck = duckdb.connect()
