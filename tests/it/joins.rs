@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 
 use crate::common::external::python_script;
+use crate::common::rng::Rng;
 use crate::common::{Client, TestServer};
 
 /// Quotes and trades whose answers are worked out by hand below. Times are nanoseconds.
@@ -297,22 +298,6 @@ async fn malformed_kdb_joins_are_refused_with_the_shape_they_take() {
     }
     // Nothing was changed by the refusals (the DELETE above removed the rows it matched).
     assert_eq!(c.rows("SELECT count(*) FROM q").await, json!([[6]]));
-}
-
-/// A deterministic pseudo-random sequence (xorshift), so a failure reproduces.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
 
 const DAY: i64 = 86_400_000_000_000;

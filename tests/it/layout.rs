@@ -8,27 +8,8 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 
 use crate::common::external::python_script;
+use crate::common::rng::Rng;
 use crate::common::{Client, TestServer};
-
-/// A deterministic pseudo-random sequence (xorshift), so a failure reproduces.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len() as u64) as usize]
-    }
-}
 
 const DAY: i64 = 86_400_000_000_000;
 const SECOND: i64 = 1_000_000_000;

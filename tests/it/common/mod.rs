@@ -3,6 +3,7 @@
 mod client;
 pub(crate) mod external;
 pub(crate) mod hdb;
+pub(crate) mod rng;
 mod server;
 
 pub(crate) use client::{Client, Reply};
