@@ -53,7 +53,7 @@ async fn load(tiers: &Tiers, ticks: usize) -> strata_tiers::Result<()> {
     let schema = handle.schema();
     let batch = demo_batch(ticks, now_nanos())?;
     let batch = strata_tiers::conform::conform_batch(QUICK_START_TABLE, &schema, &batch)?;
-    handle.append(&schema, vec![batch])?;
+    handle.append(&schema, vec![batch]).await?;
     tracing::info!(rows = ticks, table = QUICK_START_TABLE, "loaded demo ticks");
     Ok(())
 }

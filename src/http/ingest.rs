@@ -70,10 +70,14 @@ async fn insert_arrow(
         .await?;
     let tiers = Arc::clone(&state.tiers);
     // Decoding and casting is CPU work proportional to the body: keep it off the I/O threads.
-    let inserted = tokio::task::spawn_blocking(move || {
+    let written = tokio::task::spawn_blocking(move || {
         crate::ingest::ingest_arrow_stream(&tiers, &table, stream)
     })
     .await??;
+    let inserted = written
+        .durable()
+        .await
+        .map_err(crate::ingest::Error::from)?;
     Ok((
         [(X_ZEPTO_FORMAT, "arrow-stream")],
         Json(Inserted { inserted }),

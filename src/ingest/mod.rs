@@ -10,7 +10,7 @@ use arrow::array::RecordBatch;
 use arrow::ipc::reader::StreamReader;
 use bytes::Bytes;
 use strata_tiers::conform::conform_batch;
-use strata_tiers::{TableHandle, Tiers};
+use strata_tiers::{TableHandle, Tiers, Written};
 
 use crate::error::{ErrorKind, tiers_kind};
 
@@ -87,26 +87,27 @@ impl ArrowStream {
     }
 }
 
-/// Appends the rows of `stream` to `table`; returns how many. Either every batch is stored or
-/// none is.
-pub fn ingest_arrow_stream(tiers: &Tiers, table: &str, stream: ArrowStream) -> Result<u64> {
+/// Appends the rows of `stream` to `table`, all or none; they are acknowledged once
+/// [`Written::durable`] says so.
+pub fn ingest_arrow_stream(tiers: &Tiers, table: &str, stream: ArrowStream) -> Result<Written> {
     let handle = tiers.table(table)?;
     let batches = decode(stream.body)?;
     Ok(append_conformed(&handle, &batches)?)
 }
 
 /// Fits `batches` to the table's columns (by name, strict casts, missing columns NULL) and
-/// appends them, all or none: the write path every ingest shares.
+/// writes them, all or none: the write path every ingest shares. The caller awaits
+/// [`Written::durable`] before acknowledging.
 pub fn append_conformed(
     handle: &TableHandle,
     batches: &[RecordBatch],
-) -> std::result::Result<u64, strata_tiers::Error> {
+) -> std::result::Result<Written, strata_tiers::Error> {
     let schema = handle.schema();
     let batches = batches
         .iter()
         .map(|batch| conform_batch(handle.name(), &schema, batch))
         .collect::<std::result::Result<Vec<_>, _>>()?;
-    handle.append(&schema, batches)
+    handle.write(&schema, batches)
 }
 
 /// Every batch of a checked IPC stream. The framing check bounds every length the reader

@@ -18,7 +18,7 @@ use arrow::array::{
 use arrow::compute::{CastOptions, cast_with_options, concat};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::ScalarValue;
-use strata_tiers::TableHandle;
+use strata_tiers::{TableHandle, Written};
 
 use super::error::{Error, Result};
 
@@ -101,13 +101,18 @@ impl ValueRows {
     }
 }
 
-/// Appends `rows` to `handle`'s table, into `columns` (all the table's, in order, when absent);
-/// returns how many.
+/// Up to this many rows an `INSERT … VALUES` is built and logged on the async worker that
+/// read it: a thread hop costs more than building them (a 1 000-row statement takes about
+/// half a millisecond in all).
+pub(super) const INLINE_ROWS: usize = 64;
+
+/// Writes `rows` to `handle`'s table, into `columns` (all the table's, in order, when absent);
+/// durable once [`Written::durable`] says so.
 pub(super) fn append(
     handle: &TableHandle,
     columns: Option<&[String]>,
     rows: &ValueRows,
-) -> Result<u64> {
+) -> Result<Written> {
     let schema = handle.schema();
     let batch = batch(handle.name(), &schema, columns, rows)?;
     crate::ingest::append_conformed(handle, &[batch]).map_err(Error::Tiers)

@@ -126,6 +126,15 @@ pub struct Bounds {
     pub truncate: bool,
 }
 
+/// Where an append builds and logs its rows ([`QueryService::append_with`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Work {
+    /// On the async worker serving the request: a few rows, cheaper than a thread hop.
+    Small,
+    /// On a blocking thread: work proportional to a large body.
+    Large,
+}
+
 /// Plans and runs SQL against the tiers.
 pub struct QueryService {
     tiers: Arc<Tiers>,
@@ -271,7 +280,7 @@ impl QueryService {
         };
         self.executed.fetch_add(1, Ordering::Relaxed);
         let name = table.clone();
-        self.append_with(&name, move |handle| {
+        self.append_with(&name, Work::Large, move |handle| {
             let schema = handle.schema();
             if let Some(columns) = &columns
                 && let Some(unknown) = columns.iter().find(|c| schema.index_of(c).is_err())
@@ -286,18 +295,23 @@ impl QueryService {
         .await
     }
 
-    /// Appends to `table` what `append` stores through its handle, once the hot tier has room,
-    /// on a blocking thread: building the rows is CPU work proportional to the body, and in
-    /// tiered mode the append waits for the WAL's fsync.
-    async fn append_with<F>(&self, table: &str, append: F) -> Result<u64>
+    /// Appends to `table` what `append` writes through its handle, once the hot tier has room,
+    /// and answers once the rows are durable. A large write is built and logged on a blocking
+    /// thread (CPU work proportional to the body); a small one right here, cheaper than the hop.
+    /// Either way the WAL's group commit is awaited without holding a thread.
+    async fn append_with<F>(&self, table: &str, work: Work, append: F) -> Result<u64>
     where
-        F: FnOnce(&strata_tiers::TableHandle) -> Result<u64> + Send + 'static,
+        F: FnOnce(&strata_tiers::TableHandle) -> Result<strata_tiers::Written> + Send + 'static,
     {
         let handle = self.tiers.table(table).map_err(Error::Tiers)?;
         self.tiers.reserve(0).await.map_err(Error::Tiers)?;
-        tokio::task::spawn_blocking(move || append(&handle))
-            .await
-            .map_err(|e| Error::Invalid(format!("The insert did not finish: {e}")))?
+        let written = match work {
+            Work::Small => append(&handle)?,
+            Work::Large => tokio::task::spawn_blocking(move || append(&handle))
+                .await
+                .map_err(|e| Error::Invalid(format!("The insert did not finish: {e}")))??,
+        };
+        written.durable().await.map_err(Error::Tiers)
     }
 
     async fn dispatch(
@@ -370,8 +384,13 @@ impl QueryService {
         rows: insert_values::ValueRows,
     ) -> Result<QueryOutput> {
         ddl::require_tables(&self.tiers, std::slice::from_ref(&table))?;
+        let work = if rows.len() <= insert_values::INLINE_ROWS {
+            Work::Small
+        } else {
+            Work::Large
+        };
         let inserted = self
-            .append_with(&table, move |handle| {
+            .append_with(&table, work, move |handle| {
                 insert_values::append(handle, columns.as_deref(), &rows)
             })
             .await?;

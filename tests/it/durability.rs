@@ -3,13 +3,19 @@
 //! acknowledged row and duplicates none.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
 
 use crate::common::Client;
 use crate::common::hdb::Hdb;
 use serde_json::json;
 
 const ROWS_PER_INSERT: i64 = 50;
+/// The exactly-once check writes at least this many inserts…
+const MIN_INSERTS: i64 = 60;
+/// …and goes on until this many flushes have run during them…
+const MIN_FLUSHES: u32 = 3;
+/// …but no longer than this.
+const MAX_INSERTS: i64 = 5_000;
 
 /// `INSERT` of ids `[first, first + ROWS_PER_INSERT)`, spread over two days.
 fn insert(first: i64) -> String {
@@ -28,17 +34,21 @@ async fn census(c: &Client) -> (i64, i64, i64) {
     (n(0), n(1), n(2))
 }
 
-/// Flushes `t` in a loop until `stop`.
-fn spawn_flusher(c: Client, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<u32> {
+/// Flushes `t` in a loop until `stop`, counting the flushes in `flushes`.
+fn spawn_flusher(
+    c: Client,
+    stop: Arc<AtomicBool>,
+    flushes: Arc<AtomicU32>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut flushes = 0;
         while !stop.load(Ordering::Relaxed) {
             match c.try_sql("FLUSH TABLE t").await {
-                Some(status) if status.is_success() => flushes += 1,
+                Some(status) if status.is_success() => {
+                    flushes.fetch_add(1, Ordering::SeqCst);
+                }
                 _ => break, // the server went away
             }
         }
-        flushes
     })
 }
 
@@ -59,17 +69,27 @@ async fn exactly_once(hdb: Hdb) {
 
     let acked = Arc::new(AtomicI64::new(0)); // ids below this are acknowledged
     let stop = Arc::new(AtomicBool::new(false));
+    let flushes = Arc::new(AtomicU32::new(0));
+    // The writer goes on until several flushes have overlapped its inserts, however fast
+    // either side is on this machine (bounded, so a stuck flusher fails the test).
     let writer = {
-        let (c, acked) = (server.client(), Arc::clone(&acked));
+        let (c, acked, flushes) = (server.client(), Arc::clone(&acked), Arc::clone(&flushes));
         tokio::spawn(async move {
-            for batch in 0..60 {
-                let first = batch * ROWS_PER_INSERT;
+            let mut batches = 0;
+            while batches < MIN_INSERTS || flushes.load(Ordering::SeqCst) < MIN_FLUSHES {
+                assert!(
+                    batches < MAX_INSERTS,
+                    "flushes did not keep up with inserts"
+                );
+                let first = batches * ROWS_PER_INSERT;
                 c.sql_ok(&insert(first)).await;
                 acked.store(first + ROWS_PER_INSERT, Ordering::SeqCst);
+                batches += 1;
             }
+            batches
         })
     };
-    let flusher = spawn_flusher(server.client(), Arc::clone(&stop));
+    let flusher = spawn_flusher(server.client(), Arc::clone(&stop), Arc::clone(&flushes));
     let mut checks = 0;
     while !writer.is_finished() {
         let before = acked.load(Ordering::SeqCst);
@@ -83,14 +103,12 @@ async fn exactly_once(hdb: Hdb) {
         assert!(count <= after, "rows from nowhere: {count} > {after}");
         checks += 1;
     }
-    writer.await.unwrap();
+    let batches = writer.await.unwrap();
     stop.store(true, Ordering::Relaxed);
-    let flushes = flusher.await.unwrap();
-    assert!(
-        flushes > 1 && checks > 1,
-        "{flushes} flushes, {checks} checks"
-    );
-    assert_eq!(census(&c).await, (3000, 3000, 2999));
+    flusher.await.unwrap();
+    assert!(checks > 1, "{checks} checks during the inserts");
+    let rows = batches * ROWS_PER_INSERT;
+    assert_eq!(census(&c).await, (rows, rows, rows - 1));
 }
 
 #[tokio::test]
@@ -122,7 +140,8 @@ async fn kill_9(hdb: Hdb) {
         next = next.max(max + 1);
         acked = count;
         let stop = Arc::new(AtomicBool::new(false));
-        let flusher = spawn_flusher(server.client(), Arc::clone(&stop));
+        let flushes = Arc::new(AtomicU32::new(0));
+        let flusher = spawn_flusher(server.client(), Arc::clone(&stop), flushes);
         for _ in 0..writes {
             c.sql_ok(&insert(next)).await;
             next += ROWS_PER_INSERT;

@@ -37,4 +37,4 @@ pub use store::{AsOf, HistoryEntry, Maintenance, MaintenanceSettings, TieredConf
 
 pub use provider::TieredTable;
 pub use provider::history::HistoricalTable;
-pub use store::TableHandle;
+pub use store::{TableHandle, Written};

@@ -72,11 +72,12 @@ impl DataSink for TableSink {
             .iter()
             .map(|b| conform_batch(self.table.name(), &self.table_schema, b))
             .collect::<crate::error::Result<Vec<_>>>()?;
-        // In tiered mode the append waits for the WAL's fsync: keep it off the async workers.
+        // Logging and storing the rows is work proportional to them: off the async workers.
+        // The WAL's group commit is then awaited here, without holding a thread.
         let (table, schema) = (self.table.clone(), Arc::clone(&self.table_schema));
-        let rows = tokio::task::spawn_blocking(move || table.append(&schema, batches))
+        let written = tokio::task::spawn_blocking(move || table.write(&schema, batches))
             .await
             .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))??;
-        Ok(rows)
+        Ok(written.durable().await?)
     }
 }

@@ -33,26 +33,31 @@ impl TableHandle {
         self.hot.schema()
     }
 
-    /// Appends batches built against `schema` (see [`HotTable::append`]); all or nothing. In
-    /// tiered mode the rows are in the WAL, synced per its policy, before this returns.
-    pub fn append(&self, schema: &SchemaRef, batches: Vec<RecordBatch>) -> Result<u64> {
+    /// Appends batches built against `schema` (see [`HotTable::append`]), all or nothing, and
+    /// waits until they are durable: in tiered mode the rows are in the WAL, synced per its
+    /// policy, before this returns.
+    pub async fn append(&self, schema: &SchemaRef, batches: Vec<RecordBatch>) -> Result<u64> {
+        self.write(schema, batches)?.durable().await
+    }
+
+    /// The first half of [`TableHandle::append`]: the rows are logged (not yet synced) and in
+    /// the hot tier when this returns; acknowledge them only after [`Written::durable`]. It
+    /// does no waiting of its own, so a small write can run on an async worker and a large one
+    /// on a blocking thread, and either awaits the group commit without holding a thread.
+    pub fn write(&self, schema: &SchemaRef, batches: Vec<RecordBatch>) -> Result<Written> {
         let start = Instant::now();
-        let outcome = match &self.wal {
-            None => self.hot.append(schema, batches)?,
-            Some(_) if batches.iter().all(|b| b.num_rows() == 0) => Default::default(),
+        let (outcome, wal) = match &self.wal {
+            None => (self.hot.append(schema, batches)?, None),
+            Some(_) if batches.iter().all(|b| b.num_rows() == 0) => (Default::default(), None),
             Some((wal, hdb)) => {
                 // WAL order is hot-tier order for each table: a flush covering sequence n then
                 // holds every earlier record of the table.
-                let (appended, seq) = {
-                    let _order = hdb.write_order().lock();
-                    self.hot.ensure_schema(schema)?;
-                    let seq = wal.append(self.hot.name(), hdb.id(), schema, &batches)?;
-                    let appended = self.hot.append_logged(schema, batches, Some(seq));
-                    wal.applied(seq);
-                    (appended?, seq)
-                };
-                wal.sync(seq)?;
-                appended
+                let _order = hdb.write_order().lock();
+                self.hot.ensure_schema(schema)?;
+                let seq = wal.append(self.hot.name(), hdb.id(), schema, &batches)?;
+                let appended = self.hot.append_logged(schema, batches, Some(seq));
+                wal.applied(seq);
+                (appended?, Some((Arc::clone(wal), seq)))
             }
         };
         let rows = outcome.rows as u64;
@@ -60,7 +65,7 @@ impl TableHandle {
             .record_ingest(rows, start.elapsed().as_nanos() as u64);
         self.stats
             .record_partitions_created(outcome.new_partitions as u64);
-        Ok(rows)
+        Ok(Written { rows, wal })
     }
 
     /// Rewrites the table batch by batch (UPDATE, DELETE): `change` returns `None` for a batch
@@ -103,5 +108,25 @@ impl TableHandle {
         let snap = self.hot.snapshot(selection)?;
         self.stats.record_scan(snap.rows as u64);
         Ok(snap)
+    }
+}
+
+/// Rows [`TableHandle::write`] stored, not yet known to be durable.
+#[derive(Debug)]
+#[must_use = "rows are acknowledged only once they are durable"]
+pub struct Written {
+    rows: u64,
+    /// The WAL record holding them, in tiered mode.
+    wal: Option<(Arc<Wal>, u64)>,
+}
+
+impl Written {
+    /// Waits for the WAL's sync policy (group commit under `--wal-sync always`) without holding
+    /// a thread; returns how many rows were written.
+    pub async fn durable(self) -> Result<u64> {
+        if let Some((wal, seq)) = &self.wal {
+            wal.durable(*seq).await?;
+        }
+        Ok(self.rows)
     }
 }

@@ -29,7 +29,7 @@ pub mod handle;
 pub mod history;
 
 pub use background::{Maintenance, MaintenanceSettings};
-pub use handle::TableHandle;
+pub use handle::{TableHandle, Written};
 pub use history::{AsOf, HistoryEntry};
 
 use crate::conform::conform_batch;
@@ -413,7 +413,7 @@ mod tests {
             ],
         )
         .unwrap();
-        handle.append(&schema, vec![batch]).unwrap();
+        handle.append(&schema, vec![batch]).await.unwrap();
         let changes = [
             add("b", ColumnType::Bool),
             drop("a"),

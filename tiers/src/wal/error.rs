@@ -31,6 +31,14 @@ pub enum WalError {
     #[error("WAL record format error: {0}")]
     Format(String),
 
+    /// An earlier `fdatasync` failed, so nothing written since can be known to be on disk; the
+    /// log refuses writes until the server is restarted and replays what the disk holds.
+    #[error(
+        "the write-ahead log could not be synced to disk ({0}); writes are refused until the \
+         server is restarted"
+    )]
+    SyncFailed(std::sync::Arc<str>),
+
     /// The rows of a record could not be encoded or decoded as Arrow IPC.
     #[error("WAL Arrow error: {0}")]
     Arrow(#[from] arrow::error::ArrowError),

@@ -8,11 +8,13 @@
 //!
 //! Durability by [`WalSync`]:
 //! - `Always`: the answer waits for `fdatasync`. Concurrent writers share one sync (group
-//!   commit), so throughput grows with concurrency instead of collapsing.
+//!   commit, `commit.rs`: one syncer thread, writers wait without holding a thread), so
+//!   throughput grows with concurrency instead of collapsing.
 //! - `Batch`: a background thread syncs every interval; a process crash loses nothing (the data
 //!   is in the OS page cache), a power loss may lose the last interval.
 //! - `Off`: the OS decides when to write back; for tests and bulk loads.
 
+mod commit;
 pub mod error;
 pub mod record;
 pub(crate) mod segment;
@@ -29,6 +31,7 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use parking_lot::Mutex;
 
+use commit::{Commit, Next};
 pub use error::{WalError, WalResult};
 pub use record::WalRecord;
 use segment::{
@@ -81,8 +84,9 @@ pub struct Wal {
     sync: WalSync,
     segment_bytes: u64,
     writer: Mutex<Writer>,
-    /// Every record up to this sequence is on disk.
-    synced_seq: AtomicU64,
+    /// What is on disk, and who waits for more.
+    commit: Arc<Commit>,
+    /// One `fdatasync` at a time (the syncer, the batch timer, shutdown).
     sync_lock: Mutex<()>,
     records: AtomicU64,
     syncs: AtomicU64,
@@ -183,23 +187,25 @@ impl Wal {
                 segments: kept,
                 sizes: kept_sizes,
             }),
-            synced_seq: AtomicU64::new(next_seq - 1),
+            commit: Arc::new(Commit::new(next_seq - 1)),
             sync_lock: Mutex::new(()),
             records: AtomicU64::new(0),
             syncs: AtomicU64::new(0),
             in_flight: Mutex::new(BTreeSet::new()),
             _stop_batch_sync: matches!(config.sync, WalSync::Batch(_)).then_some(stop_tx),
         });
-        if let WalSync::Batch(interval) = config.sync {
-            spawn_batch_sync(Arc::downgrade(&wal), interval, stop_rx);
+        match config.sync {
+            WalSync::Always => spawn_syncer(&wal)?,
+            WalSync::Batch(interval) => spawn_batch_sync(Arc::downgrade(&wal), interval, stop_rx),
+            WalSync::Off => {}
         }
         Ok(wal)
     }
 
     /// Appends rows for `target` (a table, with its identity as the `tag`; see [`WalRecord`]);
     /// returns the record's sequence number.
-    /// The record is written to the OS but not yet synced: call [`Wal::sync`] before
-    /// acknowledging.
+    /// The record is written to the OS but not yet synced: wait for [`Wal::durable`] (or
+    /// [`Wal::sync`]) before acknowledging. Refused once a sync has failed.
     pub fn append(
         &self,
         target: &str,
@@ -209,6 +215,7 @@ impl Wal {
     ) -> WalResult<u64> {
         // Encode outside the lock with a placeholder sequence, patched in under it; the frame
         // header is filled in place, so the (possibly large) payload is never copied again.
+        self.commit.check()?;
         let mut framed = record::encode_append(FRAME_HEADER, 0, target, tag, schema, batches)?;
         let mut guard = self.writer.lock();
         let w = &mut *guard;
@@ -236,37 +243,59 @@ impl Wal {
         self.in_flight.lock().remove(&seq);
     }
 
-    /// Makes sure record `seq` is on disk as far as the sync policy asks.
+    /// Waits, blocking the thread, until record `seq` is on disk as far as the sync policy
+    /// asks. On an async worker use [`Wal::durable`].
     pub fn sync(&self, seq: u64) -> WalResult<()> {
         match self.sync {
-            WalSync::Always => self.sync_through(seq),
+            WalSync::Always => self.commit.wait_blocking(seq),
+            WalSync::Batch(_) | WalSync::Off => Ok(()),
+        }
+    }
+
+    /// Waits, without holding a thread, until record `seq` is on disk as far as the sync
+    /// policy asks: every writer waiting during one `fdatasync` is covered by the next.
+    pub async fn durable(&self, seq: u64) -> WalResult<()> {
+        match self.sync {
+            WalSync::Always => self.commit.wait(seq).await,
             WalSync::Batch(_) | WalSync::Off => Ok(()),
         }
     }
 
     /// Syncs everything written so far (shutdown, batch timer).
     pub fn sync_all(&self) -> WalResult<()> {
-        let last = self.writer.lock().next_seq - 1;
-        self.sync_through(last)
+        self.commit.check()?;
+        self.sync_now()
     }
 
-    fn sync_through(&self, seq: u64) -> WalResult<()> {
-        if self.synced_seq.load(Ordering::Acquire) >= seq {
-            return Ok(());
-        }
+    /// One `fdatasync` of the active segment, covering every record written before it starts
+    /// (closed segments were synced when they were closed).
+    fn sync_now(&self) -> WalResult<()> {
         let _one_sync_at_a_time = self.sync_lock.lock();
-        // Another writer's sync may have covered us while we waited.
-        if self.synced_seq.load(Ordering::Acquire) >= seq {
-            return Ok(());
-        }
         let (file, path, written) = {
             let w = self.writer.lock();
             (Arc::clone(&w.file), w.active().path.clone(), w.next_seq - 1)
         };
-        file.sync_data().map_err(io(path))?;
-        self.syncs.fetch_add(1, Ordering::Relaxed);
-        self.synced_seq.fetch_max(written, Ordering::AcqRel);
-        Ok(())
+        if written <= self.commit.synced_seq() {
+            return Ok(());
+        }
+        match file.sync_data() {
+            Ok(()) => {
+                self.syncs.fetch_add(1, Ordering::Relaxed);
+                self.commit.synced(written);
+                Ok(())
+            }
+            Err(source) => Err(self.sync_failed(WalError::Io { path, source })),
+        }
+    }
+
+    /// A failed sync is final (see `commit.rs`): logged once, and the log refuses writes from now on.
+    fn sync_failed(&self, err: WalError) -> WalError {
+        tracing::error!(
+            target: "tiers::wal",
+            "WAL sync failed; writes are refused until the server is restarted: {err}"
+        );
+        self.commit.failed(&err.to_string());
+        err
     }
 
     /// Deletes the closed segments whose records all have sequence ≤ `seq` (they are in the
@@ -315,8 +344,10 @@ impl Wal {
     /// Closes the active segment (synced) and starts the next.
     fn rotate(&self, w: &mut Writer) -> WalResult<()> {
         let path = w.active().path.clone();
-        w.file.sync_data().map_err(io(&path))?;
-        self.synced_seq.fetch_max(w.next_seq - 1, Ordering::AcqRel);
+        if let Err(source) = w.file.sync_data() {
+            return Err(self.sync_failed(WalError::Io { path, source }));
+        }
+        self.commit.synced(w.next_seq - 1);
         let (file, len) = create_segment(&self.dir, w.next_seq)?;
         w.file = Arc::new(file);
         w.len = len;
@@ -326,6 +357,12 @@ impl Wal {
         });
         w.sizes.push(len);
         Ok(())
+    }
+}
+
+impl Drop for Wal {
+    fn drop(&mut self) {
+        self.commit.stop();
     }
 }
 
@@ -360,6 +397,24 @@ fn truncate(path: &Path, len: u64) -> WalResult<()> {
         .map_err(io(path))?;
     file.set_len(len).map_err(io(path))?;
     file.sync_all().map_err(io(path))
+}
+
+/// Starts the group-commit syncer of a `WalSync::Always` log. It holds the log only while
+/// syncing, so dropping the last handle stops it.
+fn spawn_syncer(wal: &Arc<Wal>) -> WalResult<()> {
+    let commit = Arc::clone(&wal.commit);
+    let weak = Arc::downgrade(wal);
+    std::thread::Builder::new()
+        .name("strata-wal-commit".into())
+        .spawn(move || {
+            while let Next::Sync = commit.next() {
+                let Some(wal) = weak.upgrade() else { break };
+                // A failure is recorded for the waiters by `sync_now`; `next` then stops.
+                let _ = wal.sync_now();
+            }
+        })
+        .map(drop)
+        .map_err(io(wal.dir()))
 }
 
 fn spawn_batch_sync(wal: Weak<Wal>, interval: Duration, stop: mpsc::Receiver<()>) {

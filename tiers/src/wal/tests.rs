@@ -165,6 +165,63 @@ fn concurrent_writers_share_syncs() {
     assert_eq!(seen.len(), 200);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_writers_are_covered_by_shared_syncs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (wal, _) = replay_all(dir.path(), 0);
+    let b = batch(&[1]);
+    let mut writers = Vec::new();
+    for _ in 0..32 {
+        let (wal, b) = (Arc::clone(&wal), b.clone());
+        writers.push(tokio::spawn(async move {
+            for _ in 0..20 {
+                let seq = wal
+                    .append("t", "id", &b.schema(), std::slice::from_ref(&b))
+                    .unwrap();
+                wal.durable(seq).await.unwrap();
+                // Acknowledged means on disk: the syncer published at least this sequence.
+                assert!(wal.commit.synced_seq() >= seq);
+            }
+        }));
+    }
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let stats = wal.stats();
+    assert_eq!(stats.records, 640);
+    // 32 writers at once: syncs are shared, never one per record.
+    assert!(stats.syncs < 640, "{} syncs for 640 records", stats.syncs);
+    drop(wal);
+    let (_, seen) = replay_all(dir.path(), 0);
+    assert_eq!(seen.len(), 640);
+}
+
+#[test]
+fn dropping_the_log_stops_its_syncer() {
+    let dir = tempfile::tempdir().unwrap();
+    let (wal, _) = replay_all(dir.path(), 0);
+    let weak = Arc::downgrade(&wal);
+    let b = batch(&[1]);
+    let seq = wal
+        .append("t", "id", &b.schema(), std::slice::from_ref(&b))
+        .unwrap();
+    wal.sync(seq).unwrap();
+    drop(wal);
+    // The syncer holds the log only while syncing (it may still be finishing the one that
+    // released us): soon nothing keeps it alive.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while weak.upgrade().is_some() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the syncer keeps the log alive"
+        );
+        std::thread::yield_now();
+    }
+    // And the directory can be opened again at once (no thread writing to it).
+    let (_, seen) = replay_all(dir.path(), 0);
+    assert_eq!(seen.len(), 1);
+}
+
 #[test]
 fn records_on_their_way_to_the_hot_tier_are_never_removed() {
     let dir = tempfile::tempdir().unwrap();
