@@ -84,10 +84,10 @@ doc: deps-build ## API docs, warnings as errors
 ##@ Benchmarks
 
 .PHONY: bench
-bench: deps-build deps-bench ## Strata vs DuckDB on a 10M-row tick table, every query class vs DuckDB and ClickHouse (memory and HDB), then Agent Memory vs NumPy, the cost of authentication, Grafana's panel query vs DuckDB, clickhouse-connect's receive rate, and kdb+ joins vs DuckDB and ClickHouse; figures to stdout
+bench: deps-build deps-bench ## Strata vs DuckDB on a 10M-row tick table, every query class vs DuckDB and ClickHouse (memory and HDB) at 1M, 10M and 100M rows, then Agent Memory vs NumPy, the cost of authentication, Grafana's panel query vs DuckDB, clickhouse-connect's receive rate, and kdb+ joins vs DuckDB and ClickHouse; figures to stdout
 	$(RELEASE)
 	$(PYTHON) tests/bench/bench.py --strata $(BIN) $(BENCH_ARGS)
-	$(PYTHON) tests/bench/classes.py --strata $(BIN) $(CLASSES_BENCH_ARGS)
+	$(PYTHON) tests/bench/growth.py --strata $(BIN) $(GROWTH_BENCH_ARGS)
 	$(PYTHON) tests/bench/agent_memory.py --strata $(BIN) $(MEMORY_BENCH_ARGS)
 	$(PYTHON) tests/bench/auth.py --strata $(BIN)
 	$(PYTHON) tests/bench/clickhouse.py --strata $(BIN) $(CLICKHOUSE_BENCH_ARGS)
@@ -98,6 +98,11 @@ bench: deps-build deps-bench ## Strata vs DuckDB on a 10M-row tick table, every 
 bench-classes: deps-build deps-bench ## Every query class on 10M ticks: Strata (memory, HDB) vs DuckDB (memory, its own Delta, Strata's Delta) and ClickHouse (chdb MergeTree)
 	$(RELEASE)
 	$(PYTHON) tests/bench/classes.py --strata $(BIN) $(CLASSES_BENCH_ARGS)
+
+.PHONY: bench-growth
+bench-growth: deps-build deps-bench ## How every query class's time and each engine's bytes per row grow from 1M to 10M to 100M ticks (about 16 GiB and half an hour at 100M)
+	$(RELEASE)
+	$(PYTHON) tests/bench/growth.py --strata $(BIN) $(GROWTH_BENCH_ARGS)
 
 .PHONY: bench-small
 bench-small: deps-build deps-bench ## Small requests: 16 clients' single-row INSERTs (WAL synced), 1000-row INSERTs, SELECT 1 vs /ping

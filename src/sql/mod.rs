@@ -227,10 +227,12 @@ impl QueryService {
         let tables = statement.tables();
         let name = statement.name();
         // Storage maintenance runs to completion: a timeout or a kill must not abandon a
-        // rewrite of HDB files half-way.
+        // rewrite of HDB files half-way (a flush of 100 M rows takes longer than the default
+        // query timeout, and abandoning it would leave its written files for VACUUM).
         let interruptible = !matches!(
             statement,
-            Statement::Optimize { .. }
+            Statement::Flush { .. }
+                | Statement::Optimize { .. }
                 | Statement::Vacuum { .. }
                 | Statement::SetTtl { .. }
                 | Statement::DescribeHistory { .. }

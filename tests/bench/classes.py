@@ -105,6 +105,8 @@ def load_clickhouse(table):
     s = session.Session()
     s.query('CREATE DATABASE IF NOT EXISTS b')
     s.query('USE b')
+    # chdb keeps one engine per process: a table of an earlier run (growth.py) may still be there.
+    s.query('DROP TABLE IF EXISTS ticks SYNC')
     s.query('CREATE TABLE ticks (symbol LowCardinality(String), price Float64, volume Int64, ts Int64) '
             'ENGINE = MergeTree ORDER BY (symbol, ts)')
     globals()['_ch_ticks'] = table
@@ -128,7 +130,7 @@ def measure(name, runs, repeat):
     return times
 
 
-def main():
+def parser():
     ap = argparse.ArgumentParser()
     ap.add_argument('--strata', required=True)
     ap.add_argument('--rows', type=int, default=10_000_000)
@@ -136,14 +138,35 @@ def main():
     ap.add_argument('--repeat', type=int, default=5)
     ap.add_argument('--threads', type=int, default=os.cpu_count())
     ap.add_argument('--only', help='run only the classes whose name contains this')
-    args = ap.parse_args()
+    return ap
 
+
+def rss_bytes(pid):
+    """Resident memory of a process (Linux /proc)."""
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def tree_bytes(path):
+    """Bytes of the Parquet files under a Delta table's directory."""
+    total = 0
+    for root, _, files in os.walk(path):
+        total += sum(os.path.getsize(os.path.join(root, f)) for f in files if f.endswith('.parquet'))
+    return total
+
+
+def run(args):
+    """Every class on every engine for one table size: ([(class, in-memory times, HDB times)],
+    {what: bytes per row})."""
     print('generating %d rows, %d symbols ...' % (args.rows, args.symbols), flush=True)
     table = generate(args.rows, args.symbols)
     peer_table = table.set_column(3, 'ts', table['timestamp'].cast('int64'))
-    bodies = [ipc_bytes(table.slice(o, 1_000_000)) for o in range(0, args.rows, 1_000_000)]
     work = tempfile.mkdtemp(prefix='strata-classes-')
     create = 'CREATE TABLE ticks (symbol SYMBOL, price FLOAT64, volume INT64, timestamp TIMESTAMP_NS)'
+    memory = {}
 
     duck = duckdb.connect()
     duck.execute('SET threads = %d' % args.threads)
@@ -151,22 +174,34 @@ def main():
     duck.register('src', peer_table)
     duck.execute('CREATE TABLE ticks AS SELECT * FROM src')
     duck.unregister('src')
+    memory['DuckDB in memory'] = duck.execute('SELECT sum(memory_usage_bytes) FROM duckdb_memory()').fetchone()[0]
     import deltalake
     own = os.path.join(work, 'duckdb-delta')
     deltalake.write_deltalake(own, peer_table)
+    memory['DuckDB own Delta (files)'] = tree_bytes(own)
     ch = load_clickhouse(peer_table)
+    memory['ClickHouse MergeTree (compressed parts)'] = int(clickhouse_rows(
+        ch, "SELECT sum(bytes_on_disk) FROM system.parts WHERE database = 'b' AND table = 'ticks' AND active")[0][0])
 
-    hot = Strata(args.strata, args.threads)
+    # No query timeout: at 100 M rows a full scan and the flush take their time.
+    untimed = ['--query-timeout-ms', str(10**8)]
+    hot = Strata(args.strata, args.threads, untimed)
     hdb_dir = os.path.join(work, 'strata')
-    hdb = Strata(args.strata, args.threads, ['--hdb-dir', hdb_dir, '--flush-rows', str(10**12),
+    hdb = Strata(args.strata, args.threads, untimed + ['--hdb-dir', hdb_dir, '--flush-rows', str(10**12),
                                              '--flush-bytes', str(10**15), '--flush-age-secs', str(10**6)])
     ours = os.path.join(hdb_dir, 'tables', 'ticks')
     rows = []
     try:
+        idle = rss_bytes(hot.proc.pid)
         for s in (hot, hdb):
             s.sql(create)
-            s.ingest('ticks', bodies)
+            # One 1 M-row body at a time: at 100 M rows the bodies would not all fit beside the
+            # engines' copies.
+            for o in range(0, args.rows, 1_000_000):
+                s.ingest('ticks', [ipc_bytes(table.slice(o, 1_000_000))])
+        memory['Strata in memory (server RSS growth)'] = rss_bytes(hot.proc.pid) - idle
         hdb.sql('FLUSH TABLE ticks')
+        memory['Strata HDB (files)'] = tree_bytes(ours)
         for name, q_strata, q_peer in classes():
             if args.only and args.only not in name:
                 continue
@@ -196,8 +231,20 @@ def main():
     finally:
         hot.stop()
         hdb.stop()
+        ch.query('DROP TABLE IF EXISTS ticks SYNC')
+        ch.close()
+        duck.close()
         shutil.rmtree(work, ignore_errors=True)
+    return rows, {k: v / args.rows for k, v in memory.items()}
 
+
+def main():
+    args = parser().parse_args()
+    report(args, *run(args))
+
+
+def report(args, rows, memory):
+    """The table of one size's run, then the bytes per row each engine keeps."""
     print()
     print('Rows: %d, symbols: %d, threads: %d, machine: %d cores' % (args.rows, args.symbols, args.threads, os.cpu_count()))
     print()
@@ -211,6 +258,11 @@ def main():
             mem['Strata'] / min(mem['DuckDB'], mem['ClickHouse']),
             ms(disk['Strata']), ms(disk['DuckDB own Delta']), ms(disk["DuckDB Strata's Delta"]),
             disk['Strata'] / disk['DuckDB own Delta'], disk['Strata'] / disk['ClickHouse']))
+    print()
+    print('| bytes per row | |')
+    print('|---|---:|')
+    for what, per_row in memory.items():
+        print('| %s | %.1f |' % (what, per_row))
 
 
 if __name__ == '__main__':

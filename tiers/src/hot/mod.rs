@@ -1,6 +1,7 @@
 //! The hot tier (the RDB): every table's recent rows in memory as Arrow batches, in day
 //! [`partition`]s of immutable chunks, each with lazily built symbol and time [`index`]es.
 
+pub mod footprint;
 pub mod index;
 pub mod partition;
 pub mod table;

@@ -11,6 +11,7 @@ use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, UInt32Array, make_arra
 use arrow::compute::{CastOptions, cast_with_options, concat_batches, take_record_batch};
 use arrow::datatypes::{DataType, TimeUnit, TimestampNanosecondType};
 
+use super::footprint::retained_bytes;
 use super::index::ChunkIndex;
 use crate::error::Result;
 
@@ -89,7 +90,7 @@ impl Partition {
     /// A partition holding `chunks`.
     pub fn from_chunks(chunks: Vec<Chunk>) -> Self {
         let rows = chunks.iter().map(|c| c.batch.num_rows()).sum();
-        let bytes = chunks.iter().map(|c| c.batch.get_array_memory_size()).sum();
+        let bytes = chunks.iter().map(|c| retained_bytes(&c.batch)).sum();
         Self {
             chunks,
             rows,
@@ -101,7 +102,7 @@ impl Partition {
     /// merged into one.
     pub fn push(&mut self, chunk: Chunk, time_col: Option<usize>) -> Result<()> {
         self.rows += chunk.batch.num_rows();
-        self.bytes += chunk.batch.get_array_memory_size();
+        self.bytes += retained_bytes(&chunk.batch);
         self.chunks.push(chunk);
         let small = |c: &Chunk| c.batch.num_rows() < SMALL_CHUNK_ROWS;
         let run = self.chunks.iter().rev().take_while(|c| small(c)).count();
@@ -110,10 +111,10 @@ impl Partition {
             let schema = tail[0].batch.schema();
             let merged = concat_batches(&schema, tail.iter().map(|c| &c.batch))?;
             for c in &tail {
-                self.bytes -= c.batch.get_array_memory_size();
+                self.bytes -= retained_bytes(&c.batch);
             }
             let merged = Chunk::new(merged, time_col);
-            self.bytes += merged.batch.get_array_memory_size();
+            self.bytes += retained_bytes(&merged.batch);
             self.chunks.push(merged);
         }
         Ok(())
@@ -285,11 +286,7 @@ mod tests {
         assert_eq!(p.rows(), 100);
         assert_eq!(p.chunks()[0].time_range, Some((0, 63)));
         assert_eq!(p.chunks()[36].time_range, Some((99, 99)));
-        let bytes: usize = p
-            .chunks()
-            .iter()
-            .map(|c| c.batch.get_array_memory_size())
-            .sum();
+        let bytes: usize = p.chunks().iter().map(|c| retained_bytes(&c.batch)).sum();
         assert_eq!(p.bytes(), bytes);
         for i in 100..10_000 {
             p.push(Chunk::new(batch(vec![Some(i)]), Some(1)), Some(1))

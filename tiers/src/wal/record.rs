@@ -46,7 +46,10 @@ pub(crate) fn encode_append(
     schema: &SchemaRef,
     batches: &[RecordBatch],
 ) -> WalResult<Vec<u8>> {
-    let rows: usize = batches.iter().map(|b| b.get_array_memory_size()).sum();
+    let rows: usize = batches
+        .iter()
+        .map(crate::hot::footprint::retained_bytes)
+        .sum();
     let mut out = Vec::with_capacity(reserve + 64 + rows);
     out.resize(reserve, 0);
     out.extend_from_slice(&seq.to_le_bytes());
