@@ -43,9 +43,9 @@ pub struct AgentMemoryArgs {
     )]
     pub max_cache_entries: usize,
 
-    /// Approximate search: `off` (always the exact scan), `auto` (a Lance vector index proposes
-    /// candidates once the store holds --agent-memory-ann-min-records memories), `on` (whenever
-    /// an index exists). Candidates are always re-ranked by the full score.
+    /// Approximate search: `off` (always the exact scan), `auto` (an in-memory IVF index answers
+    /// once the store holds --agent-memory-ann-min-records memories), `on` (from 1 024
+    /// memories). Its answers are kept only when provably the exact scan's.
     #[arg(
         long = "agent-memory-ann",
         env = "STRATA_AGENT_MEMORY_ANN",
@@ -69,6 +69,15 @@ pub struct AgentMemoryArgs {
         default_value_t = 50_000
     )]
     pub ann_max_candidates: usize,
+
+    /// IVF partitions an approximate search compares exactly (0: a thirty-second of them, 4 to
+    /// 64). More probes, better recall, slower searches.
+    #[arg(
+        long = "agent-memory-ann-probes",
+        env = "STRATA_AGENT_MEMORY_ANN_PROBES",
+        default_value_t = 0
+    )]
+    pub ann_probes: usize,
 }
 
 /// `--agent-memory-ann` values, parsed straight into Agent Memory's own mode.
@@ -110,6 +119,7 @@ impl AgentMemoryArgs {
                 mode: self.ann,
                 min_records: self.ann_min_records,
                 max_candidates: self.ann_max_candidates,
+                probes: self.ann_probes,
             },
             flush_every: self.flush_every,
             storage,

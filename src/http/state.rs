@@ -79,11 +79,7 @@ impl AppState {
         );
         let settings = MemorySettings {
             limits: crate::memory::settings::Limits::default(),
-            ann: crate::memory::settings::AnnSettings {
-                mode: crate::memory::settings::AnnMode::Off,
-                min_records: 0,
-                max_candidates: 0,
-            },
+            ann: crate::memory::settings::AnnSettings::default(),
             flush_every: 0,
             storage: None,
         };

@@ -8,6 +8,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
+use super::ivf::Ivf;
 use super::record::Memory;
 use super::scope::{SCOPE_LEN, Scope};
 use super::score::{Scored, TopK, dot, inverse_norm, memory_retention, rank};
@@ -52,6 +53,10 @@ pub struct MemoryTable {
     /// Running maxima of the score's non-similarity inputs, for [`MemoryTable::bonus_ceiling`].
     /// They only grow (removals leave them high), which keeps the ceiling safe.
     ceiling: Ceiling,
+    /// The vector index, kept in step with every row change once installed.
+    ivf: Option<Ivf>,
+    /// Row changes so far: work computed against row numbers is valid while this stands still.
+    changes: u64,
 }
 
 #[derive(Debug)]
@@ -97,7 +102,50 @@ impl MemoryTable {
     pub fn set_dim(&mut self, dim: usize) {
         debug_assert!(self.headers.iter().all(|h| !h.embedded));
         self.dim = dim;
-        self.vectors = vec![0.0; self.records.len() * dim];
+        // Keeps the room a load reserved.
+        self.vectors.clear();
+        self.vectors.resize(self.records.len() * dim, 0.0);
+        self.ivf = None;
+        self.changes += 1;
+    }
+
+    /// The vector index, if one is installed.
+    pub fn ivf(&self) -> Option<&Ivf> {
+        self.ivf.as_ref()
+    }
+
+    /// Installs (or replaces) the vector index; its rows are then assigned with
+    /// [`MemoryTable::assign`].
+    pub fn install_ivf(&mut self, ivf: Ivf) {
+        self.ivf = Some(ivf);
+    }
+
+    /// Which rows have a vector, in row order.
+    pub fn embedded(&self) -> impl Iterator<Item = bool> + '_ {
+        self.headers.iter().map(|h| h.embedded)
+    }
+
+    /// How many row changes the table has seen (see [`MemoryTable::assign`]).
+    pub fn changes(&self) -> u64 {
+        self.changes
+    }
+
+    /// Places rows in the index's partitions, `(row, partition)` as computed when
+    /// [`MemoryTable::changes`] read `at`; refused (`false`) if rows changed since.
+    pub fn assign(&mut self, placed: &[(u32, u32)], at: u64) -> bool {
+        match &mut self.ivf {
+            Some(ivf) if self.changes == at => {
+                ivf.assign(placed);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The stored vector of `row` (zeros when it has none).
+    pub fn vector(&self, row: u32) -> &[f32] {
+        let r = row as usize;
+        &self.vectors[r * self.dim..(r + 1) * self.dim]
     }
 
     /// Whether a memory with this id exists.
@@ -112,17 +160,33 @@ impl MemoryTable {
             .map(|&r| self.records[r as usize].scope.tenant_id.as_str())
     }
 
+    /// Makes room for `n` more rows of dimension `dim` (0: unknown yet, vectors grow later).
+    pub fn reserve(&mut self, n: usize, dim: usize) {
+        self.records.reserve(n);
+        self.headers.reserve(n);
+        self.access_count.reserve(n);
+        self.last_accessed.reserve(n);
+        self.by_id.reserve(n);
+        self.vectors.reserve(n.saturating_mul(dim));
+    }
+
     /// Inserts or replaces (by id) a memory whose embedding is empty or of the table's
     /// dimension; returns the replaced one.
     pub fn upsert(&mut self, mut memory: Memory) -> Option<Memory> {
         let embedding = std::mem::take(&mut memory.embedding);
+        self.upsert_with(memory, &embedding)
+    }
+
+    /// [`MemoryTable::upsert`] with the vector apart (`memory.embedding` is ignored).
+    pub fn upsert_with(&mut self, mut memory: Memory, embedding: &[f32]) -> Option<Memory> {
+        memory.embedding = Vec::new();
         debug_assert!(embedding.is_empty() || embedding.len() == self.dim);
         let header = Header {
             scopes: memory.scope.values().map(|v| self.interner.intern(v)),
             created_at_ns: memory.created_at_ns,
             expires_at_ns: memory.expires_at_ns,
             importance: memory.importance,
-            inv_norm: inverse_norm(&embedding),
+            inv_norm: inverse_norm(embedding),
             pinned: memory.pinned,
             embedded: !embedding.is_empty(),
         };
@@ -147,19 +211,24 @@ impl MemoryTable {
             if embedding.is_empty() {
                 slot.fill(0.0);
             } else {
-                slot.copy_from_slice(&embedding);
+                slot.copy_from_slice(embedding);
             }
             self.headers[r] = header;
             self.access_count[r] = AtomicU64::new(memory.access_count);
             self.last_accessed[r] = AtomicI64::new(memory.last_accessed_ns);
             self.records[r] = memory;
+            self.changes += 1;
+            if let Some(ivf) = &mut self.ivf {
+                let v = &self.vectors[r * dim..(r + 1) * dim];
+                ivf.replace(row, header.embedded.then_some(v));
+            }
             Some(old)
         } else {
             let row = self.records.len() as u32;
             if embedding.is_empty() {
                 self.vectors.resize(self.vectors.len() + dim, 0.0);
             } else {
-                self.vectors.extend_from_slice(&embedding);
+                self.vectors.extend_from_slice(embedding);
             }
             self.headers.push(header);
             self.access_count.push(AtomicU64::new(memory.access_count));
@@ -167,6 +236,12 @@ impl MemoryTable {
                 .push(AtomicI64::new(memory.last_accessed_ns));
             self.by_id.insert(memory.memory_id.clone(), row);
             self.records.push(memory);
+            self.changes += 1;
+            if let Some(ivf) = &mut self.ivf {
+                let r = row as usize;
+                let v = &self.vectors[r * dim..(r + 1) * dim];
+                ivf.push(header.embedded.then_some(v));
+            }
             None
         }
     }
@@ -192,6 +267,10 @@ impl MemoryTable {
         self.headers.swap_remove(row);
         self.access_count.swap_remove(row);
         self.last_accessed.swap_remove(row);
+        self.changes += 1;
+        if let Some(ivf) = &mut self.ivf {
+            ivf.swap_remove(row as u32);
+        }
         Some(removed)
     }
 
@@ -203,11 +282,6 @@ impl MemoryTable {
     /// A copy of the memory at `row`.
     pub fn row(&self, row: u32) -> Memory {
         self.take_row(row as usize)
-    }
-
-    /// Row of a memory id.
-    pub fn row_of(&self, id: &str) -> Option<u32> {
-        self.by_id.get(id).copied()
     }
 
     fn take_row(&self, r: usize) -> Memory {
@@ -241,7 +315,8 @@ impl MemoryTable {
         Some(Resolved { scopes })
     }
 
-    fn matches(&self, r: usize, filter: &Resolved, now: i64) -> bool {
+    /// Whether row `r` matches `filter` and has not expired at `now`.
+    pub(super) fn matches(&self, r: usize, filter: &Resolved, now: i64) -> bool {
         let h = &self.headers[r];
         if h.expires_at_ns > 0 && h.expires_at_ns <= now {
             return false;
@@ -253,23 +328,50 @@ impl MemoryTable {
             .all(|(want, have)| want.is_none_or(|w| w == *have))
     }
 
-    fn score_row(&self, r: usize, query: Option<&[f32]>, now: i64) -> (f64, f64) {
+    /// Cosine similarity of row `r` with the normalised `query`, computed exactly as the scan
+    /// computes it (0 for a row without a vector).
+    pub(super) fn similarity(&self, r: usize, query: &[f32]) -> f64 {
         let h = &self.headers[r];
-        let similarity = match query {
-            Some(q) if h.embedded && q.len() == self.dim => {
-                f64::from(dot(q, &self.vectors[r * self.dim..(r + 1) * self.dim]) * h.inv_norm)
-            }
-            _ => 0.0,
-        };
+        if h.embedded && query.len() == self.dim {
+            f64::from(dot(query, &self.vectors[r * self.dim..(r + 1) * self.dim]) * h.inv_norm)
+        } else {
+            0.0
+        }
+    }
+
+    fn score_row(&self, r: usize, query: Option<&[f32]>, now: i64) -> (f64, f64) {
+        let similarity = query.map_or(0.0, |q| self.similarity(r, q));
+        self.score_known(r, query.map(|_| similarity), now)
+    }
+
+    /// Row `r`'s score with its similarity already known (`None`: no query vector).
+    fn score_known(&self, r: usize, similarity: Option<f64>, now: i64) -> (f64, f64) {
+        let h = &self.headers[r];
         let score = rank(
-            query.map(|_| similarity),
+            similarity,
             h.importance,
             h.pinned,
             h.created_at_ns,
             self.access_count[r].load(Ordering::Relaxed),
             now,
         );
-        (score, similarity)
+        (score, similarity.unwrap_or(0.0))
+    }
+
+    /// The best `k` of rows whose similarity to the query is known (ANN candidates), best
+    /// first; the rows match the search's filter.
+    pub fn rank_known(&self, rows: &[(f64, u32)], k: usize, now: i64) -> Vec<Scored> {
+        let mut top = TopK::new(k);
+        for &(similarity, row) in rows {
+            let (score, similarity) = self.score_known(row as usize, Some(similarity), now);
+            top.push(Scored {
+                score,
+                similarity,
+                created_at_ns: self.headers[row as usize].created_at_ns,
+                row,
+            });
+        }
+        top.into_sorted()
     }
 
     /// The best `k` matching memories, best first. `query` must be L2-normalised.
@@ -334,32 +436,6 @@ impl MemoryTable {
         top
     }
 
-    /// The best `k` among the given rows only (ANN candidates), best first.
-    pub fn rank_rows(
-        &self,
-        rows: impl IntoIterator<Item = u32>,
-        filter: &Resolved,
-        query: Option<&[f32]>,
-        k: usize,
-        now: i64,
-    ) -> Vec<Scored> {
-        let mut top = TopK::new(k);
-        for row in rows {
-            let r = row as usize;
-            if r >= self.records.len() || !self.matches(r, filter, now) {
-                continue;
-            }
-            let (score, similarity) = self.score_row(r, query, now);
-            top.push(Scored {
-                score,
-                similarity,
-                created_at_ns: self.headers[r].created_at_ns,
-                row,
-            });
-        }
-        top.into_sorted()
-    }
-
     /// A bound, in O(1), on what any memory scores without its similarity term: the largest
     /// importance plus pin bonus ever stored, the newest creation's recency (1 if it lies in
     /// the future), and the access bonus of the most accessed memory.
@@ -373,27 +449,27 @@ impl MemoryTable {
         c.importance_and_pin + recency + (0.01 * c.accesses.load(Ordering::Relaxed) as f64).min(1.0)
     }
 
-    /// The highest score any matching memory could reach without its similarity term (the
-    /// importance, pinning, recency and access parts), skipping rows marked in `skip`. Bounds
-    /// what a memory outside a candidate set can score.
-    pub fn max_bonus(&self, filter: &Resolved, skip: Option<&[bool]>, now: i64) -> f64 {
-        let mut best = f64::NEG_INFINITY;
-        for r in 0..self.records.len() {
-            if skip.is_some_and(|s| s[r]) || !self.matches(r, filter, now) {
-                continue;
-            }
-            let h = &self.headers[r];
-            let bonus = rank(
-                None,
-                h.importance,
-                h.pinned,
-                h.created_at_ns,
-                self.access_count[r].load(Ordering::Relaxed),
-                now,
-            );
-            best = best.max(bonus);
-        }
-        best
+    /// Rows matching `filter` whose score without its similarity term (the importance,
+    /// pinning, recency and access parts) exceeds `threshold`: the only memories a candidate
+    /// set must also hold when everything else is bounded by `threshold` plus a similarity.
+    pub fn rows_above(&self, filter: &Resolved, threshold: f64, now: i64) -> Vec<u32> {
+        (0..self.records.len())
+            .filter(|&r| self.bonus(r, now) > threshold && self.matches(r, filter, now))
+            .map(|r| r as u32)
+            .collect()
+    }
+
+    /// Row `r`'s score without its similarity term.
+    fn bonus(&self, r: usize, now: i64) -> f64 {
+        let h = &self.headers[r];
+        rank(
+            None,
+            h.importance,
+            h.pinned,
+            h.created_at_ns,
+            self.access_count[r].load(Ordering::Relaxed),
+            now,
+        )
     }
 
     /// Ids of memories expired at `now`.
@@ -531,11 +607,13 @@ mod tests {
         t.upsert(b);
         t.touch(&[0, 0, 0], now);
         let all = t.resolve(&filter("t")).unwrap();
-        let exact = t.max_bonus(&all, None, now);
         let ceiling = t.bonus_ceiling(now);
         // 5 (pin) + 0.5 (recency of the newest) + 0.03 (three accesses) bounds both memories.
         assert!((ceiling - 5.53).abs() < 1e-9, "{ceiling}");
-        assert!(ceiling >= exact, "{ceiling} < {exact}");
+        assert!(t.rows_above(&all, ceiling, now).is_empty());
+        // a: 2 + 0.5 + 0.03; b: 5.
+        assert_eq!(t.rows_above(&all, 2.6, now), vec![1]);
+        assert_eq!(t.rows_above(&all, 2.0, now), vec![0, 1]);
     }
 
     #[test]

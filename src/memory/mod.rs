@@ -9,7 +9,9 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`service`] | [`AgentMemory`]: logging, eviction, stores, deletes, cache lookups |
-//! | `search` | search and context: vector-index candidates proved against the exact scan |
+//! | `search` | search and context: the vector index's answer, kept when provably exact |
+//! | [`ivf`] | the in-memory IVF index: k-means centroids, partition lists kept with the rows |
+//! | [`ann`] | when the index is built, trained, assigned; its settings and figures |
 //! | [`query`] | searches and lookups (checked when built) and their results |
 //! | [`record`] | the records and how requests become records |
 //! | [`scope`] | tenant, namespace, user, session, agent and type, defined once |
@@ -21,8 +23,10 @@
 //! | [`settings`] | plain settings the server resolves its flags into |
 //! | [`error`] | what Agent Memory fails with, protocol-neutral |
 
+pub mod ann;
 pub mod cache;
 pub mod error;
+pub mod ivf;
 pub mod memories;
 pub mod persist;
 pub mod query;
@@ -43,13 +47,13 @@ pub use settings::Settings;
 /// Opens Agent Memory as `settings` say: persisted (datasets loaded, WAL replayed) or in memory
 /// only.
 pub async fn open(settings: &Settings) -> Result<Arc<AgentMemory>> {
-    match &settings.storage {
-        Some(storage) => Ok(Arc::new(
-            persist::open(storage, settings.limits, settings.ann).await?,
-        )),
+    let memory = match &settings.storage {
+        Some(storage) => Arc::new(persist::open(storage, settings.limits, settings.ann).await?),
         None => {
             tracing::info!("agent memory in memory only (no --agent-memory-dir and no HDB)");
-            Ok(Arc::new(AgentMemory::new(settings.limits)))
+            Arc::new(AgentMemory::with_ann(settings.limits, settings.ann))
         }
-    }
+    };
+    ann::spawn_maintainer(&memory);
+    Ok(memory)
 }

@@ -1,24 +1,28 @@
-//! Search and context assembly: the vector index (when it applies) proposes candidates, which
-//! are kept only when they provably hold the exact answer; otherwise the exact scan answers.
+//! Search and context assembly: the vector index (when it applies) answers from the rows of
+//! the partitions nearest the query, and its answer is kept only when it provably is the
+//! exact scan's; otherwise the exact scan answers.
 
 use std::sync::Arc;
 
 use super::AgentMemory;
 use super::error::{Error, Result};
 use super::memories::{MemoryTable, Resolved};
-use super::persist::ann::{AnnStats, Candidates, equals_filter};
 use super::query::{Match, SearchQuery};
 use super::record::estimate_tokens;
-use super::scope::SCOPE_FIELDS;
 use super::score::{Scored, inverse_norm};
 use super::stats::ANN_OVERSAMPLE;
 
+/// Rows compared in a search from which the comparisons are split over every core.
+const PARALLEL_ROWS: usize = 16 * 1024;
+/// When the bound fails, the candidates are widened once by this factor: enough for the access
+/// counts of a busy store, and still the nearest neighbours (an IVF index's assumption, that
+/// what is nearest lies in the nearest partitions, weakens as the candidates reach further).
+const WIDEN: usize = 4;
+
 impl AgentMemory {
-    /// The best `limit` memories for a query, best first; each counts one access.
-    ///
-    /// The vector index (I/O) is asked first, without any lock held, so it cannot hold up
-    /// writers; the ranking scan (CPU, proportional to the store) then runs on a blocking
-    /// thread so it cannot stall the runtime's I/O threads.
+    /// The best `limit` memories for a query, best first; each counts one access. The ranking
+    /// (CPU, proportional to what it reads) runs on a blocking thread so it cannot stall the
+    /// runtime's I/O threads.
     pub async fn search(self: &Arc<Self>, query: SearchQuery, now: i64) -> Result<Vec<Match>> {
         let dim = self.dim();
         if !query.embedding.is_empty() && dim > 0 && query.embedding.len() != dim {
@@ -33,59 +37,28 @@ impl AgentMemory {
             let inv = inverse_norm(&query.embedding);
             query.embedding.iter().map(|x| x * inv).collect()
         };
-        let candidates = if query.embedding.is_empty() {
-            None
-        } else {
-            self.ann_candidates(&query, &normalised).await
-        };
         let memory = Arc::clone(self);
-        tokio::task::spawn_blocking(move || memory.rank(&query, &normalised, candidates, now))
-            .await?
+        tokio::task::spawn_blocking(move || memory.rank(&query, &normalised, now)).await?
     }
 
-    /// The ranking part of [`AgentMemory::search`]: the index's candidates when they provably
-    /// hold the answer, else the exact scan.
-    fn rank(
-        &self,
-        query: &SearchQuery,
-        normalised: &[f32],
-        candidates: Option<Candidates>,
-        now: i64,
-    ) -> Result<Vec<Match>> {
+    /// The ranking part of [`AgentMemory::search`]: the index's answer when it provably is the
+    /// exact one, else the exact scan.
+    fn rank(&self, query: &SearchQuery, normalised: &[f32], now: i64) -> Result<Vec<Match>> {
         let embedding = (!query.embedding.is_empty()).then_some(normalised);
         let table = self.memories.read();
         let Some(filter) = table.resolve(&query.filter) else {
             return Ok(Vec::new());
         };
-        let hits = match candidates {
-            Some(c) => {
-                let dirty = self
-                    .log
-                    .as_ref()
-                    .map(|l| l.dirty_memories())
-                    .unwrap_or_default();
-                let rows = c
-                    .ids
-                    .iter()
-                    .chain(dirty.iter())
-                    .filter_map(|id| table.row_of(id))
-                    .collect::<std::collections::BTreeSet<u32>>();
-                let ranked =
-                    table.rank_rows(rows.iter().copied(), &filter, embedding, query.limit, now);
-                // When every indexed match came back, only memories without a vector (similarity
-                // 0) were left out.
-                let left_out = if c.complete { 0.0 } else { c.min_similarity };
-                let exact = ranked.len() == query.limit
-                    && Self::provably_best(&table, &filter, &ranked, &rows, left_out, now);
-                if let Some(d) = &self.datasets {
-                    d.ann().count_search(!exact);
-                }
-                if exact {
-                    ranked
-                } else {
-                    table.search(&filter, embedding, query.limit, now)
-                }
+        let approximate = match embedding {
+            Some(q) if query.limit > 0 && self.ann.wanted(table.len()) && table.ivf().is_some() => {
+                let answer = self.approximate(&table, &filter, q, query.limit, now);
+                self.ann.count_search(answer.is_none());
+                answer
             }
+            _ => None,
+        };
+        let hits = match approximate {
+            Some(hits) => hits,
             None => table.search(&filter, embedding, query.limit, now),
         };
         let rows: Vec<u32> = hits.iter().map(|h| h.row).collect();
@@ -102,6 +75,128 @@ impl AgentMemory {
             log.touched_memories(matches.iter().map(|m| m.memory.memory_id.as_str()));
         }
         Ok(matches)
+    }
+
+    /// The best `limit` memories from the vector index, when they provably are the exact
+    /// answer; `None` sends the search to the exact scan (no index, rows not all placed yet,
+    /// or no proof).
+    ///
+    /// The rows of the partitions nearest the query (more partitions while fewer than the
+    /// candidates wanted match the filter) are compared exactly, as the scan compares them.
+    /// The most similar of them are ranked by the full score; the answer stands when no
+    /// memory outside them can outscore the last one kept. Such a memory is at most as similar
+    /// as the least similar candidate (for memories in partitions not compared, that is what
+    /// an IVF index assumes: what is nearest lies in the nearest partitions), and its other
+    /// score terms are bounded by the store's largest importance, pin, recency and access
+    /// figures. When the bound fails, four times as many candidates are taken, then a pass over
+    /// every memory's score terms adds those the bound cannot leave out.
+    fn approximate(
+        &self,
+        table: &MemoryTable,
+        filter: &Resolved,
+        query: &[f32],
+        limit: usize,
+        now: i64,
+    ) -> Option<Vec<Scored>> {
+        let ivf = table.ivf()?;
+        if ivf.pending() > 0 {
+            return None;
+        }
+        let settings = self.ann.settings();
+        let want = limit
+            .saturating_mul(ANN_OVERSAMPLE)
+            .min(settings.max_candidates.max(limit));
+        let probes = self.ann.probes(ivf.partitions());
+        let order = ivf.probe_order(query);
+        let mut rows = Vec::new();
+        let mut probed = 0;
+        let mut similar: Vec<(f64, u32)> = Vec::new();
+        while probed < order.len() && (probed < probes || similar.len() < want) {
+            let next = (probed + probes).min(order.len());
+            rows.clear();
+            for &list in &order[probed..next] {
+                rows.extend_from_slice(ivf.list(list));
+            }
+            similar.extend(compare(table, &rows, filter, query, now));
+            probed = next;
+        }
+        let everything = probed == order.len();
+        let by_similarity =
+            |a: &(f64, u32), b: &(f64, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+        let cap = want.saturating_mul(WIDEN).min(similar.len());
+        let mut take = want.min(similar.len());
+        loop {
+            if take == 0 {
+                return None;
+            }
+            if take < similar.len() {
+                similar.select_nth_unstable_by(take - 1, by_similarity);
+            }
+            let candidates = &similar[..take];
+            let ranked = table.rank_known(candidates, limit, now);
+            if ranked.len() < limit {
+                return None;
+            }
+            // With every vector compared, only memories without one (similarity 0) are left.
+            let left_out = if everything && take == similar.len() {
+                0.0
+            } else {
+                candidates.iter().map(|c| c.0).fold(f64::INFINITY, f64::min)
+            };
+            if Self::bounded(table, &ranked, left_out, now) {
+                return Some(ranked);
+            }
+            if take >= cap {
+                return Self::completed_by_scan(
+                    table, filter, query, &ranked, take, &similar, left_out, limit, now,
+                );
+            }
+            take = cap;
+        }
+    }
+
+    /// The O(1) half of the proof: the last kept score beats `10·left_out` plus the store's
+    /// largest possible score terms besides similarity.
+    fn bounded(table: &MemoryTable, ranked: &[Scored], left_out: f64, now: i64) -> bool {
+        let Some(last) = ranked.last() else {
+            return true;
+        };
+        last.score > ceiling(left_out) + table.bonus_ceiling(now)
+    }
+
+    /// The last resort before the exact scan, one pass over every memory's score terms: the
+    /// memories outside the candidates that could still outscore the last one kept (their
+    /// score terms besides similarity exceed what `10·left_out` leaves) are compared too and
+    /// ranked with the candidates. Every memory left out then scores at most the old last
+    /// score, which the new answer's last score is at least. `None` when that is a large part
+    /// of the store (the scan is then cheaper).
+    #[allow(clippy::too_many_arguments)]
+    fn completed_by_scan(
+        table: &MemoryTable,
+        filter: &Resolved,
+        query: &[f32],
+        ranked: &[Scored],
+        take: usize,
+        similar: &[(f64, u32)],
+        left_out: f64,
+        limit: usize,
+        now: i64,
+    ) -> Option<Vec<Scored>> {
+        let last = ranked.last()?;
+        let extra = table.rows_above(filter, last.score - ceiling(left_out), now);
+        if extra.len() > (table.len() / 8).max(take) {
+            return None;
+        }
+        let mut rows: Vec<(f64, u32)> = similar[..take].to_vec();
+        let known: std::collections::HashSet<u32> = rows.iter().map(|&(_, r)| r).collect();
+        rows.extend(
+            extra
+                .into_iter()
+                .filter(|r| !known.contains(r))
+                .map(|r| (table.similarity(r as usize, query), r)),
+        );
+        let ranked = table.rank_known(&rows, limit, now);
+        (ranked.len() == limit).then_some(ranked)
     }
 
     /// Context assembly: the ranked memories of `query`, each distinct content once, taken
@@ -138,74 +233,129 @@ impl AgentMemory {
         }
         Ok((taken, used))
     }
+}
 
-    /// Whether the ranked candidates are certainly the exact answer: no memory outside them can
-    /// outscore the last one kept. A memory left out by the index is at most `min_similarity`
-    /// similar to the query (one without a vector counts 0), so it scores at most
-    /// `10·max(min_similarity, 0)` plus the largest non-similarity part of any memory outside
-    /// the candidates.
-    fn provably_best(
-        table: &MemoryTable,
-        filter: &Resolved,
-        ranked: &[Scored],
-        candidates: &std::collections::BTreeSet<u32>,
-        min_similarity: f64,
-        now: i64,
-    ) -> bool {
-        let Some(last) = ranked.last() else {
-            return true;
-        };
-        // Room for float error between Lance's distances and ours.
-        let ceiling = 10.0 * min_similarity.max(0.0) + 1e-5;
-        // Cheapest bound first; the scans over every memory only when it is not enough.
-        if last.score > ceiling + table.bonus_ceiling(now)
-            || last.score > ceiling + table.max_bonus(filter, None, now)
-        {
-            return true;
-        }
-        let mut skip = vec![false; table.len()];
-        for &r in candidates {
-            skip[r as usize] = true;
-        }
-        last.score > ceiling + table.max_bonus(filter, Some(&skip), now)
+/// The similarity term of a memory at most `left_out` similar to the query, with room for the
+/// float error between the index's comparisons and the scan's (they are the same computation,
+/// but a memory may have changed in between).
+fn ceiling(left_out: f64) -> f64 {
+    10.0 * left_out.max(0.0) + 1e-5
+}
+
+/// `(similarity, row)` of the given rows that match `filter`, compared exactly as the scan
+/// compares them; split over every core when there are many.
+fn compare(
+    table: &MemoryTable,
+    rows: &[u32],
+    filter: &Resolved,
+    query: &[f32],
+    now: i64,
+) -> Vec<(f64, u32)> {
+    let part = |rows: &[u32]| -> Vec<(f64, u32)> {
+        rows.iter()
+            .filter(|&&r| table.matches(r as usize, filter, now))
+            .map(|&r| (table.similarity(r as usize, query), r))
+            .collect()
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+    if threads < 2 || rows.len() < PARALLEL_ROWS {
+        return part(rows);
     }
-
-    /// Ids the vector index proposes for a search, when approximate search applies: a persisted
-    /// store with a usable index, a query naming its tenant and namespace (the index partition
-    /// the reference uses too), and a query vector.
-    async fn ann_candidates(&self, query: &SearchQuery, normalised: &[f32]) -> Option<Candidates> {
-        let datasets = self.datasets.as_ref()?;
-        let ann = datasets.ann();
-        let f = &query.filter;
-        if query.limit == 0
-            || f.tenant_id.is_empty()
-            || f.namespace.is_empty()
-            || !ann.usable(self.memories.read().len())
-        {
-            return None;
-        }
-        // Tenant and namespace are never empty here; the other fields are wildcards when empty.
-        let terms: Vec<(&str, &str)> = SCOPE_FIELDS
-            .into_iter()
-            .zip(f.values())
-            .filter(|(_, value)| !value.is_empty())
-            .collect();
-        let filter = equals_filter(&terms);
-        let k = query.limit.saturating_mul(ANN_OVERSAMPLE);
-        match ann.candidates(normalised, &filter, k).await {
-            Ok(candidates) => candidates,
-            Err(e) => {
-                tracing::warn!("vector index search failed, using the exact scan: {e}");
-                None
+    let per = rows.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let mut chunks = rows.chunks(per);
+        let first = chunks.next().unwrap_or_default();
+        let others: Vec<_> = chunks.map(|c| s.spawn(move || part(c))).collect();
+        let mut out = part(first);
+        for o in others {
+            match o.join() {
+                Ok(v) => out.extend(v),
+                Err(panic) => std::panic::resume_unwind(panic),
             }
         }
+        out
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::ann::AnnSettings;
+    use crate::memory::record::Memory;
+    use crate::memory::scope::Scope;
+    use crate::memory::service::Limits;
+    use crate::memory::settings::AnnMode;
+
+    /// A seeded xorshift for the test's data.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn unit(&mut self) -> f32 {
+            (self.next() >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+        }
     }
 
-    /// ANN stats (all zero for a store kept only in memory).
-    pub fn ann_stats(&self) -> AnnStats {
-        self.datasets
-            .as_ref()
-            .map(|d| d.ann().stats())
-            .unwrap_or_default()
+    /// Whatever the index answers is the exact scan's answer, over memories of varied
+    /// importance, pins, accesses, tenants and ages, and it answers most searches.
+    #[test]
+    fn approximate_answers_are_the_exact_scans() {
+        let settings = AnnSettings {
+            mode: AnnMode::On,
+            probes: 2,
+            ..AnnSettings::default()
+        };
+        let memory = AgentMemory::with_ann(Limits::default(), settings);
+        let (dim, centres) = (64, 40);
+        let mut rng = Rng(99);
+        let centre: Vec<Vec<f32>> = (0..centres)
+            .map(|_| (0..dim).map(|_| rng.unit()).collect())
+            .collect();
+        let now = 1_000 * 3_600_000_000_000i64;
+        for i in 0..40_000usize {
+            let c = &centre[i % centres];
+            let v: Vec<f32> = c.iter().map(|x| x + rng.unit() * 0.1).collect();
+            let mut m = Memory::sample(&format!("m{i}"), v);
+            m.scope.tenant_id = ["a", "b", "c"][i % 3].into();
+            m.importance = if i % 97 == 0 { 0.5 } else { 0.0 };
+            m.pinned = i % 1999 == 0;
+            m.access_count = (rng.next() % 4) * u64::from(i % 5 == 0);
+            m.created_at_ns = now - (rng.next() % 1000) as i64 * 3_600_000_000_000;
+            memory.put_memory(m, now).unwrap();
+        }
+        memory.maintain_index();
+        let s = memory.ann_stats();
+        assert!(s.enabled && s.partitions == 9, "{s:?}");
+        let (mut answered, mut asked) = (0, 0);
+        for q in 0..200usize {
+            let c = &centre[(q * 7) % centres];
+            let query: Vec<f32> = c.iter().map(|x| x + rng.unit() * 0.05).collect();
+            let inv = inverse_norm(&query);
+            let query: Vec<f32> = query.iter().map(|x| x * inv).collect();
+            let filter = Scope {
+                tenant_id: if q % 2 == 0 {
+                    "a".into()
+                } else {
+                    String::new()
+                },
+                ..Scope::default()
+            };
+            let table = memory.memories.read();
+            let resolved = table.resolve(&filter).unwrap();
+            let limit = 1 + q % 20;
+            let exact = table.search(&resolved, Some(&query), limit, now);
+            asked += 1;
+            if let Some(approx) = memory.approximate(&table, &resolved, &query, limit, now) {
+                answered += 1;
+                let rows = |h: &[Scored]| h.iter().map(|s| s.row).collect::<Vec<_>>();
+                assert_eq!(rows(&approx), rows(&exact), "query {q}");
+            }
+        }
+        assert!(answered * 2 > asked, "{answered} of {asked} from the index");
+        eprintln!("{answered} of {asked} answered from the index");
     }
 }

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use parking_lot::{Mutex, RwLock};
 
+use super::ann::{Ann, AnnSettings};
 use super::cache::{PromptCache, cache_key};
 use super::error::{Error, Result};
 use super::memories::MemoryTable;
@@ -56,11 +57,19 @@ pub struct AgentMemory {
     pub(super) evicted_cache: AtomicU64,
     pub(super) log: Option<MutationLog>,
     pub(super) datasets: Option<Arc<Datasets>>,
+    /// Approximate search: the vector index's settings and counters.
+    pub(super) ann: Ann,
 }
 
 impl AgentMemory {
-    /// An empty store, kept only in memory until a log is attached.
+    /// An empty store without approximate search, kept only in memory until a log is attached.
     pub fn new(limits: Limits) -> Self {
+        Self::with_ann(limits, AnnSettings::default())
+    }
+
+    /// An empty store whose searches use a vector index as `ann` says (once
+    /// [`super::ann::spawn_maintainer`] builds it).
+    pub fn with_ann(limits: Limits, ann: AnnSettings) -> Self {
         Self {
             limits,
             memories: RwLock::new(MemoryTable::default()),
@@ -73,6 +82,7 @@ impl AgentMemory {
             evicted_cache: AtomicU64::new(0),
             log: None,
             datasets: None,
+            ann: Ann::new(ann),
         }
     }
 

@@ -51,6 +51,20 @@ pub struct AnnSettings {
     pub min_records: usize,
     /// Most candidates re-ranked per search.
     pub max_candidates: usize,
+    /// Partitions a search compares exactly (0: chosen by the index's size).
+    pub probes: usize,
+}
+
+impl Default for AnnSettings {
+    /// Exact scan only.
+    fn default() -> Self {
+        Self {
+            mode: AnnMode::Off,
+            min_records: 50_000,
+            max_candidates: 50_000,
+            probes: 0,
+        }
+    }
 }
 
 /// Where Agent Memory data lives.

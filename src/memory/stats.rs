@@ -6,12 +6,13 @@ use serde_json::{Value, json};
 use strata_tiers::wal::WalStats;
 
 use super::AgentMemory;
-use super::persist::ann::AnnStats;
+use super::ann::AnnStats;
 use super::persist::lance::LanceStats;
 use super::service::{Limits, MemoryStats};
 use super::settings::Settings;
 
-/// Candidates an approximate search asks the index for, per result wanted.
+/// Candidates an approximate search ranks by the full score, per result wanted (at first;
+/// more while the proof of exactness fails).
 pub const ANN_OVERSAMPLE: usize = 8;
 
 /// Every figure of the store, read at one moment.
@@ -73,13 +74,14 @@ pub fn stats_json(snapshot: &Snapshot, settings: &Settings) -> Value {
         "ann": {
             "mode": settings.ann.mode.as_str(),
             "enabled": ann.enabled,
-            "index": "IVF_FLAT (cosine), Lance",
+            "index": "IVF (cosine k-means), in memory, exact comparisons",
             "min_records": settings.ann.min_records,
             "max_candidates": settings.ann.max_candidates,
             "oversample": ANN_OVERSAMPLE,
             "indexed_vectors": ann.indexed_vectors,
             "unindexed_vectors": ann.unindexed_vectors,
             "partitions": ann.partitions,
+            "probes": ann.probes,
             "rebuild_count": ann.rebuilds,
             "last_rebuild_ms": ann.last_rebuild_ms,
             "search_count": ann.searches,

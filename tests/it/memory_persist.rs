@@ -229,15 +229,7 @@ async fn approximate_search_returns_the_exact_answers() {
         e.post_ok("/api/ai/memories", body).await;
     }
     wait_committed(&a).await;
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while stats(&a).await["ann"]["indexed_vectors"].as_u64() < Some(2000) {
-        assert!(
-            Instant::now() < deadline,
-            "index never built: {}",
-            stats(&a).await
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_indexed(&a, 2000).await;
     let queries = |namespace: &str| -> Vec<Value> {
         (0..20)
             .map(|q| json!({"tenant_id": "t", "namespace": namespace, "query_embedding": vector(q * 3, q + 5000), "limit": 10}))
@@ -254,17 +246,31 @@ async fn approximate_search_returns_the_exact_answers() {
     assert!(s["ann"]["search_count"].as_u64().unwrap() > 0, "{s}");
     let partitions = s["ann"]["partitions"].clone();
 
-    // A restart reopens the index committed with the dataset: nothing trained, the same
+    // A restart adopts the centroids saved with the dataset: nothing trained, the same
     // partitions probed, the same answers.
     drop(ann);
     let ann = place.start(&args).await;
     let a = ann.client();
+    wait_indexed(&a, 2000).await;
     let s = stats(&a).await;
     assert_eq!(s["ann"]["rebuild_count"], 0, "{s}");
     assert_eq!(s["ann"]["partitions"], partitions, "{s}");
     assert!(s["ann"]["indexed_vectors"].as_u64().unwrap() >= 2000, "{s}");
     same_answers(&a, &e, &queries("m")).await;
     assert!(stats(&a).await["ann"]["search_count"].as_u64().unwrap() > 0);
+}
+
+/// Polls until the background maintainer has placed `rows` vectors and searches use the index.
+async fn wait_indexed(a: &Client, rows: u64) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let s = stats(a).await;
+        if s["ann"]["enabled"] == true && s["ann"]["indexed_vectors"].as_u64() >= Some(rows) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "index never built: {s}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// Each search in `queries` finds the same memories, in the same order, from `a` as from `e`.

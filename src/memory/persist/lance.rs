@@ -21,11 +21,12 @@ use lance::dataset::{MergeInsertBuilder, WhenMatched, WhenNotMatched, WriteMode,
 use lance::io::{ObjectStoreParams, StorageOptionsAccessor};
 use parking_lot::Mutex;
 
-use super::ann::{Ann, AnnSettings};
+use super::centroids::{self, CENTROIDS_DATASET};
 use super::schema::{
-    CACHE_ID, EMBEDDING, MEMORY_ID, cache_from_batch, cache_schema, cache_to_batch, list_size,
-    memories_from_batch, memories_to_batch, memory_schema,
+    CACHE_ID, EMBEDDING, MEMORY_ID, MemoryRows, cache_from_batch, cache_schema, cache_to_batch,
+    list_size, memories_from_batch, memories_to_batch, memory_rows, memory_schema,
 };
+use crate::memory::ann::Centroids;
 use crate::memory::error::{Error, Result};
 use crate::memory::record::{CacheEntry, Memory};
 use crate::memory::settings::Storage;
@@ -59,15 +60,29 @@ pub struct Changes {
     pub counters: (u64, u64),
 }
 
-/// What the datasets held at start.
+/// What the datasets hold, handed over batch by batch as it is read, so a large store is
+/// never held twice (as Arrow and as records) at start.
+#[derive(Debug)]
+pub enum Loaded {
+    /// How many memories follow and their vectors' dimension (a capacity hint).
+    MemoryCount { rows: usize, dim: usize },
+    /// A batch of memories.
+    Memories(MemoryRows),
+    /// A batch of cache entries.
+    Cache(Vec<CacheEntry>),
+}
+
+/// What opening found besides the records.
 #[derive(Debug, Default)]
-pub struct Loaded {
-    /// Every memory.
-    pub memories: Vec<Memory>,
-    /// Every cache entry.
-    pub cache: Vec<CacheEntry>,
+pub struct Opened {
+    /// Memories read.
+    pub memories: usize,
+    /// Cache entries read.
+    pub cache_entries: usize,
     /// Saved id counters.
     pub counters: (u64, u64),
+    /// The vector index's centroids, if they were saved.
+    pub centroids: Option<Centroids>,
 }
 
 /// Lance stats for `/api/ai/stats` and `/metrics`.
@@ -108,13 +123,14 @@ pub struct Datasets {
     memories: tokio::sync::Mutex<Slot>,
     cache: tokio::sync::Mutex<Slot>,
     stats: Mutex<LanceStats>,
-    ann: Ann,
+    /// Where the vector index's centroids are saved.
+    centroids_uri: String,
 }
 
 impl Datasets {
     /// Opens the datasets under `storage` (absent ones are created by the first commit) and
-    /// reads everything they hold.
-    pub async fn open(storage: &Storage, ann: AnnSettings) -> Result<(Self, Loaded)> {
+    /// hands everything they hold to `sink`, one batch at a time.
+    pub async fn open(storage: &Storage, mut sink: impl FnMut(Loaded)) -> Result<(Self, Opened)> {
         let uri = |name: &str| -> Result<String> {
             storage
                 .root
@@ -135,40 +151,52 @@ impl Datasets {
             dataset: open_dataset(&uri(CACHE_DATASET)?, &options).await?,
             keys: HashSet::new(),
         };
-        let mut loaded = Loaded::default();
+        let mut opened = Opened::default();
         if let Some(ds) = &memories.dataset {
-            for batch in read_all(ds).await? {
-                loaded
-                    .memories
-                    .extend(memories_from_batch(&batch).map_err(corrupt(&memories.uri))?);
+            let rows = ds
+                .count_rows(None)
+                .await
+                .map_err(lance_err(&memories.uri))?;
+            let dim = embedding_size(ds).map_or(0, |d| d.max(0) as usize);
+            sink(Loaded::MemoryCount { rows, dim });
+            memories.keys.reserve(rows);
+            let mut batches = scan(ds).await?;
+            while let Some(batch) = batches.try_next().await.map_err(lance_err(&memories.uri))? {
+                let rows = memory_rows(&batch).map_err(corrupt(&memories.uri))?;
+                opened.memories += rows.records.len();
+                memories
+                    .keys
+                    .extend(rows.records.iter().map(|m| m.memory_id.clone()));
+                sink(Loaded::Memories(rows));
             }
             let meta = ds.metadata();
             let counter = |k: &str| meta.get(k).and_then(|v| v.parse().ok()).unwrap_or(1);
-            loaded.counters = (counter(NEXT_MEMORY_KEY), counter(NEXT_CACHE_KEY));
+            opened.counters = (counter(NEXT_MEMORY_KEY), counter(NEXT_CACHE_KEY));
         }
         if let Some(ds) = &cache.dataset {
-            for batch in read_all(ds).await? {
-                loaded
-                    .cache
-                    .extend(cache_from_batch(&batch).map_err(corrupt(&cache.uri))?);
+            let mut batches = scan(ds).await?;
+            while let Some(batch) = batches.try_next().await.map_err(lance_err(&cache.uri))? {
+                let records = cache_from_batch(&batch).map_err(corrupt(&cache.uri))?;
+                opened.cache_entries += records.len();
+                cache
+                    .keys
+                    .extend(records.iter().map(|e| e.cache_id.clone()));
+                sink(Loaded::Cache(records));
             }
         }
-        memories.keys = loaded
-            .memories
-            .iter()
-            .map(|m| m.memory_id.clone())
-            .collect();
-        cache.keys = loaded.cache.iter().map(|e| e.cache_id.clone()).collect();
+        let centroids_uri = uri(CENTROIDS_DATASET)?;
+        if let Some(ds) = open_dataset(&centroids_uri, &options).await? {
+            opened.centroids = centroids::load(&ds).await?;
+        }
         let datasets = Self {
             options,
             memories: tokio::sync::Mutex::new(memories),
             cache: tokio::sync::Mutex::new(cache),
             stats: Mutex::new(LanceStats::default()),
-            ann: Ann::new(ann),
+            centroids_uri,
         };
-        datasets.refresh_index().await;
         datasets.refresh_stats().await;
-        Ok((datasets, loaded))
+        Ok((datasets, opened))
     }
 
     /// Writes one batch of changes. On error nothing is assumed written; the caller keeps the
@@ -211,9 +239,6 @@ impl Datasets {
             }
             self.maintain(&mut slot).await?;
         }
-        if !memory_ids.is_empty() || !changes.memory_deletes.is_empty() {
-            self.refresh_index().await;
-        }
         let cache_ids: Vec<&str> = changes
             .cache_upserts
             .iter()
@@ -246,7 +271,11 @@ impl Datasets {
         {
             // The dimension was fixed after the dataset was created (every vector in it is
             // null): rewrite it with the new vector type.
-            let rows = read_all(ds).await?;
+            let rows: Vec<RecordBatch> = scan(ds)
+                .await?
+                .try_collect()
+                .await
+                .map_err(lance_err(&slot.uri))?;
             let rewritten = retype(&rows, dim, slot.key)?;
             let reader =
                 RecordBatchIterator::new(rewritten.into_iter().map(Ok), Arc::clone(&schema));
@@ -308,22 +337,14 @@ impl Datasets {
         Ok(())
     }
 
-    /// Brings the vector index up to date with the committed memories. A failure leaves
-    /// searches on the exact scan (or the previous index) and is retried after the next commit;
-    /// it never fails the commit, whose data is already written.
-    async fn refresh_index(&self) {
-        let mut slot = self.memories.lock().await;
-        let uri = slot.uri.clone();
-        if let Some(ds) = slot.dataset.as_mut()
-            && let Err(e) = self.ann.refresh(ds).await
-        {
-            tracing::warn!(dataset = %uri, "agent memory vector index not updated: {e}");
-        }
-    }
-
-    /// Approximate search state.
-    pub fn ann(&self) -> &Ann {
-        &self.ann
+    /// Saves the vector index's centroids (replacing earlier ones).
+    pub async fn save_centroids(&self, c: &Centroids) -> Result<()> {
+        centroids::save(
+            &self.centroids_uri,
+            self.write_params(WriteMode::Overwrite),
+            c,
+        )
+        .await
     }
 
     /// Compacts a dataset with many fragments and drops versions beyond the last few.
@@ -410,12 +431,9 @@ async fn open_dataset(uri: &str, options: &HashMap<String, String>) -> Result<Op
     }
 }
 
-async fn read_all(ds: &Dataset) -> Result<Vec<RecordBatch>> {
+async fn scan(ds: &Dataset) -> Result<lance::dataset::scanner::DatasetRecordBatchStream> {
     ds.scan()
         .try_into_stream()
-        .await
-        .map_err(lance_err(ds.uri()))?
-        .try_collect()
         .await
         .map_err(lance_err(ds.uri()))
 }

@@ -145,11 +145,6 @@ impl MutationLog {
         self.dirty.lock().cache.insert(id.to_string());
     }
 
-    /// Memory ids changed since the last commit (their dataset rows may be stale).
-    pub fn dirty_memories(&self) -> Vec<String> {
-        self.dirty.lock().memories.iter().cloned().collect()
-    }
-
     /// Changes logged since the last commit.
     pub fn pending_mutations(&self) -> u64 {
         self.dirty.lock().mutations

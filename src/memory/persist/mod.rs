@@ -8,7 +8,7 @@
 //! covered; a failed commit keeps everything and is retried with back-off. Stop: one last
 //! commit, then a WAL sync, so a clean restart replays nothing.
 
-pub mod ann;
+pub mod centroids;
 pub mod lance;
 pub mod log;
 mod restore;
@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use strata_tiers::wal::WalConfig;
 
-use self::lance::Datasets;
+use self::lance::{Datasets, Loaded};
 use self::log::MutationLog;
 use super::AgentMemory;
 use super::error::{Error, Result};
@@ -38,16 +38,23 @@ pub async fn open(storage: &Storage, limits: Limits, ann: AnnSettings) -> Result
             ))
         })?;
     }
-    let (datasets, loaded) = Datasets::open(storage, ann).await?;
-    let mut memory = AgentMemory::new(limits);
-    memory.restore_counters(loaded.counters.0, loaded.counters.1);
-    let (memories, entries) = (loaded.memories.len(), loaded.cache.len());
-    for m in loaded.memories {
-        memory.restore(log::Mutation::PutMemory(m));
+    let memory = AgentMemory::with_ann(limits, ann);
+    let (datasets, opened) = Datasets::open(storage, |loaded| match loaded {
+        Loaded::MemoryCount { rows, dim } => memory.reserve_memories(rows, dim),
+        Loaded::Memories(batch) => memory.restore_memories(batch),
+        Loaded::Cache(entries) => {
+            for e in entries {
+                memory.restore(log::Mutation::PutCache(e));
+            }
+        }
+    })
+    .await?;
+    let mut memory = memory;
+    memory.restore_counters(opened.counters.0, opened.counters.1);
+    if let Some(saved) = opened.centroids {
+        memory.ann.adopt(saved);
     }
-    for e in loaded.cache {
-        memory.restore(log::Mutation::PutCache(e));
-    }
+    let (memories, entries) = (opened.memories, opened.cache_entries);
     let mut replayed = 0u64;
     let log = MutationLog::open(
         WalConfig {

@@ -6,7 +6,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::lance::{Changes, Datasets};
 use super::log::{Dirty, Mutation, MutationLog};
+use super::schema::MemoryRows;
 use crate::memory::AgentMemory;
+use crate::memory::memories::MemoryTable;
+use crate::memory::record::Memory;
 use crate::memory::settings::Limits;
 
 impl AgentMemory {
@@ -68,14 +71,10 @@ impl AgentMemory {
     pub fn restore(&self, mutation: Mutation) {
         match mutation {
             Mutation::PutMemory(mut m) => {
-                self.note_id(&m.memory_id, "mem_", &self.next_memory);
-                if self.fix_dim(m.embedding.len(), "embedding").is_err() {
-                    tracing::warn!(memory_id = %m.memory_id, "dropping a stored embedding of another dimension");
-                    m.embedding.clear();
-                }
+                let vector = std::mem::take(&mut m.embedding);
                 let mut table = self.memories.write();
-                Self::align_table(&mut table, self.dim());
-                table.upsert(m);
+                let vector = self.fit_vector(&mut table, &m, &vector);
+                table.upsert_with(m, vector);
             }
             Mutation::DeleteMemory(id) => {
                 self.memories.write().remove(&id);
@@ -94,6 +93,35 @@ impl AgentMemory {
                 }
             }
         }
+    }
+
+    /// Makes room for `n` memories of dimension `dim` (what a load announces).
+    pub fn reserve_memories(&self, n: usize, dim: usize) {
+        self.memories.write().reserve(n, dim);
+    }
+
+    /// Restores loaded memories under one hold of the table's lock, each vector copied once
+    /// from the loaded batch into the table.
+    pub fn restore_memories(&self, mut batch: MemoryRows) {
+        let mut table = self.memories.write();
+        for (i, m) in batch.take_records().into_iter().enumerate() {
+            let vector = self.fit_vector(&mut table, &m, batch.vector(i));
+            table.upsert_with(m, vector);
+        }
+    }
+
+    /// Readies the table for a restored memory: notes its id and fixes the dimension; its
+    /// vector is dropped (with a warning) when it is of another dimension.
+    fn fit_vector<'v>(&self, table: &mut MemoryTable, m: &Memory, vector: &'v [f32]) -> &'v [f32] {
+        self.note_id(&m.memory_id, "mem_", &self.next_memory);
+        let vector = if self.fix_dim(vector.len(), "embedding").is_err() {
+            tracing::warn!(memory_id = %m.memory_id, "dropping a stored embedding of another dimension");
+            &[]
+        } else {
+            vector
+        };
+        Self::align_table(table, self.dim());
+        vector
     }
 
     /// Keeps generated ids ahead of every `<prefix>N` id seen.

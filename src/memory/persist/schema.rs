@@ -318,6 +318,59 @@ pub fn memories_from_batch(batch: &RecordBatch) -> Result<Vec<Memory>, String> {
     from_batch(MEMORY_COLUMNS, batch)
 }
 
+/// Memories of a batch whose vectors stay in the batch's buffer (a load copies each once,
+/// straight into the memory table).
+#[derive(Debug)]
+pub struct MemoryRows {
+    /// The memories, each with an empty `embedding`.
+    pub records: Vec<Memory>,
+    vectors: FixedSizeListArray,
+}
+
+impl MemoryRows {
+    /// The memories, taken out (their vectors stay readable with [`MemoryRows::vector`]).
+    pub fn take_records(&mut self) -> Vec<Memory> {
+        std::mem::take(&mut self.records)
+    }
+
+    /// Row `i`'s vector; empty when it has none.
+    pub fn vector(&self, i: usize) -> &[f32] {
+        if self.vectors.is_null(i) {
+            return &[];
+        }
+        let size = self.vectors.value_length() as usize;
+        let start = self.vectors.value_offset(i) as usize;
+        self.vectors
+            .values()
+            .as_any()
+            .downcast_ref::<Float32Array>()
+            .and_then(|v| v.values().get(start..start + size))
+            .unwrap_or(&[])
+    }
+}
+
+/// Memories from a batch of [`memory_schema`], vectors left in place.
+pub fn memory_rows(batch: &RecordBatch) -> Result<MemoryRows, String> {
+    let vectors = column::<FixedSizeListArray>(batch, EMBEDDING)?.clone();
+    if vectors
+        .values()
+        .as_any()
+        .downcast_ref::<Float32Array>()
+        .is_none()
+    {
+        return Err("embedding values are not float32".into());
+    }
+    let mut records: Vec<Memory> = std::iter::repeat_with(Memory::default)
+        .take(batch.num_rows())
+        .collect();
+    for c in MEMORY_COLUMNS {
+        if !matches!(c, Embedding(..)) {
+            c.read(batch, &mut records)?;
+        }
+    }
+    Ok(MemoryRows { records, vectors })
+}
+
 /// Cache entries from a batch of [`cache_schema`] (any dimension).
 pub fn cache_from_batch(batch: &RecordBatch) -> Result<Vec<CacheEntry>, String> {
     from_batch(CACHE_COLUMNS, batch)
