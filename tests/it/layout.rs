@@ -287,3 +287,54 @@ async fn symbol_and_time_filters_narrow_the_in_memory_scan_to_the_matching_rows(
         .await;
     assert_eq!((r["data"].clone(), scanned(&r)), (json!([[400]]), 600));
 }
+
+#[tokio::test]
+async fn value_ranges_skip_the_blocks_of_the_in_memory_scan_that_cannot_match() {
+    let server = TestServer::start(&[]).await;
+    let c = server.client();
+    c.sql_ok("CREATE TABLE ticks (symbol SYMBOL, price FLOAT64, volume INT64, ts TIMESTAMP_NS)")
+        .await;
+    // Three chunks of 10 000 rows whose price rises with the row (as a drifting price does);
+    // each chunk's zone map has blocks of 8 192 rows.
+    for part in 0..3 {
+        let rows: Vec<Value> = (0..10_000)
+            .map(|i| {
+                let n = part * 10_000 + i;
+                json!(["S", n as f64, n % 7, n * SECOND])
+            })
+            .collect();
+        c.sql_ok(&format!("INSERT INTO ticks VALUES {}", values(&rows)))
+            .await;
+    }
+    let scanned = |r: &Value| r["rows_scanned"].as_u64().unwrap();
+    let r = c
+        .sql_ok("SELECT count(*), min(price) FROM ticks WHERE price > 25000")
+        .await;
+    assert_eq!(r["data"], json!([[4_999, 25_001.0]]));
+    assert_eq!(
+        scanned(&r),
+        10_000,
+        "only the last chunk can hold such prices"
+    );
+    let r = c
+        .sql_ok("SELECT count(*), sum(volume) FROM ticks WHERE price <= 100 AND volume = 3")
+        .await;
+    let expected: i64 = (0..=100).filter(|n| n % 7 == 3).count() as i64;
+    assert_eq!(r["data"], json!([[expected, 3 * expected]]));
+    assert_eq!(scanned(&r), 8_192, "one block of the first chunk");
+    // Blocks apart from each other, and a range nothing meets.
+    let r = c
+        .sql_ok("SELECT count(*) FROM ticks WHERE price BETWEEN 9000 AND 10500")
+        .await;
+    assert_eq!(r["data"], json!([[1_501]]));
+    assert_eq!(scanned(&r), (10_000 - 8_192) + 8_192);
+    let r = c
+        .sql_ok("SELECT count(*) FROM ticks WHERE price < -1")
+        .await;
+    assert_eq!((r["data"].clone(), scanned(&r)), (json!([[0]]), 0));
+    // Not a range the scan understands: every row is read, the answer is the same.
+    let r = c
+        .sql_ok("SELECT count(*) FROM ticks WHERE price + 0 > 25000")
+        .await;
+    assert_eq!((r["data"].clone(), scanned(&r)), (json!([[4_999]]), 30_000));
+}

@@ -1,6 +1,6 @@
 //! Indexes of one hot-tier chunk, built the first time a query can use them: the rows of each
-//! symbol (kdb+'s parted attribute) and whether the chunk is in time order (its sorted time,
-//! which turns a time window into a binary search).
+//! symbol (kdb+'s parted attribute), whether the chunk is in time order (its sorted time,
+//! which turns a time window into a binary search) and the [`ZoneMap`] of a numeric column.
 //!
 //! Chunks never change once made, so an index is built once and shared by every later scan;
 //! a chunk no query filters by symbol never pays for one. A scan asks [`select`] for the rows of
@@ -17,6 +17,7 @@ use arrow::datatypes::{DataType, TimestampNanosecondType};
 use parking_lot::Mutex;
 
 use super::partition::Chunk;
+use super::zone::{BLOCK_ROWS, ValueRange, ZoneMap};
 use crate::error::Result;
 
 /// What a scan's filters say about the rows it needs.
@@ -26,6 +27,8 @@ pub struct Selection {
     pub time_range: Option<(i64, i64)>,
     /// `SYMBOL` columns, each with the values it must equal (one of), all at once.
     pub symbols: Vec<(usize, Vec<String>)>,
+    /// Numeric columns, each with a range its values must lie in, all at once.
+    pub values: Vec<(usize, ValueRange)>,
     /// The columns the scan reads (all when `None`), in the order it wants them.
     pub columns: Option<Vec<usize>>,
 }
@@ -37,6 +40,8 @@ pub struct ChunkIndex {
     time_sorted: OnceLock<bool>,
     /// Column position → the rows of each of its values.
     symbols: Mutex<HashMap<usize, Arc<SymbolRows>>>,
+    /// Column position → its zone map (`None`: a type zone maps do not cover).
+    zones: Mutex<HashMap<usize, Option<Arc<ZoneMap>>>>,
 }
 
 /// The rows of each value of a string column, grouped: `rows[start..start + len]` ascending.
@@ -122,17 +127,42 @@ impl ChunkIndex {
             self.symbols.lock().entry(column).or_insert(built),
         ))
     }
+
+    fn zones(&self, batch: &RecordBatch, column: usize) -> Option<Arc<ZoneMap>> {
+        if let Some(built) = self.zones.lock().get(&column) {
+            return built.clone();
+        }
+        let built = ZoneMap::build(batch.column(column)).map(Arc::new);
+        self.zones.lock().entry(column).or_insert(built).clone()
+    }
+
+    /// Which blocks of [`BLOCK_ROWS`] rows may hold a match for every value range; `None`
+    /// when no range applies to this chunk.
+    fn blocks(&self, batch: &RecordBatch, values: &[(usize, ValueRange)]) -> Option<Vec<bool>> {
+        let mut keep: Option<Vec<bool>> = None;
+        for (column, range) in values {
+            let Some(zones) = self.zones(batch, *column) else {
+                continue;
+            };
+            let keep = keep.get_or_insert_with(|| vec![true; zones.blocks()]);
+            for (b, k) in keep.iter_mut().enumerate() {
+                *k = *k && zones.may_match(b, range);
+            }
+        }
+        keep
+    }
 }
 
 /// The rows of `chunk` that can match `selection` (`time_col` is the table's time column), in
-/// the selection's columns: `None` when none can, else the whole batch, a slice of it or the
-/// rows taken out. The symbol constraints are applied exactly (the provider reports them as
-/// exact filters); the time range only where the chunk is in time order.
+/// the selection's columns: nothing when none can, else the whole batch, slices of it (no
+/// copy) or the rows taken out. The symbol constraints are applied exactly (the provider reports
+/// them as exact filters); the time range only where the chunk is in time order; value ranges
+/// by block, loosely.
 pub fn select(
     chunk: &Chunk,
     selection: &Selection,
     time_col: Option<usize>,
-) -> Result<Option<RecordBatch>> {
+) -> Result<Vec<RecordBatch>> {
     let batch = &chunk.batch;
     let columns = match &selection.columns {
         Some(columns) => batch.project(columns)?,
@@ -153,8 +183,10 @@ pub fn select(
         _ => (0, batch.num_rows()),
     };
     if from >= to {
-        return Ok(None);
+        return Ok(Vec::new());
     }
+    let blocks = chunk.index.blocks(batch, &selection.values);
+    let in_kept_block = |r: usize| blocks.as_ref().is_none_or(|k| k[r / BLOCK_ROWS]);
     let mut rows: Option<Vec<u32>> = None;
     for (column, values) in &selection.symbols {
         let index = chunk.index.symbols(batch, *column)?;
@@ -163,7 +195,11 @@ pub fn select(
             let of_value = index.rows_of(value);
             let start = of_value.partition_point(|&r| (r as usize) < from);
             let end = of_value.partition_point(|&r| (r as usize) < to);
-            of_values.extend_from_slice(&of_value[start..end]);
+            of_values.extend(
+                of_value[start..end]
+                    .iter()
+                    .filter(|&&r| in_kept_block(r as usize)),
+            );
         }
         if values.len() > 1 {
             of_values.sort_unstable();
@@ -175,28 +211,53 @@ pub fn select(
         });
     }
     let Some(rows) = rows else {
-        return Ok(Some(if to - from < batch.num_rows() {
-            columns.slice(from, to - from)
-        } else {
-            columns
-        }));
+        return Ok(runs(from, to, blocks.as_deref())
+            .into_iter()
+            .map(|(start, end)| {
+                if end - start < batch.num_rows() {
+                    columns.slice(start, end - start)
+                } else {
+                    columns.clone()
+                }
+            })
+            .collect());
     };
     if rows.is_empty() {
-        return Ok(None);
+        return Ok(Vec::new());
     }
     if rows.len() == batch.num_rows() {
-        return Ok(Some(columns));
+        return Ok(vec![columns]);
     }
     if columns.num_columns() == 0 {
         // `count(*)`: only how many rows.
         let options = RecordBatchOptions::new().with_row_count(Some(rows.len()));
-        return Ok(Some(RecordBatch::try_new_with_options(
+        return Ok(vec![RecordBatch::try_new_with_options(
             columns.schema(),
             vec![],
             &options,
-        )?));
+        )?]);
     }
-    Ok(Some(take_record_batch(&columns, &UInt32Array::from(rows))?))
+    Ok(vec![take_record_batch(&columns, &UInt32Array::from(rows))?])
+}
+
+/// The row ranges within `[from, to)` that lie in kept blocks (all of it without a block map),
+/// adjacent kept blocks joined.
+fn runs(from: usize, to: usize, blocks: Option<&[bool]>) -> Vec<(usize, usize)> {
+    let Some(keep) = blocks else {
+        return vec![(from, to)];
+    };
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for b in from / BLOCK_ROWS..to.div_ceil(BLOCK_ROWS) {
+        if !keep.get(b).copied().unwrap_or(true) {
+            continue;
+        }
+        let (start, end) = ((b * BLOCK_ROWS).max(from), ((b + 1) * BLOCK_ROWS).min(to));
+        match out.last_mut() {
+            Some(last) if last.1 == start => last.1 = end,
+            _ => out.push((start, end)),
+        }
+    }
+    out
 }
 
 /// The rows in both ascending lists.
@@ -239,10 +300,11 @@ mod tests {
         Chunk::new(batch, Some(1))
     }
 
-    fn ids(batch: Option<RecordBatch>) -> Vec<i64> {
-        batch.map_or(vec![], |b| {
-            b.column(2).as_primitive::<Int64Type>().values().to_vec()
-        })
+    fn ids(batches: Vec<RecordBatch>) -> Vec<i64> {
+        batches
+            .iter()
+            .flat_map(|b| b.column(2).as_primitive::<Int64Type>().values().to_vec())
+            .collect()
     }
 
     fn symbols(values: &[&str]) -> Vec<(usize, Vec<String>)> {
@@ -258,7 +320,7 @@ mod tests {
         let sel = |time_range, symbols| Selection {
             time_range,
             symbols,
-            columns: None,
+            ..Default::default()
         };
         let pick = |s: Selection| ids(select(&c, &s, Some(1)).unwrap());
         assert_eq!(pick(sel(None, symbols(&["a"]))), [0, 3, 5]);
@@ -284,7 +346,7 @@ mod tests {
         let s = Selection {
             time_range: Some((2, 4)),
             symbols: symbols(&["a"]),
-            columns: None,
+            ..Default::default()
         };
         assert_eq!(ids(select(&c, &s, Some(1)).unwrap()), [0, 2]);
     }
@@ -297,7 +359,7 @@ mod tests {
             columns: Some(vec![2, 0]),
             ..Default::default()
         };
-        let out = select(&c, &s, Some(1)).unwrap().unwrap();
+        let out = select(&c, &s, Some(1)).unwrap().remove(0);
         assert_eq!(out.schema().field(0).name(), "id");
         assert_eq!(out.num_columns(), 2);
         assert_eq!(out.column(0).as_primitive::<Int64Type>().values(), &[0, 2]);
@@ -306,7 +368,51 @@ mod tests {
             columns: Some(vec![]),
             ..Default::default()
         };
-        let out = select(&c, &s, Some(1)).unwrap().unwrap();
+        let out = select(&c, &s, Some(1)).unwrap().remove(0);
         assert_eq!((out.num_columns(), out.num_rows()), (0, 2));
+    }
+
+    #[test]
+    fn value_ranges_skip_blocks_and_keep_every_match() {
+        // ids 0..n in order: block b holds ids [b·B, (b+1)·B).
+        let n = BLOCK_ROWS * 4 + 100;
+        let c = chunk(vec![Some("a"); n], (0..n as i64).collect());
+        let range = |lo: i64, hi: i64| Selection {
+            values: vec![(2, ValueRange::Int(Some(lo), Some(hi)))],
+            ..Default::default()
+        };
+        let b = BLOCK_ROWS as i64;
+        // Two blocks, as slices of the chunk (no copy), joined where adjacent.
+        let out = select(&c, &range(b + 5, 2 * b + 5), Some(1)).unwrap();
+        assert_eq!(out.len(), 1);
+        assert_eq!(ids(out), (b..3 * b).collect::<Vec<_>>());
+        // Disjoint blocks come as separate slices, with the time window applied too.
+        let mut s = range(0, 4 * b + 1000);
+        s.values.push((2, ValueRange::Int(None, Some(10))));
+        assert_eq!(
+            ids(select(&c, &s, Some(1)).unwrap()),
+            (0..b).collect::<Vec<_>>()
+        );
+        let s = Selection {
+            time_range: Some((3, 7)),
+            ..range(0, 5)
+        };
+        assert_eq!(ids(select(&c, &s, Some(1)).unwrap()), [3, 4, 5, 6, 7]);
+        // With a symbol constraint the kept rows are taken from kept blocks only.
+        let s = Selection {
+            symbols: symbols(&["a"]),
+            ..range(4 * b, 4 * b)
+        };
+        assert_eq!(
+            ids(select(&c, &s, Some(1)).unwrap()),
+            (4 * b..n as i64).collect::<Vec<_>>()
+        );
+        // A range no block meets selects nothing; a range on a column without zones, everything.
+        assert!(select(&c, &range(-10, -1), Some(1)).unwrap().is_empty());
+        let s = Selection {
+            values: vec![(0, ValueRange::Int(Some(1), Some(1)))],
+            ..Default::default()
+        };
+        assert_eq!(ids(select(&c, &s, Some(1)).unwrap()).len(), n);
     }
 }

@@ -1,10 +1,12 @@
 //! The hot tier (the RDB): every table's recent rows in memory as Arrow batches, in day
-//! [`partition`]s of immutable chunks, each with lazily built symbol and time [`index`]es.
+//! [`partition`]s of immutable chunks, each with lazily built symbol and time [`index`]es and
+//! value [`zone`] maps.
 
 pub mod footprint;
 pub mod index;
 pub mod partition;
 pub mod table;
+pub mod zone;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

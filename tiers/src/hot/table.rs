@@ -237,7 +237,7 @@ impl HotTable {
         let mut batches = Vec::with_capacity(chunks.len());
         let mut rows = 0;
         for chunk in &chunks {
-            if let Some(batch) = index::select(chunk, selection, time_col)? {
+            for batch in index::select(chunk, selection, time_col)? {
                 rows += batch.num_rows();
                 batches.push(batch);
             }

@@ -220,6 +220,7 @@ impl TableProvider for TieredTable {
                 .time_column()
                 .and_then(|tc| prune::time_range(filters, tc)),
             symbols: prune::symbols(filters, &self.schema),
+            values: prune::value_ranges(filters, &self.schema),
             columns: projection.cloned(),
         };
         let snapshot = self.table.snapshot(&selection)?;

@@ -1,17 +1,20 @@
-//! What a scan needs, read from the query's filters (no I/O): the time range, and the values a
-//! `SYMBOL` column must equal.
+//! What a scan needs, read from the query's filters (no I/O): the time range, the values a
+//! `SYMBOL` column must equal, and the ranges numeric columns must lie in.
 //!
-//! Only conjunctions of comparisons between the time column and a constant, and of a symbol
-//! column's equality with constants (`=`, `IN`, `OR` of `=`), are understood; any other filter
-//! simply does not narrow the scan. DataFusion re-applies every filter above the scan (pushdown
+//! Only conjunctions of comparisons between the time column and a constant, of a symbol
+//! column's equality with constants (`=`, `IN`, `OR` of `=`), and of a numeric column's
+//! comparisons with constants are understood; any other filter simply does not narrow the
+//! scan. DataFusion re-applies every filter above the scan (pushdown
 //! is `Inexact`), so pruning may be loose but never wrong.
 
-use arrow::datatypes::Schema;
+use arrow::datatypes::{DataType, Schema};
 use datafusion::common::ScalarValue;
 use datafusion::logical_expr::expr::InList;
 use datafusion::logical_expr::utils::{split_binary, split_conjunction};
 use datafusion::logical_expr::{Between, BinaryExpr, Expr, Operator};
 use strata_catalog::{ColumnType, declared_type};
+
+use crate::hot::zone::ValueRange;
 
 /// Inclusive `[lo, hi]` in nanoseconds that rows must fall in to pass `filters`, or `None` when
 /// the filters do not bound the time column named `time_col`.
@@ -91,6 +94,106 @@ pub fn symbol_constraint(e: &Expr, schema: &Schema) -> Option<(usize, Vec<String
             Some((column?, values))
         }
         other => equality(other).map(|(c, v)| (c, vec![v])),
+    }
+}
+
+/// Every conjunct of `filters` that compares a numeric column of `schema` with a constant
+/// (`<`, `<=`, `=`, `>=`, `>`, `BETWEEN`), as the range the column must lie in. Strict
+/// comparisons become inclusive ones (the range only prunes, loosely).
+pub fn value_ranges(filters: &[Expr], schema: &Schema) -> Vec<(usize, ValueRange)> {
+    filters
+        .iter()
+        .flat_map(|f| split_conjunction(f))
+        .filter_map(|e| value_range(e, schema))
+        .collect()
+}
+
+fn value_range(e: &Expr, schema: &Schema) -> Option<(usize, ValueRange)> {
+    let numeric = |e: &Expr| match e {
+        Expr::Column(c) => schema.index_of(&c.name).ok().and_then(|i| {
+            let data_type = schema.field(i).data_type();
+            (data_type.is_integer() || matches!(data_type, DataType::Float32 | DataType::Float64))
+                .then(|| (i, data_type.clone()))
+        }),
+        _ => None,
+    };
+    let (column, data_type, lo, hi) = match e {
+        Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
+            let (column, data_type, op, value) = match (numeric(left), numeric(right)) {
+                (Some((c, t)), None) => (c, t, *op, bound(right)?),
+                (None, Some((c, t))) => (c, t, op.swap()?, bound(left)?),
+                _ => return None,
+            };
+            match op {
+                Operator::Eq => (column, data_type, Some(value.clone()), Some(value)),
+                Operator::Gt | Operator::GtEq => (column, data_type, Some(value), None),
+                Operator::Lt | Operator::LtEq => (column, data_type, None, Some(value)),
+                _ => return None,
+            }
+        }
+        Expr::Between(Between {
+            expr,
+            negated: false,
+            low,
+            high,
+        }) => {
+            let (column, data_type) = numeric(expr)?;
+            (column, data_type, Some(bound(low)?), Some(bound(high)?))
+        }
+        _ => return None,
+    };
+    let range = match data_type {
+        DataType::Float64 => ValueRange::Float(convert(lo, as_f64)?, convert(hi, as_f64)?),
+        DataType::Float32 => ValueRange::Float(convert(lo, as_f32)?, convert(hi, as_f32)?),
+        _ => ValueRange::Int(convert(lo, as_i64)?, convert(hi, as_i64)?),
+    };
+    Some((column, range))
+}
+
+/// A non-null numeric constant.
+fn bound(expr: &Expr) -> Option<ScalarValue> {
+    match expr {
+        Expr::Literal(v, _) if !v.is_null() && v.data_type().is_numeric() => Some(v.clone()),
+        _ => None,
+    }
+}
+
+// A bound is used only where the comparison's own arithmetic sees the same number: an integer
+// column against an integer constant, a `Float64` column against a `Float64` constant (or an
+// integer small enough to be exact), a `Float32` column against a `Float32` constant. Any other
+// pairing (which the planner would compare under a cast) does not prune.
+
+/// An absent bound stays absent; a present one converts or the whole range is dropped.
+fn convert<T>(bound: Option<ScalarValue>, to: fn(&ScalarValue) -> Option<T>) -> Option<Option<T>> {
+    match bound {
+        None => Some(None),
+        Some(v) => to(&v).map(Some),
+    }
+}
+
+fn as_i64(v: &ScalarValue) -> Option<i64> {
+    Some(match v {
+        ScalarValue::Int8(Some(v)) => i64::from(*v),
+        ScalarValue::Int16(Some(v)) => i64::from(*v),
+        ScalarValue::Int32(Some(v)) => i64::from(*v),
+        ScalarValue::Int64(Some(v)) => *v,
+        _ => return None,
+    })
+}
+
+fn as_f64(v: &ScalarValue) -> Option<f64> {
+    const EXACT: i64 = 1 << 53;
+    let v = match v {
+        ScalarValue::Float64(Some(v)) => *v,
+        other => as_i64(other).filter(|i| (-EXACT..=EXACT).contains(i))? as f64,
+    };
+    (!v.is_nan()).then_some(v)
+}
+
+fn as_f32(v: &ScalarValue) -> Option<f64> {
+    match v {
+        ScalarValue::Float32(Some(v)) if !v.is_nan() => Some(f64::from(*v)),
+        _ => None,
     }
 }
 
@@ -213,5 +316,48 @@ mod tests {
             Box::new(ts(2)),
         ));
         assert_eq!(time_range(&[not_between], "ts"), None);
+    }
+
+    #[test]
+    fn numeric_comparisons_bound_their_columns() {
+        let schema = Schema::new(vec![
+            arrow::datatypes::Field::new("price", DataType::Float64, true),
+            arrow::datatypes::Field::new("qty", DataType::Int64, true),
+            arrow::datatypes::Field::new("small", DataType::Float32, true),
+            arrow::datatypes::Field::new("name", DataType::Utf8, true),
+        ]);
+        let f = col("price").gt(lit(100.0)).and(lit(5i64).gt_eq(col("qty")));
+        assert_eq!(
+            value_ranges(&[f], &schema),
+            vec![
+                (0, ValueRange::Float(Some(100.0), None)),
+                (1, ValueRange::Int(None, Some(5)))
+            ]
+        );
+        let between = col("qty").between(lit(1i64), lit(3i64));
+        assert_eq!(
+            value_ranges(&[between], &schema),
+            vec![(1, ValueRange::Int(Some(1), Some(3)))]
+        );
+        assert_eq!(
+            value_ranges(&[col("qty").eq(lit(i64::MAX))], &schema),
+            vec![(1, ValueRange::Int(Some(i64::MAX), Some(i64::MAX)))]
+        );
+        // Pairings compared under another type's arithmetic, NaN, NULL, non-numeric columns,
+        // `<>`, OR and column-to-column comparisons do not bound.
+        let none = |f: Expr| value_ranges(&[f], &schema).is_empty();
+        assert!(none(col("qty").gt(lit(1.5))));
+        assert!(none(col("price").gt(lit(1i64 << 60))));
+        assert!(none(col("small").gt(lit(0.1f64))));
+        assert!(none(col("price").gt(lit(f64::NAN))));
+        assert!(none(col("price").gt(lit(ScalarValue::Float64(None)))));
+        assert!(none(col("name").gt(lit("a"))));
+        assert!(none(col("qty").not_eq(lit(1i64))));
+        assert!(none(col("qty").gt(lit(1i64)).or(col("qty").lt(lit(0i64)))));
+        assert!(none(col("qty").gt(col("price"))));
+        assert_eq!(
+            value_ranges(&[col("small").lt(lit(0.5f32))], &schema),
+            vec![(2, ValueRange::Float(None, Some(0.5)))]
+        );
     }
 }
