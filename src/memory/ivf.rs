@@ -11,6 +11,7 @@
 //! start (`persist` saves the centroids with the datasets), and rows not assigned yet
 //! ([`Ivf::pending`]) keep searches on the exact scan until a background pass has placed them.
 
+use super::parallel::map_rows;
 use super::score::dot;
 
 /// A row in no list: no vector, or not assigned yet.
@@ -459,35 +460,18 @@ pub fn nearest_of_rows<'a>(
     rows: &[u32],
     vector: impl Fn(u32) -> &'a [f32] + Sync,
 ) -> Vec<(u32, u32)> {
-    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
-    let per = rows.len().div_ceil(threads).max(1);
-    let vector = &vector;
-    std::thread::scope(|s| {
-        let parts: Vec<_> = rows
-            .chunks(per)
-            .map(|part| {
-                s.spawn(move || {
-                    let mut out = Vec::with_capacity(part.len());
-                    let mut pairs = part.chunks_exact(2);
-                    for pair in &mut pairs {
-                        let (a, b) = (pair[0], pair[1]);
-                        let (la, lb) = nearest_pair(centroids, dim, vector(a), vector(b));
-                        out.extend([(a, la), (b, lb)]);
-                    }
-                    for &r in pairs.remainder() {
-                        out.push((r, nearest(centroids, dim, vector(r))));
-                    }
-                    out
-                })
-            })
-            .collect();
-        parts
-            .into_iter()
-            .flat_map(|p| match p.join() {
-                Ok(v) => v,
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
+    map_rows(rows, 0, |part| {
+        let mut out = Vec::with_capacity(part.len());
+        let mut pairs = part.chunks_exact(2);
+        for pair in &mut pairs {
+            let (a, b) = (pair[0], pair[1]);
+            let (la, lb) = nearest_pair(centroids, dim, vector(a), vector(b));
+            out.extend([(a, la), (b, lb)]);
+        }
+        for &r in pairs.remainder() {
+            out.push((r, nearest(centroids, dim, vector(r))));
+        }
+        out
     })
 }
 

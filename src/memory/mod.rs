@@ -16,6 +16,7 @@
 //! | [`record`] | the records and how requests become records |
 //! | [`scope`] | tenant, namespace, user, session, agent and type, defined once |
 //! | [`memories`] | the columnar memory table and its exact scan |
+//! | [`parallel`] | splitting work on table rows over every core |
 //! | [`cache`] | the prompt cache and prompt normalisation |
 //! | [`score`] | ranking and retention formulas, the vector kernel, top-K |
 //! | [`persist`] | WAL records and the Lance datasets |
@@ -28,6 +29,7 @@ pub mod cache;
 pub mod error;
 pub mod ivf;
 pub mod memories;
+pub mod parallel;
 pub mod persist;
 pub mod query;
 pub mod record;

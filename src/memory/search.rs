@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::AgentMemory;
 use super::error::{Error, Result};
 use super::memories::{MemoryTable, Resolved};
+use super::parallel::map_rows;
 use super::query::{Match, SearchQuery};
 use super::record::estimate_tokens;
 use super::score::{Scored, inverse_norm};
@@ -251,29 +252,11 @@ fn compare(
     query: &[f32],
     now: i64,
 ) -> Vec<(f64, u32)> {
-    let part = |rows: &[u32]| -> Vec<(f64, u32)> {
+    map_rows(rows, PARALLEL_ROWS, |rows| {
         rows.iter()
             .filter(|&&r| table.matches(r as usize, filter, now))
             .map(|&r| (table.similarity(r as usize, query), r))
             .collect()
-    };
-    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
-    if threads < 2 || rows.len() < PARALLEL_ROWS {
-        return part(rows);
-    }
-    let per = rows.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let mut chunks = rows.chunks(per);
-        let first = chunks.next().unwrap_or_default();
-        let others: Vec<_> = chunks.map(|c| s.spawn(move || part(c))).collect();
-        let mut out = part(first);
-        for o in others {
-            match o.join() {
-                Ok(v) => out.extend(v),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-        out
     })
 }
 

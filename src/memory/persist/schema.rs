@@ -324,7 +324,9 @@ pub fn memories_from_batch(batch: &RecordBatch) -> Result<Vec<Memory>, String> {
 pub struct MemoryRows {
     /// The memories, each with an empty `embedding`.
     pub records: Vec<Memory>,
-    vectors: FixedSizeListArray,
+    /// The embedding column and its values.
+    lists: FixedSizeListArray,
+    values: Float32Array,
 }
 
 impl MemoryRows {
@@ -335,31 +337,24 @@ impl MemoryRows {
 
     /// Row `i`'s vector; empty when it has none.
     pub fn vector(&self, i: usize) -> &[f32] {
-        if self.vectors.is_null(i) {
+        if self.lists.is_null(i) {
             return &[];
         }
-        let size = self.vectors.value_length() as usize;
-        let start = self.vectors.value_offset(i) as usize;
-        self.vectors
-            .values()
-            .as_any()
-            .downcast_ref::<Float32Array>()
-            .and_then(|v| v.values().get(start..start + size))
-            .unwrap_or(&[])
+        let size = self.lists.value_length() as usize;
+        let start = self.lists.value_offset(i) as usize;
+        self.values.values().get(start..start + size).unwrap_or(&[])
     }
 }
 
 /// Memories from a batch of [`memory_schema`], vectors left in place.
 pub fn memory_rows(batch: &RecordBatch) -> Result<MemoryRows, String> {
-    let vectors = column::<FixedSizeListArray>(batch, EMBEDDING)?.clone();
-    if vectors
+    let lists = column::<FixedSizeListArray>(batch, EMBEDDING)?.clone();
+    let values = lists
         .values()
         .as_any()
         .downcast_ref::<Float32Array>()
-        .is_none()
-    {
-        return Err("embedding values are not float32".into());
-    }
+        .ok_or("embedding values are not float32")?
+        .clone();
     let mut records: Vec<Memory> = std::iter::repeat_with(Memory::default)
         .take(batch.num_rows())
         .collect();
@@ -368,7 +363,11 @@ pub fn memory_rows(batch: &RecordBatch) -> Result<MemoryRows, String> {
             c.read(batch, &mut records)?;
         }
     }
-    Ok(MemoryRows { records, vectors })
+    Ok(MemoryRows {
+        records,
+        lists,
+        values,
+    })
 }
 
 /// Cache entries from a batch of [`cache_schema`] (any dimension).
