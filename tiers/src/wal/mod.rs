@@ -22,6 +22,7 @@ pub(crate) mod segment;
 use std::collections::BTreeSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak, mpsc};
@@ -39,6 +40,11 @@ use segment::{
 };
 
 use error::io;
+
+/// How far ahead of the records a segment is filled with zeros ([`Writer::prepare`]).
+const PREPARE_BYTES: u64 = 4 << 20;
+/// How many schemas' IPC messages the log keeps (each table's current one, in practice).
+const KEPT_SCHEMAS: usize = 64;
 
 /// When the WAL reaches the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +96,9 @@ pub struct Wal {
     sync_lock: Mutex<()>,
     records: AtomicU64,
     syncs: AtomicU64,
+    /// The IPC schema messages of the schemas written lately (a table's schema is one `Arc`
+    /// until it is altered), so a small write does not encode its schema each time.
+    schemas: Mutex<Vec<(SchemaRef, Arc<[u8]>)>>,
     /// Records written but not yet applied to the hot tier ([`Wal::applied`]): their segments
     /// must stay even if every table's hot rows are flushed.
     in_flight: Mutex<BTreeSet<u64>>,
@@ -100,8 +109,10 @@ pub struct Wal {
 #[derive(Debug)]
 struct Writer {
     file: Arc<File>,
-    /// Bytes in the active segment.
+    /// Bytes of records in the active segment (and its magic).
     len: u64,
+    /// Length of the active segment's file: past `len` it holds zeros ([`PREPARE_BYTES`]).
+    prepared: u64,
     next_seq: u64,
     /// Closed segments (oldest first) followed by the active one.
     segments: Vec<SegmentFile>,
@@ -144,6 +155,10 @@ impl Wal {
                     offset = contents.valid_len,
                     "cutting off a partial record left by a crash (it was never acknowledged)"
                 );
+            }
+            if contents.longer {
+                // The torn tail, or zeros prepared for records that never came: writing goes
+                // on in a new segment.
                 truncate(&seg.path, contents.valid_len)?;
             }
             sizes.push(contents.valid_len);
@@ -183,6 +198,7 @@ impl Wal {
             writer: Mutex::new(Writer {
                 file: Arc::new(file),
                 len,
+                prepared: len,
                 next_seq,
                 segments: kept,
                 sizes: kept_sizes,
@@ -191,6 +207,7 @@ impl Wal {
             sync_lock: Mutex::new(()),
             records: AtomicU64::new(0),
             syncs: AtomicU64::new(0),
+            schemas: Mutex::new(Vec::new()),
             in_flight: Mutex::new(BTreeSet::new()),
             _stop_batch_sync: matches!(config.sync, WalSync::Batch(_)).then_some(stop_tx),
         });
@@ -216,13 +233,24 @@ impl Wal {
         // Encode outside the lock with a placeholder sequence, patched in under it; the frame
         // header is filled in place, so the (possibly large) payload is never copied again.
         self.commit.check()?;
-        let mut framed = record::encode_append(FRAME_HEADER, 0, target, tag, schema, batches)?;
+        let schema_message = self.schema_message(schema)?;
+        let mut framed = record::encode_append(
+            FRAME_HEADER,
+            0,
+            target,
+            tag,
+            schema,
+            schema_message.as_deref(),
+            batches,
+        )?;
         let mut guard = self.writer.lock();
         let w = &mut *guard;
         let seq = w.next_seq;
         framed[FRAME_HEADER..FRAME_HEADER + 8].copy_from_slice(&seq.to_le_bytes());
         seal_frame(&mut framed);
         let path = w.active().path.clone();
+        w.prepare(framed.len() as u64, self.segment_bytes)
+            .map_err(io(&path))?;
         (&*w.file).write_all(&framed).map_err(io(&path))?;
         w.len += framed.len() as u64;
         w.next_seq += 1;
@@ -235,6 +263,28 @@ impl Wal {
             self.rotate(w)?;
         }
         Ok(seq)
+    }
+
+    /// `schema`'s IPC message, encoded once per schema ([`record::schema_message`]).
+    fn schema_message(&self, schema: &SchemaRef) -> WalResult<Option<Arc<[u8]>>> {
+        if let Some((_, message)) = self
+            .schemas
+            .lock()
+            .iter()
+            .find(|(kept, _)| Arc::ptr_eq(kept, schema))
+        {
+            return Ok(Some(Arc::clone(message)));
+        }
+        let Some(message) = record::schema_message(schema)? else {
+            return Ok(None);
+        };
+        let message: Arc<[u8]> = message.into();
+        let mut schemas = self.schemas.lock();
+        if schemas.len() >= KEPT_SCHEMAS {
+            schemas.remove(0);
+        }
+        schemas.push((Arc::clone(schema), Arc::clone(&message)));
+        Ok(Some(message))
     }
 
     /// Record `seq` reached the hot tier (or will never): from now on the hot tier's flush
@@ -344,13 +394,16 @@ impl Wal {
     /// Closes the active segment (synced) and starts the next.
     fn rotate(&self, w: &mut Writer) -> WalResult<()> {
         let path = w.active().path.clone();
-        if let Err(source) = w.file.sync_data() {
+        // The zeros prepared past the last record are not needed any more.
+        let closed = w.file.set_len(w.len).and_then(|()| w.file.sync_data());
+        if let Err(source) = closed {
             return Err(self.sync_failed(WalError::Io { path, source }));
         }
         self.commit.synced(w.next_seq - 1);
         let (file, len) = create_segment(&self.dir, w.next_seq)?;
         w.file = Arc::new(file);
         w.len = len;
+        w.prepared = len;
         w.segments.push(SegmentFile {
             first_seq: w.next_seq,
             path: segment_path(&self.dir, w.next_seq),
@@ -370,6 +423,31 @@ impl Writer {
     fn active(&self) -> &SegmentFile {
         // `open` always creates an active segment and nothing removes it.
         &self.segments[self.segments.len() - 1]
+    }
+
+    /// Makes sure the `bytes` about to be written land on zeros written beforehand, preparing
+    /// the next [`PREPARE_BYTES`] when they would not.
+    ///
+    /// Writing over blocks the file already has changes nothing but data, so the `fdatasync`
+    /// that follows flushes the data alone; writing past the end also changes the file's size
+    /// and allocates blocks, and every sync then waits for a journal commit besides (measured
+    /// on ext4: 145 µs against 106 µs for a write and its `fdatasync`). Preparing costs one
+    /// larger sync per [`PREPARE_BYTES`]; a record larger than that is written past the end.
+    /// Nothing is prepared past `limit`, the size at which the segment is closed.
+    fn prepare(&mut self, bytes: u64, limit: u64) -> std::io::Result<()> {
+        if self.len + bytes <= self.prepared {
+            return Ok(());
+        }
+        let mut at = self.prepared.max(self.len);
+        let end = (at + PREPARE_BYTES).min(limit);
+        let zeros = [0u8; 64 << 10];
+        while at < end {
+            let n = (end - at).min(zeros.len() as u64);
+            self.file.write_all_at(&zeros[..n as usize], at)?;
+            at += n;
+        }
+        self.prepared = end;
+        Ok(())
     }
 }
 

@@ -14,9 +14,13 @@
 use std::io::Cursor;
 
 use arrow::array::RecordBatch;
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{DataType, Schema, SchemaRef};
+use arrow::ipc::MetadataVersion;
 use arrow::ipc::reader::StreamReader;
-use arrow::ipc::writer::StreamWriter;
+use arrow::ipc::writer::{
+    CompressionContext, DictionaryTracker, IpcDataGenerator, IpcWriteOptions, StreamWriter,
+    write_message,
+};
 
 use super::error::{WalError, WalResult};
 
@@ -36,14 +40,42 @@ pub struct WalRecord {
     pub batches: Vec<RecordBatch>,
 }
 
+/// The end-of-stream marker of the IPC stream format: a continuation and a zero length.
+const END_OF_STREAM: [u8; 8] = [0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0];
+
+/// How records encode their rows. Buffers are aligned to 8 bytes, which every reader accepts:
+/// the default 64 pads each buffer of a one-row batch (the common record) to 64 bytes.
+fn ipc_options() -> WalResult<IpcWriteOptions> {
+    Ok(IpcWriteOptions::try_new(8, false, MetadataVersion::V5)?)
+}
+
+/// The schema message an IPC stream of `schema` starts with, for reuse by every record of that
+/// schema ([`encode_append`]); `None` for a schema with dictionaries, whose ids each stream
+/// assigns as it goes.
+pub(crate) fn schema_message(schema: &Schema) -> WalResult<Option<Vec<u8>>> {
+    let dictionaries = schema
+        .flattened_fields()
+        .iter()
+        .any(|f| matches!(f.data_type(), DataType::Dictionary(..)));
+    if dictionaries {
+        return Ok(None);
+    }
+    let mut out = Vec::new();
+    StreamWriter::try_new_with_options(&mut out, schema, ipc_options()?)?;
+    Ok(Some(out))
+}
+
 /// Encodes an append of `batches` (all of `schema`) as a record payload, after `reserve` zero
 /// bytes (room for the segment's frame header, so framing needs no second copy).
+/// `schema_message` is [`schema_message`] of `schema` when the caller keeps it: the stream is
+/// the same, without encoding the schema again.
 pub(crate) fn encode_append(
     reserve: usize,
     seq: u64,
     target: &str,
     tag: &str,
     schema: &SchemaRef,
+    schema_message: Option<&[u8]>,
     batches: &[RecordBatch],
 ) -> WalResult<Vec<u8>> {
     let rows: usize = batches
@@ -56,11 +88,24 @@ pub(crate) fn encode_append(
     out.push(KIND_APPEND);
     put_str(&mut out, target)?;
     put_str(&mut out, tag)?;
-    let mut writer = StreamWriter::try_new(&mut out, schema)?;
+    let options = ipc_options()?;
+    let Some(schema_message) = schema_message else {
+        let mut writer = StreamWriter::try_new_with_options(&mut out, schema, options)?;
+        for batch in batches {
+            writer.write(batch)?;
+        }
+        writer.finish()?;
+        return Ok(out);
+    };
+    out.extend_from_slice(schema_message);
+    let encoder = IpcDataGenerator::default();
+    let mut dictionaries = DictionaryTracker::new(false);
+    let mut compression = CompressionContext::default();
     for batch in batches {
-        writer.write(batch)?;
+        let (_, message) = encoder.encode(batch, &mut dictionaries, &options, &mut compression)?;
+        write_message(&mut out, message, &options)?;
     }
-    writer.finish()?;
+    out.extend_from_slice(&END_OF_STREAM);
     Ok(out)
 }
 
@@ -129,6 +174,7 @@ mod tests {
             "t",
             "id-1",
             &batch.schema(),
+            None,
             std::slice::from_ref(&batch),
         )
         .unwrap();
@@ -138,5 +184,52 @@ mod tests {
         assert_eq!(record.tag, "id-1");
         assert_eq!(record.batches, [batch]);
         assert!(decode(&payload[..payload.len() / 2]).is_err());
+    }
+
+    #[test]
+    fn a_kept_schema_message_gives_the_same_stream() {
+        let batch = RecordBatch::try_from_iter(vec![
+            ("a", Arc::new(Int64Array::from(vec![1])) as _),
+            ("s", Arc::new(StringArray::from(vec![Some("x")])) as _),
+        ])
+        .unwrap();
+        let schema = batch.schema();
+        let kept = schema_message(&schema).unwrap().unwrap();
+        let batches = [batch.clone(), batch];
+        let fresh = encode_append(8, 3, "t", "id", &schema, None, &batches).unwrap();
+        let reused = encode_append(8, 3, "t", "id", &schema, Some(&kept), &batches).unwrap();
+        assert_eq!(fresh, reused);
+        assert_eq!(decode(&reused[8..]).unwrap().batches, batches);
+        // Smaller than the stream at the default 64-byte alignment.
+        let mut aligned = Vec::new();
+        let mut writer = StreamWriter::try_new(&mut aligned, &schema).unwrap();
+        batches.iter().for_each(|b| writer.write(b).unwrap());
+        writer.finish().unwrap();
+        assert!(
+            reused.len() < aligned.len(),
+            "{} vs {}",
+            reused.len(),
+            aligned.len()
+        );
+    }
+
+    #[test]
+    fn schemas_with_dictionaries_are_encoded_whole_each_time() {
+        use arrow::array::DictionaryArray;
+        use arrow::datatypes::Int32Type;
+        let dict: DictionaryArray<Int32Type> = vec!["a", "b", "a"].into_iter().collect();
+        let batch = RecordBatch::try_from_iter(vec![("d", Arc::new(dict) as _)]).unwrap();
+        assert!(schema_message(&batch.schema()).unwrap().is_none());
+        let payload = encode_append(
+            0,
+            1,
+            "t",
+            "id",
+            &batch.schema(),
+            None,
+            std::slice::from_ref(&batch),
+        )
+        .unwrap();
+        assert_eq!(decode(&payload).unwrap().batches, [batch]);
     }
 }

@@ -7,6 +7,9 @@
 //! u32 payload length | u32 CRC-32 of the payload | payload
 //! ```
 //!
+//! A segment is written into space filled with zeros beforehand (`Writer::prepare` in `mod.rs`), so the records
+//! end where a zero length starts and only zeros follow: no record has an empty payload.
+//!
 //! A write that was cut short by a crash leaves a partial frame at the very end of the newest
 //! segment: [`read_segment`] reports where the valid part ends so the caller can cut it off. A bad
 //! frame anywhere else means the log was damaged after the fact, and is an error.
@@ -80,8 +83,11 @@ pub(crate) struct SegmentContents {
     pub(crate) payloads: Vec<Vec<u8>>,
     /// Byte length of the valid prefix of the file.
     pub(crate) valid_len: u64,
-    /// Whether bytes follow the valid prefix (a torn or damaged tail).
+    /// Whether bytes other than zeros follow the valid prefix (a torn or damaged tail).
     pub(crate) torn: bool,
+    /// Whether the file is longer than its valid prefix (zeros not yet written over, or a
+    /// torn tail).
+    pub(crate) longer: bool,
 }
 
 /// Reads a segment. A bad frame is reported as `torn` (with `valid_len` where it starts); the
@@ -97,6 +103,7 @@ pub(crate) fn read_segment(path: &Path) -> WalResult<SegmentContents> {
             payloads: Vec::new(),
             valid_len: 0,
             torn: !bytes.is_empty(),
+            longer: !bytes.is_empty(),
         });
     }
     if &bytes[..MAGIC.len()] != MAGIC {
@@ -114,6 +121,10 @@ pub(crate) fn read_segment(path: &Path) -> WalResult<SegmentContents> {
         };
         let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
         let crc = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
+        if len == 0 {
+            // The space prepared for records and not yet written over.
+            break;
+        }
         let start = offset + FRAME_HEADER;
         let Some(payload) = bytes.get(start..start + len).filter(|_| len <= MAX_RECORD) else {
             break;
@@ -127,7 +138,8 @@ pub(crate) fn read_segment(path: &Path) -> WalResult<SegmentContents> {
     Ok(SegmentContents {
         payloads,
         valid_len: offset as u64,
-        torn: offset < bytes.len(),
+        torn: bytes[offset..].iter().any(|&b| b != 0),
+        longer: offset < bytes.len(),
     })
 }
 
@@ -158,6 +170,32 @@ mod tests {
         let contents = read_segment(&path).unwrap();
         assert_eq!(contents.payloads.len(), 2);
         assert!(!contents.torn);
+    }
+
+    #[test]
+    fn records_end_where_the_prepared_zeros_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = segment_path(dir.path(), 1);
+        let a = frame(b"first");
+        let zeros = vec![0; 4096];
+        write(&path, &[MAGIC, &a, &zeros]);
+        let contents = read_segment(&path).unwrap();
+        assert_eq!(contents.payloads, [b"first".to_vec()]);
+        assert_eq!(contents.valid_len, (MAGIC.len() + a.len()) as u64);
+        assert!(!contents.torn && contents.longer);
+
+        // Half a frame written into the zeros by a crash is a torn tail.
+        let b = frame(b"second");
+        write(&path, &[MAGIC, &a, &b[..b.len() - 2], &zeros]);
+        let contents = read_segment(&path).unwrap();
+        assert_eq!(contents.payloads.len(), 1);
+        assert!(contents.torn);
+        // So is a frame whose header never reached the disk while its payload did.
+        write(
+            &path,
+            &[MAGIC, &a, &[0; FRAME_HEADER], &b[FRAME_HEADER..], &zeros],
+        );
+        assert!(read_segment(&path).unwrap().torn);
     }
 
     #[test]

@@ -247,3 +247,29 @@ fn records_on_their_way_to_the_hot_tier_are_never_removed() {
     let (_, seen) = replay_all(dir.path(), 0);
     assert_eq!(seen.first().map(|r| r.seq), Some(first));
 }
+
+#[test]
+fn records_are_written_over_prepared_zeros_and_the_rest_is_cut_at_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let (wal, _) = replay_all(dir.path(), 0);
+    let b = batch(&[1, 2, 3]);
+    for _ in 0..3 {
+        let seq = wal
+            .append("t", "id", &b.schema(), std::slice::from_ref(&b))
+            .unwrap();
+        wal.applied(seq);
+    }
+    let active = wal.writer.lock().active().path.clone();
+    let written = wal.stats().bytes;
+    let on_disk = fs::metadata(&active).unwrap().len();
+    assert!(
+        on_disk > written,
+        "{on_disk} bytes on disk for {written} written"
+    );
+    drop(wal);
+
+    let (wal, seen) = replay_all(dir.path(), 0);
+    assert_eq!(seen.iter().map(|r| r.seq).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(fs::metadata(&active).unwrap().len(), written);
+    assert_eq!(wal.stats().bytes, written + MAGIC.len() as u64);
+}
