@@ -124,3 +124,46 @@ async fn explain_shows_a_plan() {
     assert_eq!(r["columns"], json!(["plan_type", "plan"]));
     assert!(r["data"].to_string().contains("DataSourceExec"), "{r}");
 }
+
+/// Statements of literals alone are answered from memory after their first run
+/// (`src/sql/constant.rs`): the same answer every time, bounds still applied, and a function
+/// of the clock is never frozen.
+#[tokio::test]
+async fn literal_statements_answer_alike_and_the_clock_is_never_frozen() {
+    use crate::clickhouse::{ch, ok};
+    let (_server, c) = ticks_server().await;
+    let first = c.sql_ok("SELECT 1 AS one, 'a' || 'b', 2 * 3").await;
+    assert_eq!(first["data"], json!([[1, "ab", 6]]));
+    for _ in 0..3 {
+        let again = c.sql_ok("SELECT 1 AS one, 'a' || 'b', 2 * 3").await;
+        assert_eq!(
+            (&again["columns"], &again["data"]),
+            (&first["columns"], &first["data"])
+        );
+    }
+    // A result cut short by its bounds is not the statement's result.
+    let two = "SELECT 1 UNION ALL SELECT 2 FORMAT TSV";
+    let cut = ch(
+        &c,
+        two,
+        "query_id=t&max_result_rows=1&result_overflow_mode=break",
+    )
+    .await;
+    assert_eq!(cut.body.len(), 2, "{}", String::from_utf8_lossy(&cut.body));
+    let mut whole = ok(&c, two).await;
+    whole.sort();
+    assert_eq!(whole, b"\n\n12");
+    // A kept result is served only when it fits the request's bounds.
+    let r = ch(&c, two, "query_id=t&max_result_rows=1").await;
+    assert_eq!(
+        r.header("x-clickhouse-exception-code").as_deref(),
+        Some("396")
+    );
+
+    let clock = c.rows("SELECT now()").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while c.rows("SELECT now()").await == clock {
+        assert!(std::time::Instant::now() < deadline, "now() stays {clock}");
+        tokio::task::yield_now().await;
+    }
+}
