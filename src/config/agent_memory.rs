@@ -70,8 +70,8 @@ pub struct AgentMemoryArgs {
     )]
     pub ann_max_candidates: usize,
 
-    /// IVF partitions an approximate search compares exactly (0: a thirty-second of them, 4 to
-    /// 64). More probes, better recall, slower searches.
+    /// IVF partitions whose memories an approximate search bounds from their 8-bit codes (0: a
+    /// thirty-second of them, 4 to 64). More probes, better recall, slower searches.
     #[arg(
         long = "agent-memory-ann-probes",
         env = "STRATA_AGENT_MEMORY_ANN_PROBES",

@@ -44,7 +44,7 @@ pub struct AnnStats {
     pub unindexed_vectors: u64,
     /// IVF partitions.
     pub partitions: usize,
-    /// Partitions a search compares exactly.
+    /// Partitions whose rows a search bounds from their codes.
     pub probes: usize,
     /// Trainings since start (adopting saved centroids is not one).
     pub rebuilds: u64,
@@ -106,7 +106,7 @@ impl Ann {
         }
     }
 
-    /// Partitions a search of an index of `partitions` compares exactly: the setting, or a
+    /// Partitions a search of an index of `partitions` bounds from their codes: the setting, or a
     /// thirty-second of them (4 to 64).
     pub fn probes(&self, partitions: usize) -> usize {
         let p = match self.settings.probes {

@@ -1,16 +1,19 @@
 //! An inverted-file (IVF) vector index kept beside the memory table, in memory.
 //!
 //! Cosine k-means centroids split the vectors into partitions; a search compares the query
-//! with the centroids, then exactly with the vectors of the nearest few partitions only. The
-//! index holds no vectors of its own: a partition lists table rows, and the table's own matrix
-//! is what a search reads, so the similarities it finds are the exact scan's. The table keeps
-//! the lists in step with every change ([`Ivf::push`], [`Ivf::replace`], [`Ivf::swap_remove`]
-//! mirror its own row moves), so nothing written is ever missing from a search.
+//! with the centroids, then with the vectors of the nearest few partitions only. A partition
+//! lists table rows and holds their vectors as 8-bit codes in list order ([`ListCodes`]): a
+//! search reads the codes for a bound on each row's similarity, then compares exactly, with
+//! the table's own matrix as the scan does, only the rows whose bound can matter. The table
+//! keeps the lists in step with every change ([`Ivf::push`], [`Ivf::replace`],
+//! [`Ivf::swap_remove`] mirror its own row moves), so nothing written is ever missing from a
+//! search.
 //!
 //! Only the centroids are trained; assigning the rows to them is cheap enough to redo at every
 //! start (`persist` saves the centroids with the datasets), and rows not assigned yet
 //! ([`Ivf::pending`]) keep searches on the exact scan until a background pass has placed them.
 
+use super::codes::ListCodes;
 use super::parallel::map_rows;
 use super::score::dot;
 
@@ -44,6 +47,8 @@ pub struct Ivf {
     /// `partitions × dim`, each of unit length.
     centroids: Vec<f32>,
     lists: Vec<Vec<u32>>,
+    /// The codes of each list's rows, in the list's order.
+    codes: Vec<ListCodes>,
     /// One per table row.
     place: Vec<Place>,
     /// Rows with a vector not yet in any list.
@@ -74,6 +79,7 @@ impl Ivf {
             dim,
             centroids,
             lists: vec![Vec::new(); partitions],
+            codes: vec![ListCodes::default(); partitions],
             place,
             pending,
             trained_rows,
@@ -123,24 +129,67 @@ impl Ivf {
         nearest(&self.centroids, self.dim, v)
     }
 
-    /// Puts each `(row, partition)` in its list, for rows still pending. The caller computed
-    /// them with no change to the table since (row numbers move when rows are removed).
-    pub fn assign(&mut self, placed: &[(u32, u32)]) {
+    /// Puts each `(row, partition)` in its list, for rows still pending; `vector` gives a
+    /// row's vector. The caller computed them with no change to the table since (row numbers
+    /// move when rows are removed).
+    ///
+    /// The new rows' codes are computed on every core, each list's on one thread: a whole
+    /// store's codes are a quarter of its vectors, written to fresh memory.
+    pub fn assign<'v>(&mut self, placed: &[(u32, u32)], vector: impl Fn(u32) -> &'v [f32] + Sync) {
+        let before: Vec<usize> = self.lists.iter().map(Vec::len).collect();
         for &(row, list) in placed {
             if (row as usize) < self.place.len() && self.is_pending(row as usize) {
                 self.pending -= 1;
-                self.put(row, list);
+                self.list_row(row, list);
             }
         }
+        let (dim, lists) = (self.dim, &self.lists);
+        let mut work: Vec<(&mut ListCodes, &[u32])> = self
+            .codes
+            .iter_mut()
+            .zip(lists.iter().zip(before))
+            .map(|(codes, (rows, from))| (codes, &rows[from..]))
+            .filter(|(_, rows)| !rows.is_empty())
+            .collect();
+        let rows: usize = work.iter().map(|(_, rows)| rows.len()).sum();
+        let threads = if rows < 4096 {
+            1
+        } else {
+            std::thread::available_parallelism().map_or(1, |t| t.get())
+        };
+        let per = work.len().div_ceil(threads).max(1);
+        let vector = &vector;
+        if threads == 1 {
+            for (codes, rows) in &mut work {
+                rows.iter().for_each(|&r| codes.push(vector(r)));
+            }
+            return;
+        }
+        std::thread::scope(|s| {
+            for part in work.chunks_mut(per) {
+                s.spawn(move || {
+                    for (codes, rows) in part {
+                        codes.reserve(rows.len(), dim);
+                        rows.iter().for_each(|&r| codes.push(vector(r)));
+                    }
+                });
+            }
+        });
     }
 
-    fn put(&mut self, row: u32, list: u32) {
+    /// Puts `row` in `list` (its code not yet).
+    fn list_row(&mut self, row: u32, list: u32) {
         let l = &mut self.lists[list as usize];
         self.place[row as usize] = Place {
             list,
             at: l.len() as u32,
         };
         l.push(row);
+    }
+
+    fn put(&mut self, row: u32, list: u32, vector: &[f32]) {
+        self.list_row(row, list);
+        self.codes[list as usize].push(vector);
     }
 
     /// Takes `row` out of its list (or out of the pending count); it stays a row without a place.
@@ -152,6 +201,7 @@ impl Ivf {
             if let Some(&moved) = l.get(p.at as usize) {
                 self.place[moved as usize].at = p.at;
             }
+            self.codes[p.list as usize].swap_remove(p.at as usize, self.dim);
         } else if p == Place::PENDING {
             self.pending -= 1;
         }
@@ -164,7 +214,7 @@ impl Ivf {
         self.place.push(Place::NONE);
         if let Some(v) = vector {
             let list = self.nearest(v);
-            self.put(row, list);
+            self.put(row, list, v);
         }
     }
 
@@ -173,7 +223,7 @@ impl Ivf {
         self.clear(row as usize);
         if let Some(v) = vector {
             let list = self.nearest(v);
-            self.put(row, list);
+            self.put(row, list, v);
         }
     }
 
@@ -207,6 +257,11 @@ impl Ivf {
     /// The rows of partition `list`.
     pub fn list(&self, list: u32) -> &[u32] {
         &self.lists[list as usize]
+    }
+
+    /// The codes of partition `list`'s rows, in the order of [`Ivf::list`].
+    pub fn codes(&self, list: u32) -> &ListCodes {
+        &self.codes[list as usize]
     }
 }
 
@@ -584,6 +639,9 @@ mod tests {
                 placed += 1;
             }
         }
+        for (rows, codes) in ivf.lists.iter().zip(&ivf.codes) {
+            assert_eq!(rows.len(), codes.len());
+        }
         let with_place = ivf.place.iter().filter(|p| p.list != NOWHERE).count();
         assert_eq!(placed, with_place);
         let pending = (0..ivf.place.len()).filter(|&r| ivf.is_pending(r)).count();
@@ -603,12 +661,20 @@ mod tests {
         let mut ivf = Ivf::new(dim, centroids, embedded.into_iter(), 5);
         assert_eq!((ivf.pending(), ivf.partitions()), (4, 3));
         assert_eq!(ivf.unassigned(0, 10), vec![0, 1, 3, 4]);
-        ivf.assign(&[(0, 0), (1, 1), (3, 2)]);
+        let vectors: [&[f32]; 5] = [
+            &[1.0, 0.1, 0.0, 0.0],
+            &[0.0, 1.0, 0.0, 0.0],
+            &[0.0; 4],
+            &[0.0, 0.0, 1.0, 0.0],
+            &[1.0, 0.0, 0.0, 0.0],
+        ];
+        let vector = |r: u32| vectors[r as usize];
+        ivf.assign(&[(0, 0), (1, 1), (3, 2)], vector);
         consistent(&ivf);
         assert_eq!(ivf.pending(), 1);
         // Row 4 is replaced before its computed place arrives: the late place is ignored.
         ivf.replace(4, Some(&[0.0, 0.0, 3.0, 0.0]));
-        ivf.assign(&[(4, 0)]);
+        ivf.assign(&[(4, 0)], vector);
         assert_eq!(ivf.list(2), &[3, 4]);
         consistent(&ivf);
         ivf.push(Some(&[0.0, 2.0, 0.1, 0.0]));
@@ -626,6 +692,10 @@ mod tests {
         ivf.replace(0, None);
         consistent(&ivf);
         assert_eq!(ivf.indexed(), 2);
+        // The codes moved with the rows: row 3 is still the list's most similar to its axis.
+        let q = [0.0, 0.0, 1.0, 0.0];
+        let at = ivf.list(2).iter().position(|&r| r == 3).unwrap();
+        assert!(ivf.codes(2).upper(at, &q, 1.0) >= 1.0);
         assert_eq!(ivf.probe_order(&[0.0, 0.0, 1.0, 0.0])[0], 2);
     }
 

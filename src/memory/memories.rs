@@ -135,7 +135,10 @@ impl MemoryTable {
     pub fn assign(&mut self, placed: &[(u32, u32)], at: u64) -> bool {
         match &mut self.ivf {
             Some(ivf) if self.changes == at => {
-                ivf.assign(placed);
+                let (vectors, dim) = (&self.vectors, self.dim);
+                ivf.assign(placed, |r| {
+                    &vectors[r as usize * dim..(r as usize + 1) * dim]
+                });
                 true
             }
             _ => false,

@@ -26,6 +26,7 @@
 
 pub mod ann;
 pub mod cache;
+pub mod codes;
 pub mod error;
 pub mod ivf;
 pub mod memories;

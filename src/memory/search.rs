@@ -1,11 +1,16 @@
 //! Search and context assembly: the vector index (when it applies) answers from the rows of
 //! the partitions nearest the query, and its answer is kept only when it provably is the
 //! exact scan's; otherwise the exact scan answers.
+//!
+//! The index's rows are first bounded from their 8-bit codes (`codes.rs`), read in partition
+//! order; only the rows whose bound reaches the best similarities found are compared exactly,
+//! from the table's vectors as the scan compares them.
 
 use std::sync::Arc;
 
 use super::AgentMemory;
 use super::error::{Error, Result};
+use super::ivf::Ivf;
 use super::memories::{MemoryTable, Resolved};
 use super::parallel::map_rows;
 use super::query::{Match, SearchQuery};
@@ -83,7 +88,9 @@ impl AgentMemory {
     /// or no proof).
     ///
     /// The rows of the partitions nearest the query (more partitions while fewer than the
-    /// candidates wanted match the filter) are compared exactly, as the scan compares them.
+    /// candidates wanted match the filter) are bounded from their codes, and compared exactly,
+    /// as the scan compares them, in the order of their bounds until no bound left reaches the
+    /// most similar rows found (so every row not compared is less similar than any candidate).
     /// The most similar of them are ranked by the full score; the answer stands when no
     /// memory outside them can outscore the last one kept. Such a memory is at most as similar
     /// as the least similar candidate (for memories in partitions not compared, that is what
@@ -109,18 +116,19 @@ impl AgentMemory {
             .min(settings.max_candidates.max(limit));
         let probes = self.ann.probes(ivf.partitions());
         let order = ivf.probe_order(query);
-        let mut rows = Vec::new();
+        let query_l1: f32 = query.iter().map(|x| x.abs()).sum();
+        let keep = want.saturating_mul(WIDEN);
         let mut probed = 0;
-        let mut similar: Vec<(f64, u32)> = Vec::new();
-        while probed < order.len() && (probed < probes || similar.len() < want) {
+        let mut bounded: Vec<(f32, u32)> = Vec::new();
+        let (mut similar, not_compared) = loop {
             let next = (probed + probes).min(order.len());
-            rows.clear();
-            for &list in &order[probed..next] {
-                rows.extend_from_slice(ivf.list(list));
-            }
-            similar.extend(compare(table, &rows, filter, query, now));
+            bounded.extend(bound(ivf, &order[probed..next], query, query_l1));
             probed = next;
-        }
+            let compared = compare_by_bound(table, &mut bounded, filter, query, keep, now);
+            if probed == order.len() || compared.0.len() >= want {
+                break compared;
+            }
+        };
         let everything = probed == order.len();
         let by_similarity =
             |a: &(f64, u32), b: &(f64, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
@@ -143,7 +151,8 @@ impl AgentMemory {
                 0.0
             } else {
                 candidates.iter().map(|c| c.0).fold(f64::INFINITY, f64::min)
-            };
+            }
+            .max(not_compared);
             if Self::bounded(table, &ranked, left_out, now) {
                 return Some(ranked);
             }
@@ -243,21 +252,72 @@ fn ceiling(left_out: f64) -> f64 {
     10.0 * left_out.max(0.0) + 1e-5
 }
 
-/// `(similarity, row)` of the given rows that match `filter`, compared exactly as the scan
-/// compares them; split over every core when there are many.
-fn compare(
+/// `(upper bound of the similarity, row)` of the rows of `lists`, from their codes alone (the
+/// filter is checked only for the rows compared: reading a row's header is a cache miss, more
+/// than its code costs); split over every core when there are many.
+fn bound(ivf: &Ivf, lists: &[u32], query: &[f32], query_l1: f32) -> Vec<(f32, u32)> {
+    let rows: usize = lists.iter().map(|&l| ivf.list(l).len()).sum();
+    let min_lists = if rows < PARALLEL_ROWS { usize::MAX } else { 2 };
+    map_rows(lists, min_lists, |lists| {
+        let mut out = Vec::with_capacity(lists.iter().map(|&l| ivf.list(l).len()).sum());
+        for &l in lists {
+            let codes = ivf.codes(l);
+            for (at, &r) in ivf.list(l).iter().enumerate() {
+                out.push((codes.upper(at, query, query_l1), r));
+            }
+        }
+        out
+    })
+}
+
+/// Compares the rows that match `filter` exactly, in the order of their bounds, until at least
+/// `keep` are compared and no bound left reaches the `keep`-th best similarity found. Returns
+/// `(similarity, row)` of the rows compared and the largest bound of those not looked at (−∞
+/// when all were).
+fn compare_by_bound(
     table: &MemoryTable,
-    rows: &[u32],
+    bounded: &mut [(f32, u32)],
     filter: &Resolved,
     query: &[f32],
+    keep: usize,
     now: i64,
-) -> Vec<(f64, u32)> {
-    map_rows(rows, PARALLEL_ROWS, |rows| {
-        rows.iter()
-            .filter(|&&r| table.matches(r as usize, filter, now))
-            .map(|&r| (table.similarity(r as usize, query), r))
-            .collect()
-    })
+) -> (Vec<(f64, u32)>, f64) {
+    let by_bound = |a: &(f32, u32), b: &(f32, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+    let keep = keep.max(1);
+    let step = keep.max(16);
+    let mut similar: Vec<(f64, u32)> = Vec::new();
+    let mut sims: Vec<f64> = Vec::new();
+    // `bounded[..sorted]` holds the largest bounds in order; every later one is no larger.
+    let (mut sorted, mut at) = (0, 0);
+    while at < bounded.len() {
+        if at == sorted {
+            let end = (sorted + 4 * step).min(bounded.len());
+            let rest = &mut bounded[sorted..];
+            let n = end - sorted;
+            if n < rest.len() {
+                rest.select_nth_unstable_by(n - 1, by_bound);
+            }
+            rest[..n].sort_unstable_by(by_bound);
+            sorted = end;
+        }
+        if similar.len() >= keep {
+            sims.clear();
+            sims.extend(similar.iter().map(|s| s.0));
+            let (_, kth, _) = sims.select_nth_unstable_by(keep - 1, |a, b| b.total_cmp(a));
+            if f64::from(bounded[at].0) < *kth {
+                return (similar, f64::from(bounded[at].0));
+            }
+        }
+        let end = (at + step).min(sorted);
+        similar.extend(
+            bounded[at..end]
+                .iter()
+                .filter(|&&(_, r)| table.matches(r as usize, filter, now))
+                .map(|&(_, r)| (table.similarity(r as usize, query), r)),
+        );
+        at = end;
+    }
+    (similar, f64::NEG_INFINITY)
 }
 
 #[cfg(test)]

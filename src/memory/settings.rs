@@ -51,7 +51,7 @@ pub struct AnnSettings {
     pub min_records: usize,
     /// Most candidates re-ranked per search.
     pub max_candidates: usize,
-    /// Partitions a search compares exactly (0: chosen by the index's size).
+    /// Partitions whose rows a search bounds from their codes (0: chosen by the index's size).
     pub probes: usize,
 }
 
