@@ -119,14 +119,18 @@ impl AgentMemory {
         let query_l1: f32 = query.iter().map(|x| x.abs()).sum();
         let keep = want.saturating_mul(WIDEN);
         let mut probed = 0;
-        let mut bounded: Vec<(f32, u32)> = Vec::new();
-        let (mut similar, not_compared) = loop {
+        let mut similar: Vec<(f64, u32)> = Vec::new();
+        // Another round of partitions follows only a round that looked at every row it
+        // bounded (it found fewer than `keep` matching rows), so each round needs only its own.
+        let not_compared = loop {
             let next = (probed + probes).min(order.len());
-            bounded.extend(bound(ivf, &order[probed..next], query, query_l1));
+            let mut bounded = bound(ivf, &order[probed..next], query, query_l1);
             probed = next;
-            let compared = compare_by_bound(table, &mut bounded, filter, query, keep, now);
-            if probed == order.len() || compared.0.len() >= want {
-                break compared;
+            let (found, not_compared) =
+                compare_by_bound(table, &mut bounded, filter, query, keep, now);
+            similar.extend(found);
+            if probed == order.len() || similar.len() >= want {
+                break not_compared;
             }
         };
         let everything = probed == order.len();
